@@ -1,0 +1,158 @@
+"""Tables of the dispatch service: dispatches, their events and orders, API keys, idempotency
+records, webhook subscriptions and the webhook outbox.
+
+Times are :class:`~inventory.db.base.UtcDateTime` (aware UTC on every backend); :func:`as_utc`
+normalises instants that did not come from the database. Stock itself lives in the ledger tables
+(:mod:`inventory.ledger`); a dispatch only records what it reserved there (``source_depot_id``,
+``shipped_part_id``, ``quantity``, ``reserved``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from inventory.db.base import Base, UtcDateTime
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """A stored instant as an aware UTC datetime (SQLite returns naive UTC)."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Dispatch(Base):
+    """One part dispatch for a ticket, with the decision that made it and its SLA outcome."""
+
+    __tablename__ = "dispatches"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(String(200), index=True)
+    owner: Mapped[str] = mapped_column(String(40), index=True)
+    site_id: Mapped[str] = mapped_column(String(100))
+    part_id: Mapped[str] = mapped_column(String(100))
+    shipped_part_id: Mapped[str | None] = mapped_column(String(100))
+    severity: Mapped[int] = mapped_column(Integer)
+    quantity: Mapped[int] = mapped_column(Integer)
+    tier: Mapped[str] = mapped_column(String(50))
+    status: Mapped[str] = mapped_column(String(30), index=True)
+    reported_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    source_depot_id: Mapped[str | None] = mapped_column(String(100))
+    mode_id: Mapped[str | None] = mapped_column(String(100))
+    eta: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    margin_hours: Mapped[float | None] = mapped_column(Float)
+    cost: Mapped[float | None] = mapped_column(Float)
+    on_time: Mapped[bool] = mapped_column(Boolean)
+    reserved: Mapped[bool] = mapped_column(Boolean, default=False)
+    sla_outcome: Mapped[str | None] = mapped_column(String(10))
+    sla_delta_hours: Mapped[float | None] = mapped_column(Float)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    decision: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class DispatchEvent(Base):
+    """A lifecycle event of a dispatch (picked, shipped, delivered, defective_received, cancelled)."""
+
+    __tablename__ = "dispatch_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dispatch_id: Mapped[str] = mapped_column(ForeignKey("dispatches.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class DispatchOrder(Base):
+    """A replenishment (transfer/buy) or repair order opened by a dispatch."""
+
+    __tablename__ = "dispatch_orders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dispatch_id: Mapped[str] = mapped_column(ForeignKey("dispatches.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # transfer | buy | repair
+    depot_id: Mapped[str] = mapped_column(String(100))
+    part_id: Mapped[str] = mapped_column(String(100))
+    quantity: Mapped[int] = mapped_column(Integer)
+    from_id: Mapped[str] = mapped_column(String(100))
+    expected_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ApiKey(Base):
+    """An API key: only the SHA-256 of the secret is stored; ``scopes`` is space separated."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    scopes: Mapped[str] = mapped_column(String(200))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class IdempotencyRecord(Base):
+    """The stored answer to a create request, keyed by the caller and its Idempotency-Key."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("owner", "key", name="uq_idempotency_owner_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    owner: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    body: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class WebhookSubscription(Base):
+    """A callback URL that receives signed dispatch status changes."""
+
+    __tablename__ = "webhook_subscriptions"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(40))
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class WebhookOutbox(Base):
+    """One message to one subscriber, written in the transaction of the change it reports."""
+
+    __tablename__ = "webhook_outbox"
+    __table_args__ = (Index("ix_outbox_pending", "delivered_at", "next_attempt_at"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    subscription_id: Mapped[str] = mapped_column(ForeignKey("webhook_subscriptions.id"))
+    event_type: Mapped[str] = mapped_column(String(60))
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)

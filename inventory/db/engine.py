@@ -1,0 +1,75 @@
+"""Database URL, engine and session factory for SQLite (default) and PostgreSQL (psycopg 3).
+
+SQLite is tuned for several writers: WAL journal (readers never block the writer), foreign keys
+enforced, a busy timeout so a writer waits for the lock instead of failing, and every transaction
+opened with ``BEGIN IMMEDIATE`` so a read-then-write transaction can never fail half-way when another
+writer committed in between (SQLite cannot upgrade a stale read snapshot to a write lock).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+DEFAULT_URL = "sqlite:///spares.db"
+ENV_VAR = "SPARES_DATABASE_URL"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+"""How long (milliseconds) a SQLite writer waits for the write lock before giving up."""
+
+
+def database_url() -> str:
+    """The configured database URL: ``$SPARES_DATABASE_URL`` or ``sqlite:///spares.db``."""
+    return normalize_url(os.environ.get(ENV_VAR) or DEFAULT_URL)
+
+
+def normalize_url(url: str) -> str:
+    """Pick the psycopg 3 driver for ``postgresql://`` / ``postgres://`` URLs; others unchanged."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
+    """An engine for ``url`` (default :func:`database_url`); extra kwargs go to ``create_engine``."""
+    url = normalize_url(url or database_url())
+    backend = make_url(url).get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(url, **kwargs)
+    if backend == "postgresql":
+        kwargs.setdefault("pool_pre_ping", True)
+        return create_engine(url, **kwargs)
+    raise ValueError(f"database URL {url!r}: only sqlite:// and postgresql:// are supported")
+
+
+def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
+    connect_args = dict(kwargs.pop("connect_args", {}))
+    connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
+    connect_args.setdefault("check_same_thread", False)
+    engine = create_engine(url, connect_args=connect_args, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Take transaction control from the sqlite3 module so BEGIN (below) and SAVEPOINT work.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions bound to ``engine``; objects stay readable after commit (``expire_on_commit=False``)."""
+    return sessionmaker(bind=engine, expire_on_commit=False)
