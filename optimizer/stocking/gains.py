@@ -1,0 +1,66 @@
+"""First-order service gains of one more (or one fewer) unit at every (part, location).
+
+The on-time share of a stream is multilinear in the availabilities of its preferred locations:
+``d on_time / d A_k = prod_{l<k}(1 - A_l) (p_k - T_{k+1})`` where ``T_{k+1}`` is the on-time share
+of the rest of the list. Holding the resupply rates fixed, a unit at a leaf depot changes only
+its own availability (by the pipeline pmf at S); a unit at a location with children (the HQ) also
+lowers the children's pipelines, which are recomputed. Gains are per class in on-time demand per
+year and exact for one leaf change at fixed rates; the solvers re-evaluate the full model after
+every batch, so the approximation only steers the search.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from optimizer.stocking.distributions import backorder_stats
+from optimizer.stocking.evaluate import Evaluation, pipelines
+from optimizer.stocking.problem import StockingProblem
+
+
+def availability_coefficients(problem: StockingProblem, ev: Evaluation) -> np.ndarray:
+    """(P, L, C) on-time demand per year gained per unit of availability at (part, location)."""
+    P, L, C = problem.n_parts, problem.n_locations, problem.n_classes
+    pref = problem.stream_pref
+    valid = pref >= 0
+    A = np.where(valid, ev.availability[problem.stream_part[:, None], np.where(valid, pref, 0)], 0.0)
+    p = problem.stream_p_on_time
+    K = pref.shape[1]
+    suffix = np.zeros((len(pref), K + 1))
+    for k in range(K - 1, -1, -1):
+        suffix[:, k] = A[:, k] * p[:, k] + (1 - A[:, k]) * suffix[:, k + 1]
+    prefix = np.cumprod(np.concatenate([np.ones((len(A), 1)), 1 - A[:, :-1]], axis=1), axis=1)
+    rate = np.where(problem.stream_in_service, problem.stream_rate_per_year, 0.0)
+    coef = rate[:, None] * prefix * (p - suffix[:, 1:])
+    idx = ((problem.stream_part[:, None] * L + np.where(valid, pref, 0)) * C
+           + problem.stream_class[:, None])[valid]
+    return np.bincount(idx, weights=coef[valid], minlength=P * L * C).reshape(P, L, C)
+
+
+def step_gains(problem: StockingProblem, S: np.ndarray, ev: Evaluation, step: int = 1,
+               coef: np.ndarray | None = None) -> np.ndarray:
+    """(P, L, C) predicted change of on-time demand per year per class if S[p, j] moves by ``step``.
+
+    ``step`` is a whole number of units (negative: remove; entries that would go below 0 are 0).
+    """
+    if coef is None:
+        coef = availability_coefficients(problem, ev)
+    P, L = S.shape
+    out = np.zeros((P, L, problem.n_classes))
+    has_children = np.zeros(L, dtype=bool)
+    has_children[problem.parent[problem.parent >= 0]] = True
+    order = problem.depth_order
+    leaves = np.nonzero(~has_children)[0]
+    m, v, S_l = ev.pipeline_mean[:, leaves], ev.pipeline_var[:, leaves], S[:, leaves]
+    moved = S_l + step
+    dA = backorder_stats(m, v, np.maximum(moved, 0))[0] - backorder_stats(m, v, S_l)[0]
+    dA = np.where(moved >= 0, dA, 0.0)
+    out[:, leaves, :] = dA[:, :, None] * coef[:, leaves, :]
+    for j in np.nonzero(has_children)[0]:
+        S2 = S.copy()
+        S2[:, j] = np.maximum(S2[:, j] + step, 0)
+        A2 = pipelines(problem, S2, ev.rate_per_year, order)[2]
+        dA_all = A2 - ev.availability
+        dA_all[S[:, j] + step < 0] = 0.0
+        out[:, j, :] = np.einsum("pl,plc->pc", dA_all, coef)
+    return out

@@ -1,0 +1,252 @@
+"""The stocking problem as plain numpy arrays, built from a scenario and its reach.
+
+:class:`StockingProblem` is what the evaluation model, the solvers and the simulation read: no
+domain objects, only ids and arrays. Locations are the HQ (index 0) and every other depot in
+scenario order; ``parent`` gives the tree (-1 for the HQ). Demand is aggregated into **streams**:
+all failures of one part in one service class whose sites share the same primary depot and the
+same preference list (depot, p_on_time) form one Poisson stream (superposition of Poisson
+processes), so the models work on thousands of streams instead of every site.
+
+Semantics (see ``docs/stocking-model.md``):
+
+* a failure of stream ``n`` is filled by the first location in ``stream_pref[n]`` holding stock and
+  is then on time with probability ``stream_p_on_time[n, k]``; if none holds stock it is
+  backordered at ``stream_primary[n]`` and is late;
+* streams of terms measured at a ``response`` milestone (no part deadline) have
+  ``stream_in_service`` False: they consume stock (filled from the primary depot only) but do not
+  count in any class's on-time share;
+* a site whose key is missing from the reach (nothing reaches it in time) gives a stream with an
+  empty preference list: always backordered at its primary depot, always late.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from inventory.domain import DepotKind, Milestone, Scenario, SizeClass
+
+DAYS_PER_YEAR = 365.0
+
+
+class ReachLike(Protocol):
+    """What :func:`build_problem` needs from :class:`optimizer.reach.Reach`."""
+
+    keys: Sequence[tuple[str, int, str]]
+    entries: Sequence[tuple[tuple[str, float], ...]]
+    no_part_deadline: Sequence[tuple[str, int]]
+
+
+@dataclass(frozen=True, eq=False)
+class StockingProblem:
+    """Plain-array form of a two-echelon (any depth of tree) base-stock problem.
+
+    Shapes: P parts, L locations, C classes, N streams, K longest preference list.
+
+    Attributes
+    ----------
+    part_ids : (P,) str
+    location_ids : (L,) str, index 0 is the HQ.
+    parent : (L,) int, parent location index, -1 for the HQ.
+    transit_days : (L,) float, replenishment lead time from the parent in days (0 for the HQ).
+    unit_cost : (P,) float, currency per unit.
+    repairable : (P,) bool
+    repair_turnaround_days, repair_yield, procurement_lead_time_days : (P,) float
+    class_tier : (C,) str; class_severity : (C,) int
+    class_target : (C,) float, on-time target in (0, 1]; NaN where the class has no part deadline.
+    stream_part, stream_class, stream_primary : (N,) int
+    stream_rate_per_year : (N,) float, Poisson failure rate (units per year).
+    stream_pref : (N, K) int, location indices in preference order, -1 padding.
+    stream_p_on_time : (N, K) float, on-time probability when filled from that location, 0 padding.
+    stream_in_service : (N,) bool, False for demand without a part deadline.
+    currency : str; name : str (scenario name).
+    """
+
+    name: str
+    currency: str
+    part_ids: np.ndarray
+    location_ids: np.ndarray
+    parent: np.ndarray
+    transit_days: np.ndarray
+    unit_cost: np.ndarray
+    repairable: np.ndarray
+    repair_turnaround_days: np.ndarray
+    repair_yield: np.ndarray
+    procurement_lead_time_days: np.ndarray
+    class_tier: np.ndarray
+    class_severity: np.ndarray
+    class_target: np.ndarray
+    stream_part: np.ndarray
+    stream_class: np.ndarray
+    stream_rate_per_year: np.ndarray
+    stream_primary: np.ndarray
+    stream_pref: np.ndarray
+    stream_p_on_time: np.ndarray
+    stream_in_service: np.ndarray
+
+    def __post_init__(self) -> None:
+        P, L, C = len(self.part_ids), len(self.location_ids), len(self.class_tier)
+        N = len(self.stream_part)
+        if L == 0 or self.parent[0] != -1 or np.any(self.parent[1:] < 0):
+            raise ValueError("location 0 must be the HQ (parent -1) and every other location needs a parent")
+        for name, n in (("unit_cost", P), ("repairable", P), ("repair_turnaround_days", P),
+                        ("repair_yield", P), ("procurement_lead_time_days", P), ("parent", L),
+                        ("transit_days", L), ("class_severity", C), ("class_target", C),
+                        ("stream_class", N), ("stream_rate_per_year", N), ("stream_primary", N),
+                        ("stream_in_service", N)):
+            if len(getattr(self, name)) != n:
+                raise ValueError(f"{name} has length {len(getattr(self, name))}, expected {n}")
+        if self.stream_pref.shape != self.stream_p_on_time.shape or self.stream_pref.shape[0] != N:
+            raise ValueError("stream_pref and stream_p_on_time must both be (N, K)")
+        if np.any(self.unit_cost <= 0):
+            raise ValueError("unit_cost must be > 0")
+        if np.any(self.stream_rate_per_year < 0):
+            raise ValueError("stream rates must be >= 0")
+        if N and (self.stream_part.max() >= P or self.stream_class.max() >= C
+                  or self.stream_pref.max() >= L or self.stream_primary.max() >= L):
+            raise ValueError("stream index out of range")
+
+    # --- sizes and derived figures ---------------------------------------------------------
+    @property
+    def n_parts(self) -> int:
+        return len(self.part_ids)
+
+    @property
+    def n_locations(self) -> int:
+        return len(self.location_ids)
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_tier)
+
+    @property
+    def hq_resupply_days(self) -> np.ndarray:
+        """(P,) mean HQ resupply time in days: y*T_rep + (1-y)*T_proc, or T_proc if consumable."""
+        rep = self.repair_yield * self.repair_turnaround_days + (
+            1 - self.repair_yield) * self.procurement_lead_time_days
+        return np.where(self.repairable, rep, self.procurement_lead_time_days)
+
+    @property
+    def class_constrained(self) -> np.ndarray:
+        """(C,) bool: the class has a part deadline and therefore a target to meet."""
+        return ~np.isnan(self.class_target)
+
+    @property
+    def class_demand_per_year(self) -> np.ndarray:
+        """(C,) in-service demand rate per class (units per year)."""
+        w = np.where(self.stream_in_service, self.stream_rate_per_year, 0.0)
+        return np.bincount(self.stream_class, weights=w, minlength=self.n_classes)
+
+    @property
+    def depth_order(self) -> np.ndarray:
+        """Location indices sorted so that every parent comes before its children."""
+        depth = np.zeros(self.n_locations, dtype=np.int64)
+        for j in range(1, self.n_locations):
+            d, k = 0, j
+            while self.parent[k] >= 0:
+                k, d = self.parent[k], d + 1
+            depth[j] = d
+        return np.argsort(depth, kind="stable")
+
+    def class_label(self, c: int) -> str:
+        return f"{self.class_tier[c]}/sev{int(self.class_severity[c])}"
+
+
+def build_problem(scenario: Scenario, reach: ReachLike) -> StockingProblem:
+    """Aggregate the scenario's installed base into demand streams over the reach lists.
+
+    The demand of a part at a site is ``quantity x annual_failure_rate`` per year, split over
+    the contract's severities by ``settings.severity_mix`` (renormalised over the severities
+    the contract has terms for). A class is (contract tier, severity); its target is the
+    strictest (largest) target of the part-deadline terms of that tier and severity.
+    """
+    hq = scenario.hq
+    locs = [hq.depot_id] + [d.depot_id for d in scenario.depots if d.kind is not DepotKind.HQ]
+    loc_ix = {d: i for i, d in enumerate(locs)}
+    parent = np.array([-1] + [loc_ix[scenario.depot(d).parent_id] for d in locs[1:]], dtype=np.int64)
+    transit = np.array([0.0] + [scenario.depot(d).replenishment_lead_time_days for d in locs[1:]])
+    parts = scenario.parts
+    part_ix = {p.part_id: i for i, p in enumerate(parts)}
+
+    reach_map: Mapping[tuple[str, int, str], tuple[tuple[str, float], ...]] = dict(
+        zip(reach.keys, reach.entries, strict=True))
+    no_deadline = set(reach.no_part_deadline)
+
+    classes: dict[tuple[str, int], int] = {}
+    targets: list[float] = []
+    for contract in scenario.contracts:
+        for term in sorted(contract.terms, key=lambda t: t.severity):
+            key = (contract.tier, term.severity)
+            if key not in classes:
+                classes[key] = len(classes)
+                targets.append(float("nan"))
+            if term.milestone is not Milestone.RESPONSE:
+                c = classes[key]
+                targets[c] = term.target if np.isnan(targets[c]) else max(targets[c], term.target)
+
+    mix = scenario.settings.severity_mix
+    agg: dict[tuple, float] = {}
+    for ib in scenario.installed_base:
+        part = scenario.part(ib.part_id)
+        base_rate = ib.quantity * part.annual_failure_rate
+        if base_rate <= 0:
+            continue
+        site = scenario.site(ib.site_id)
+        contract = scenario.contract(site.contract_id)
+        shares = np.array([mix[t.severity - 1] for t in contract.terms])
+        if shares.sum() <= 0:
+            continue
+        shares = shares / shares.sum()
+        primary = loc_ix[site.primary_depot_id]
+        size = str(SizeClass(part.size_class))
+        for term, share in zip(contract.terms, shares, strict=True):
+            if share <= 0:
+                continue
+            c = classes[(contract.tier, term.severity)]
+            in_service = (term.milestone is not Milestone.RESPONSE
+                          and (site.site_id, term.severity) not in no_deadline)
+            if in_service:
+                pref = tuple((loc_ix[d], float(p)) for d, p in reach_map.get(
+                    (site.site_id, term.severity, size), ()))
+            else:
+                pref = ((primary, 1.0),)
+            key = (part_ix[part.part_id], c, primary, pref, in_service)
+            agg[key] = agg.get(key, 0.0) + base_rate * float(share)
+
+    keys = list(agg)
+    n = len(keys)
+    width = max([1] + [len(k[3]) for k in keys])
+    pref_arr = np.full((n, width), -1, dtype=np.int64)
+    p_arr = np.zeros((n, width))
+    for i, k in enumerate(keys):
+        for m, (loc, p) in enumerate(k[3]):
+            pref_arr[i, m] = loc
+            p_arr[i, m] = p
+    tiers = [k[0] for k in classes]
+    sevs = [k[1] for k in classes]
+    return StockingProblem(
+        name=scenario.name,
+        currency=scenario.currency,
+        part_ids=np.array([p.part_id for p in parts], dtype=object),
+        location_ids=np.array(locs, dtype=object),
+        parent=parent,
+        transit_days=transit,
+        unit_cost=np.array([p.unit_cost for p in parts], dtype=float),
+        repairable=np.array([p.repairable for p in parts], dtype=bool),
+        repair_turnaround_days=np.array([p.repair_turnaround_days for p in parts], dtype=float),
+        repair_yield=np.array([p.repair_yield for p in parts], dtype=float),
+        procurement_lead_time_days=np.array([p.procurement_lead_time_days for p in parts], dtype=float),
+        class_tier=np.array(tiers, dtype=object),
+        class_severity=np.array(sevs, dtype=np.int64),
+        class_target=np.array(targets, dtype=float),
+        stream_part=np.array([k[0] for k in keys], dtype=np.int64),
+        stream_class=np.array([k[1] for k in keys], dtype=np.int64),
+        stream_rate_per_year=np.array([agg[k] for k in keys], dtype=float),
+        stream_primary=np.array([k[2] for k in keys], dtype=np.int64),
+        stream_pref=pref_arr,
+        stream_p_on_time=p_arr,
+        stream_in_service=np.array([k[4] for k in keys], dtype=bool),
+    )

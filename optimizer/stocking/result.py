@@ -1,0 +1,87 @@
+"""Result records of the stocking solvers: the plan, its frontier and the baselines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class FrontierPoint:
+    """One point of the cost/service curve: investment (currency) and demand-weighted on-time share."""
+
+    investment: float
+    on_time: float
+    units: int
+    label: str = "greedy"
+
+
+@dataclass(frozen=True)
+class BaselineResult:
+    """A baseline policy evaluated by the same model at the same targets."""
+
+    name: str
+    investment: float
+    overall_on_time: float
+    feasible: bool
+    levels: np.ndarray = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True, eq=False)
+class StockingPlan:
+    """Base-stock levels and their predicted service.
+
+    Attributes
+    ----------
+    levels : (P, L) int base-stock level per part and location (HQ first).
+    part_ids, location_ids, unit_cost : identify rows/columns and price them (currency/unit).
+    class_tier, class_severity, class_target : the service classes; target NaN when the class has
+        no part deadline (response milestone) and is therefore not constrained.
+    class_on_time : (C,) predicted demand-weighted on-time share per class.
+    overall_on_time : predicted share over all in-service demand.
+    investment : sum of unit_cost x levels (currency).
+    method : "greedy", "exact", "item", "rule_of_thumb" or "file" (read back).
+    runtime_s : solver wall time (seconds).
+    bound : a proven lower bound on the minimum investment (exact method), or None.
+    gap : relative gap (investment - bound) / investment, or None.
+    budget : the budget the plan was solved under, or None (targets mode).
+    feasible : every constrained class meets its (effective) target.
+    effective_target : (C,) targets the solver aimed at: the contract targets, capped just below
+        the model's ceiling for classes no stock can reach (see ``notes``).
+    notes : human-readable remarks (capped targets, unconstrained classes, ...).
+    frontier, baselines : optional extras.
+    """
+
+    levels: np.ndarray
+    part_ids: np.ndarray
+    location_ids: np.ndarray
+    unit_cost: np.ndarray
+    class_tier: np.ndarray
+    class_severity: np.ndarray
+    class_target: np.ndarray
+    class_on_time: np.ndarray
+    overall_on_time: float
+    investment: float
+    method: str
+    runtime_s: float
+    scenario: str = ""
+    currency: str = ""
+    bound: float | None = None
+    gap: float | None = None
+    budget: float | None = None
+    feasible: bool = True
+    effective_target: np.ndarray | None = None
+    notes: tuple[str, ...] = ()
+    frontier: tuple[FrontierPoint, ...] = ()
+    baselines: tuple[BaselineResult, ...] = ()
+
+    def level(self, part_id: str, location_id: str) -> int:
+        """Base stock of one part at one location."""
+        p = int(np.nonzero(self.part_ids == part_id)[0][0])
+        j = int(np.nonzero(self.location_ids == location_id)[0][0])
+        return int(self.levels[p, j])
+
+    @property
+    def units(self) -> int:
+        return int(self.levels.sum())

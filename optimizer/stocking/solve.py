@@ -1,0 +1,124 @@
+"""One entry point for the stocking solvers: :func:`solve` returns a :class:`StockingPlan`."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import numpy as np
+
+from inventory.domain import Scenario
+from optimizer.stocking.baselines import item_approach, rule_of_thumb
+from optimizer.stocking.evaluate import Evaluation, evaluate_parts
+from optimizer.stocking.exact import solve_exact
+from optimizer.stocking.greedy import (
+    Progress,
+    effective_targets,
+    exchange,
+    grow,
+    prune,
+    ruin_recreate,
+)
+from optimizer.stocking.problem import ReachLike, StockingProblem, build_problem
+from optimizer.stocking.result import BaselineResult, FrontierPoint, StockingPlan
+
+METHODS = ("greedy", "exact")
+
+
+def solve(problem: StockingProblem, method: str = "greedy", budget: float | None = None, *,
+          exact_margin: int = 2, polish: bool | None = None, progress: Progress | None = None
+          ) -> StockingPlan:
+    """Base-stock levels for ``problem``.
+
+    Parameters
+    ----------
+    method
+        ``greedy`` (marginal analysis + pruning + exchanges; any size) or ``exact`` (enumeration
+        and a multiple-choice knapsack MIP; small instances: the box is the greedy solution
+        plus ``exact_margin`` units per part and location).
+    budget
+        None: minimise investment subject to every class target. A number (currency): maximise
+        the overall demand-weighted on-time share with investment <= budget.
+    polish
+        Run the drop-and-regrow local search after the greedy (default: when <= 200 parts).
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if budget is not None and not budget >= 0:
+        raise ValueError(f"budget must be >= 0, got {budget}")
+    t0 = time.perf_counter()
+    targets, notes = effective_targets(problem)
+    zero = np.zeros((problem.n_parts, problem.n_locations), dtype=np.int64)
+    bound = gap = None
+    if budget is None:
+        g = grow(problem, zero, targets=targets, progress=progress)
+        S, ev = prune(problem, g.levels, targets)
+        S, ev = exchange(problem, S, targets, max_tries=200 if problem.n_parts <= 1000 else 30)
+        if polish if polish is not None else problem.n_parts <= 200:
+            S, ev = ruin_recreate(problem, S, targets, max_tries=10)
+        if g.stuck:
+            notes.append("greedy stopped: no unit improves an unmet class")
+    else:
+        g = grow(problem, zero, budget=budget, progress=progress)
+        S, ev = g.levels, g.evaluation
+    if method == "exact":
+        res = solve_exact(problem, S + exact_margin, targets=None if budget is not None else targets,
+                          budget=budget)
+        S, bound, gap = res.levels, res.bound, res.gap
+        ev = evaluate_parts(problem, S)
+        notes.append(f"exact over the box 0..greedy+{exact_margin} ({res.n_vectors} stock vectors)")
+    return make_plan(problem, S, ev, method, time.perf_counter() - t0, targets=targets, notes=notes,
+                     bound=bound, gap=gap, budget=budget)
+
+
+def make_plan(problem: StockingProblem, S: np.ndarray, ev: Evaluation, method: str, runtime_s: float,
+              *, targets: np.ndarray, notes: list[str], bound: float | None = None,
+              gap: float | None = None, budget: float | None = None,
+              frontier: tuple[FrontierPoint, ...] = (), baselines: tuple[BaselineResult, ...] = ()
+              ) -> StockingPlan:
+    """Wrap levels and their evaluation into a :class:`StockingPlan`."""
+    return StockingPlan(
+        levels=S, part_ids=problem.part_ids, location_ids=problem.location_ids,
+        unit_cost=problem.unit_cost, class_tier=problem.class_tier,
+        class_severity=problem.class_severity, class_target=problem.class_target,
+        class_on_time=ev.class_on_time, overall_on_time=ev.overall_on_time,
+        investment=float(problem.unit_cost @ S.sum(axis=1)), method=method, runtime_s=runtime_s,
+        scenario=problem.name, currency=problem.currency, bound=bound, gap=gap, budget=budget,
+        feasible=ev.meets_targets(problem, targets) if budget is None else True,
+        effective_target=targets, notes=tuple(notes), frontier=frontier, baselines=baselines)
+
+
+def frontier(problem: StockingProblem, plan: StockingPlan, *, extend: float = 1.25,
+             batch_fraction: float = 0.02, progress: Progress | None = None) -> tuple[FrontierPoint, ...]:
+    """Cost/service curve: the greedy path maximising the overall on-time share from zero stock
+    up to ``extend`` x the plan's investment, plus the plan itself (label ``targets``).
+    Investment is non-decreasing along the greedy path (units are only added)."""
+    zero = np.zeros((problem.n_parts, problem.n_locations), dtype=np.int64)
+    g = grow(problem, zero, stop_investment=max(plan.investment * extend, 1e-9),
+             batch_fraction=batch_fraction, progress=progress)
+    return (*g.path, FrontierPoint(plan.investment, plan.overall_on_time, plan.units, "targets"))
+
+
+def baselines(problem: StockingProblem, plan: StockingPlan) -> tuple[BaselineResult, ...]:
+    """Item approach and rule of thumb at the plan's (effective) targets."""
+    targets = plan.effective_target if plan.effective_target is not None else problem.class_target
+    return item_approach(problem, targets), rule_of_thumb(problem, targets)
+
+
+def plan_scenario(scenario: Scenario, method: str = "greedy", budget: float | None = None, *,
+                  with_frontier: bool = False, with_baselines: bool = True,
+                  reach: ReachLike | None = None, progress: Progress | None = None) -> StockingPlan:
+    """Scenario in, plan out: reach (built if not given), problem, solve, optional frontier/baselines."""
+    if reach is None:
+        from optimizer.reach import build_reach
+        from optimizer.travel import TravelNetwork
+
+        reach = build_reach(scenario, TravelNetwork(scenario))
+    problem = build_problem(scenario, reach)
+    plan = solve(problem, method, budget, progress=progress)
+    extra: dict = {}
+    if with_frontier:
+        extra["frontier"] = frontier(problem, plan)
+    if with_baselines and budget is None:
+        extra["baselines"] = baselines(problem, plan)
+    return replace(plan, **extra) if extra else plan

@@ -1,0 +1,68 @@
+import csv
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import scenarios
+from api.cli.main import app
+from optimizer.stocking.io import PlanFormatError, read_plan, write_plan
+from optimizer.stocking.problem import build_problem
+from optimizer.stocking.solve import solve
+
+
+def _fake_reach(sc):
+    """Primary depot (p 0.9) then the HQ (p 0.5) for every site, severity and size class."""
+    keys, entries = [], []
+    for site in sc.sites:
+        for term in sc.contract(site.contract_id).terms:
+            for size in ("small", "medium", "large"):
+                keys.append((site.site_id, term.severity, size))
+                entries.append(((site.primary_depot_id, 0.9), (sc.hq.depot_id, 0.5)))
+    return SimpleNamespace(keys=keys, entries=entries, no_part_deadline=[])
+
+
+def test_build_problem_conserves_demand() -> None:
+    sc = scenarios.load("tiny")
+    pr = build_problem(sc, _fake_reach(sc))
+    total = sum(b.quantity * sc.part(b.part_id).annual_failure_rate for b in sc.installed_base)
+    assert pr.stream_rate_per_year.sum() == pytest.approx(total)
+    assert pr.location_ids[0] == sc.hq.depot_id and pr.parent[0] == -1
+    assert set(pr.stream_pref[:, 0]) <= set(pr.stream_primary)
+
+
+def test_write_read_roundtrip(tmp_path) -> None:
+    sc = scenarios.load("tiny")
+    pr = build_problem(sc, _fake_reach(sc))
+    plan = solve(pr)
+    write_plan(plan, tmp_path)
+    back = read_plan(tmp_path)
+    assert back.investment == pytest.approx(plan.investment)
+    for p, j in zip(*np.nonzero(plan.levels), strict=True):
+        assert back.level(pr.part_ids[p], pr.location_ids[j]) == plan.levels[p, j]
+    (tmp_path / "stock_levels.csv").write_text("part_id,depot_id,base_stock,unit_cost\nA,HQ,x,1\n")
+    with pytest.raises(PlanFormatError, match="stock_levels.csv:2: field 'base_stock'"):
+        read_plan(tmp_path)
+
+
+def test_cli_writes_files_with_columns(tmp_path) -> None:
+    out = tmp_path / "plan"
+    res = CliRunner().invoke(app, ["plan", "--scenario", "tiny", "--out", str(out), "--frontier"])
+    assert res.exit_code == 0, res.output
+    with (out / "stock_levels.csv").open() as fh:
+        assert next(csv.reader(fh)) == ["part_id", "depot_id", "base_stock", "unit_cost"]
+    with (out / "service.csv").open() as fh:
+        assert next(csv.reader(fh)) == ["tier", "severity", "target", "predicted_on_time"]
+    with (out / "frontier.csv").open() as fh:
+        assert next(csv.reader(fh)) == ["investment", "on_time", "units", "label"]
+    summary = json.loads((out / "summary.json").read_text())
+    for key in ("scenario", "investment", "currency", "method", "runtime_s", "bound", "gap", "baselines"):
+        assert key in summary
+    assert {b["name"] for b in summary["baselines"]} == {"item_approach", "rule_of_thumb"}
+
+
+def test_cli_rejects_unknown_scenario(tmp_path) -> None:
+    res = CliRunner().invoke(app, ["plan", "--scenario", "nope", "--out", str(tmp_path)])
+    assert res.exit_code == 1
