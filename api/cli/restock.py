@@ -1,0 +1,192 @@
+"""`spares restock`: the quarterly restocking run (forecast -> re-plan -> orders -> reports).
+
+Positions come from a scenario's opening stock (``--scenario``) or, without it, from the stock
+ledger of the database (``--url``); ``--approve`` (database only) books the orders in the ledger
+as in-transit/in-repair movements, once per run id.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from inventory.domain import Scenario
+    from optimizer.restock.approve import LedgerMovement
+    from optimizer.restock.positions import Positions
+    from optimizer.restock.quarter import Quarter
+    from optimizer.restock.run import RestockResult
+
+console = Console()
+errors = Console(stderr=True)
+
+
+class SessionLedgerWriter:
+    """:class:`optimizer.restock.approve.LedgerWriter` over a database session (the stock ledger)."""
+
+    def __init__(self, session: Session, actor: str = "restock") -> None:
+        self.session = session
+        self.actor = actor
+
+    def has_reference(self, reference: str) -> bool:
+        from inventory import ledger
+
+        return bool(ledger.movements(session=self.session, reference=reference))
+
+    def post(self, movement: LedgerMovement) -> None:
+        from inventory import ledger
+
+        ledger.post(session=self.session, kind=movement.kind, depot_id=movement.depot_id,
+                    part_id=movement.part_id, quantity=movement.quantity,
+                    reference=movement.reference, actor=self.actor)
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    errors.print(f"error: {message}", markup=False)
+    return typer.Exit(code)
+
+
+def _print(result: RestockResult) -> None:
+    s = result.summary()
+    cur = result.currency
+    table = Table("orders", "units", f"amount ({cur})", title=f"Restock {s['quarter']} "
+                  f"({s['scenario']}, positions from {s['positions_from']})")
+    table.add_row("transfers", str(s["transfer_units"]), f"{s['transfer_cost']:,.2f}")
+    table.add_row("repairs", str(s["repair_units"]), f"{s['repair_cost']:,.2f}")
+    table.add_row("buys", str(s["buy_units"]), f"{s['buy_amount']:,.2f}")
+    table.add_row("cut by budget", str(s["cut_units"]), f"{s['cut_amount']:,.2f}")
+    table.add_row("excess & obsolete", str(s["excess_units"]), f"{s['excess_value']:,.2f}")
+    console.print(table)
+    console.print(f"run id {s['run_id']}; investment today {s['investment_today']:,.0f}, "
+                  f"plan {s['investment_target']:,.0f}, after orders {s['investment_after']:,.0f} "
+                  f"{cur}", markup=False)
+    for note in result.notes:
+        console.print(f"  note: {note}", markup=False)
+
+
+def restock(
+    quarter: str = typer.Option(..., "--quarter", help="Quarter to plan, YYYYQn (e.g. 2027Q1)."),
+    out: Path = typer.Option(..., "--out", help="Folder for the CSVs, summary.json and reports."),
+    budget: float | None = typer.Option(None, "--budget", help="Cap on the buy amount (currency)."),
+    scenario: str | None = typer.Option(
+        None, "--scenario", help="Bundled scenario name or folder; positions from its opening "
+        "stock. Without it: the database's scenario and stock ledger."),
+    url: str | None = typer.Option(None, "--url", help="Database URL (default: "
+                                   "SPARES_DATABASE_URL or sqlite:///spares.db)."),
+    plan_dir: Path | None = typer.Option(None, "--plan", help="Use the base-stock levels of a "
+                                         "plan folder (spares plan --out) instead of re-planning."),
+    strength: float = typer.Option(12.0, "--prior-months", help="Prior strength of the "
+                                   "installed-base forecast, in months of history."),
+    excess_quarters: float = typer.Option(4.0, "--excess-quarters", help="List stock above "
+                                          "target by more than this many quarters of demand."),
+    approve: bool = typer.Option(False, "--approve", help="Book the orders in the database "
+                                 "ledger (idempotent by run id; database mode only)."),
+) -> None:
+    """Quarterly restocking: forecast, re-plan, and transfer/repair/buy orders under a budget."""
+    from optimizer.restock.quarter import Quarter
+
+    try:
+        q = Quarter.parse(quarter)
+    except ValueError as exc:
+        raise _fail(f"--quarter: {exc}", 2) from None
+    if budget is not None and not budget >= 0:
+        raise _fail(f"--budget: must be an amount >= 0, got {budget}", 2)
+    if not strength > 0:
+        raise _fail(f"--prior-months: must be > 0, got {strength}", 2)
+    if approve and scenario is not None:
+        raise _fail("--approve books orders in the database ledger; it cannot be used with "
+                    "--scenario", 2)
+    session = None
+    try:
+        if scenario is not None:
+            sc, positions, source = _from_scenario(scenario)
+        else:
+            session, sc, positions, source = _from_database(url, q)
+        targets = _targets(plan_dir, sc, positions) if plan_dir is not None else None
+        result = _run(sc, positions, q, budget=budget, source=source, targets=targets,
+                      strength_months=strength, excess_quarters=excess_quarters)
+        from optimizer.restock.outputs import write_outputs
+
+        write_outputs(result, out)
+        _print(result)
+        if approve and session is not None:
+            from optimizer.restock.approve import approve as approve_run
+
+            with session.begin():
+                rep = approve_run(result, SessionLedgerWriter(session))
+            console.print(f"approved run {rep.run_id}: {rep.posted} movements posted, "
+                          f"{rep.skipped} already booked", markup=False)
+        console.print(f"written to {out}", markup=False)
+    finally:
+        if session is not None:
+            session.close()
+
+
+def _from_scenario(name: str) -> tuple[Scenario, Positions, str]:
+    import scenarios
+    from inventory.domain import DomainError
+    from optimizer.restock.build import location_ids, scenario_positions
+
+    try:
+        sc = scenarios.load(name)
+    except (scenarios.ScenarioFormatError, DomainError, OSError) as exc:
+        raise _fail(f"--scenario {name}: {exc}") from None
+    positions = scenario_positions(sc, [p.part_id for p in sc.parts], location_ids(sc))
+    return sc, positions, "scenario"
+
+
+def _from_database(url: str | None, q: Quarter) -> tuple[Session, Scenario, Positions, str]:
+    from inventory import ledger
+    from inventory.db.engine import database_url, make_engine, normalize_url, session_factory
+    from inventory.db.load import LoadError, read_scenario_from_db
+    from optimizer.restock.build import ledger_positions, location_ids
+
+    target = normalize_url(url) if url else database_url()
+    try:
+        session = session_factory(make_engine(target))()
+        sc = read_scenario_from_db(session=session)
+        bals = ledger.balances(session=session)
+        session.rollback()  # end the read transaction; --approve opens its own
+    except LoadError as exc:
+        raise _fail(f"database {target}: {exc}") from None
+    except Exception as exc:  # unreachable server, missing tables: say which database
+        raise _fail(f"database {target}: {exc}") from None
+    positions = ledger_positions(sc, bals, [p.part_id for p in sc.parts], location_ids(sc), q.days)
+    return session, sc, positions, "database"
+
+
+def _targets(plan_dir: Path, sc: Scenario, positions: Positions) -> np.ndarray:
+    from optimizer.restock.run import targets_from_plan
+    from optimizer.stocking.io import PlanFormatError, read_plan
+
+    try:
+        plan = read_plan(plan_dir)
+        return targets_from_plan(plan, positions.part_ids, positions.location_ids)
+    except (PlanFormatError, ValueError, OSError) as exc:
+        raise _fail(f"--plan {plan_dir}: {exc}") from None
+
+
+def _run(sc: Scenario, positions: Positions, q: Quarter, **kw: object) -> RestockResult:
+    from optimizer.restock.run import STEPS, run_restock
+
+    with Progress(TextColumn("restock {task.description:<10}"), BarColumn(), TimeElapsedColumn(),
+                  console=errors, transient=True) as bar:
+        task = bar.add_task("start", total=len(STEPS))
+
+        def progress(step: str, done: int, total: int) -> None:
+            bar.update(task, completed=done, description=step)
+
+        return run_restock(sc, positions, q, progress=progress, **kw)
+
+
+def register(root: typer.Typer) -> None:
+    """Attach ``spares restock`` to the root app."""
+    root.command("restock")(restock)

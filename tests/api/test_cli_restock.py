@@ -1,0 +1,95 @@
+"""`spares restock` through the CLI: scenario mode, database mode with --approve, bad input."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from api.cli.main import app
+
+
+def test_restock_scenario_mode_and_bad_input(tmp_path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "run"
+    r = runner.invoke(app, ["restock", "--quarter", "2027Q1", "--scenario", "tiny", "--out", str(out),
+                            "--budget", "50000"])
+    assert r.exit_code == 0, r.output
+    for name in ("transfers.csv", "repairs.csv", "buys.csv", "excess.csv", "summary.json",
+                 "report.xlsx", "report.html"):
+        assert (out / name).is_file(), name
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["positions_from"] == "scenario" and summary["budget"] == 50000
+    plan_dir = tmp_path / "plan"
+    assert runner.invoke(app, ["plan", "--scenario", "tiny", "--out", str(plan_dir)]).exit_code == 0
+    r = runner.invoke(app, ["restock", "--quarter", "2027Q2", "--scenario", "tiny", "--out",
+                            str(tmp_path / "from-plan"), "--plan", str(plan_dir)])
+    assert r.exit_code == 0, r.output
+    from optimizer.stocking.io import read_plan
+
+    planned = read_plan(plan_dir)
+    got = json.loads((tmp_path / "from-plan" / "summary.json").read_text())
+    assert got["investment_target"] == round(planned.investment, 2)
+    bad = runner.invoke(app, ["restock", "--quarter", "2027-1", "--scenario", "tiny", "--out",
+                              str(out)])
+    assert bad.exit_code == 2 and "YYYYQn" in bad.output
+    bad = runner.invoke(app, ["restock", "--quarter", "2027Q1", "--scenario", "nowhere", "--out",
+                              str(out)])
+    assert bad.exit_code == 1 and "--scenario nowhere" in bad.output
+    bad = runner.invoke(app, ["restock", "--quarter", "2027Q1", "--scenario", "tiny", "--out",
+                              str(out), "--plan", str(tmp_path / "missing")])
+    assert bad.exit_code == 1 and "--plan" in bad.output
+
+
+def test_restock_database_mode_approves_once(tmp_path) -> None:
+    from inventory import ledger
+    from inventory.db.engine import make_engine, session_factory
+
+    url = f"sqlite:///{tmp_path}/restock.db"
+    runner = CliRunner()
+    assert runner.invoke(app, ["db", "init", "--url", url]).exit_code == 0
+    r = runner.invoke(app, ["db", "load", "tiny", "--url", url])
+    assert r.exit_code == 0, r.output
+    args = ["restock", "--quarter", "2027Q1", "--out", str(tmp_path / "run"), "--url", url,
+            "--approve"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["positions_from"] == "database"
+    run_id = summary["run_id"]
+    sessions = session_factory(make_engine(url))
+    with sessions() as s:
+        booked = [m for m in ledger.movements(session=s) if (m.reference or "").startswith(
+            f"restock:{run_id}")]
+        assert ledger.verify(session=s) == []
+    assert sum(m.quantity for m in booked if m.kind == "order_placed") == summary["buy_units"]
+    assert sum(m.quantity for m in booked if m.kind == "transfer_out") == summary["transfer_units"]
+    assert sum(m.quantity for m in booked if m.kind == "send_to_repair") == summary["repair_units"]
+    assert booked, "the tiny run should order something"
+    # the writer the CLI uses: approving one result twice books it once
+    from api.cli.restock import SessionLedgerWriter
+    from inventory.db.load import read_scenario_from_db
+    from optimizer.restock.approve import approve, movements
+    from optimizer.restock.build import ledger_positions, location_ids
+    from optimizer.restock.quarter import Quarter
+    from optimizer.restock.run import run_restock
+
+    with sessions() as s:
+        sc = read_scenario_from_db(session=s)
+        q = Quarter.parse("2027Q2")
+        pos = ledger_positions(sc, ledger.balances(session=s), [p.part_id for p in sc.parts],
+                               location_ids(sc), q.days)
+        s.rollback()
+        # one unit short everywhere, so the run surely orders
+        raised = pos.inventory_position.clip(0) + 1
+        result = run_restock(sc, pos, q, curve_points=0, source="database", targets=raised)
+        with s.begin():
+            first_rep = approve(result, SessionLedgerWriter(s))
+        with s.begin():
+            second_rep = approve(result, SessionLedgerWriter(s))
+        assert first_rep.posted == len(movements(result)) > 0
+        assert second_rep.posted == 0 and second_rep.skipped == first_rep.posted
+        assert ledger.verify(session=s) == []
+    bad = runner.invoke(app, ["restock", "--quarter", "2027Q1", "--out", str(tmp_path / "x"),
+                              "--url", f"sqlite:///{tmp_path}/empty.db"])
+    assert bad.exit_code == 1 and "database" in bad.output
