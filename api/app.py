@@ -1,0 +1,91 @@
+"""The FastAPI application of the dispatch service: ``create_app(settings)``.
+
+Routers are sliced by domain concept (``api/dispatches``, ``api/stock``, ``api/sla``,
+``api/webhooks``), each with models (schemas), service (plain functions) and views (routes).
+Errors are RFC 9457 problem details (:mod:`api.problems`); OpenAPI with examples is at /docs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from sqlalchemy import text
+
+from api import problems
+from api.context import ApiSettings, AppContext, TtlCache, plan_levels
+from api.dispatches.views import router as dispatches_router
+from api.sla.views import router as sla_router
+from api.stock.views import router as stock_router
+from api.webhooks.views import router as webhooks_router
+from api.webhooks.worker import WebhookWorker
+from inventory.db.engine import database_url, make_engine, session_factory
+from optimizer.travel import TravelNetwork
+
+
+def build_context(settings: ApiSettings) -> AppContext:
+    """Engine, sessions, the scenario (given or read from the database) and its models."""
+    engine = make_engine(settings.database_url or database_url())
+    sessions = session_factory(engine)
+    scenario = settings.scenario
+    if scenario is None:
+        from inventory.db.load import read_scenario_from_db
+
+        with sessions() as session:
+            scenario = read_scenario_from_db(session=session)
+    return AppContext(settings, engine, sessions, scenario, TravelNetwork(scenario),
+                      plan_levels(scenario, settings.plan_dir),
+                      TtlCache(settings.key_cache_seconds))
+
+
+def create_app(settings: ApiSettings | None = None, *, context: AppContext | None = None) -> FastAPI:
+    """The app; pass ``context`` to share one (engine, scenario) between apps in tests."""
+    settings = settings or ApiSettings()
+    ctx = context or build_context(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        worker = WebhookWorker(ctx) if settings.webhook_worker else None
+        if worker:
+            worker.start()
+        try:
+            yield
+        finally:
+            if worker:
+                worker.stop()
+
+    app = FastAPI(
+        title="spares dispatch API",
+        version="1.0",
+        description=("Advance Hardware Replacement decisions for ticket systems: contract "
+                     "deadlines, source and transport choice with rationing, atomic reservations, "
+                     "lifecycle events, SLA compliance, stock and signed webhooks. Authenticate "
+                     "with `Authorization: Bearer <key>` (`spares keys create`)."),
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    problems.install(app)
+    for router in (dispatches_router, stock_router, sla_router, webhooks_router):
+        app.include_router(router)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    def readyz(request: Request) -> Any:
+        """The database answers and the scenario is loaded."""
+        c: AppContext = request.app.state.ctx
+        try:
+            with c.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+            raise problems.Problem(503, "not-ready", "Not ready",
+                                   f"database unreachable: {type(exc).__name__}") from exc
+        return {"status": "ready", "scenario": c.scenario.name, "depots": len(c.scenario.depots),
+                "sites": len(c.scenario.sites)}
+
+    return app

@@ -1,0 +1,43 @@
+"""FastAPI dependencies: the caller's principal from ``Authorization: Bearer`` or ``X-API-Key``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import Depends, Request
+
+from api.auth.models import Principal, Scope
+from api.auth.service import authenticate
+from api.problems import Problem
+
+
+def principal(request: Request) -> Principal:
+    """401 unless a valid key is presented. Keys are cached per process after the first lookup."""
+    auth = request.headers.get("authorization", "")
+    key = auth[7:].strip() if auth.lower().startswith("bearer ") else request.headers.get("x-api-key")
+    if not key:
+        raise Problem(401, "unauthorized", "Unauthorized",
+                      "missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key'",
+                      headers={"WWW-Authenticate": "Bearer"})
+    ctx = request.app.state.ctx
+    found = ctx.key_cache.get(key)
+    if found is None:
+        with ctx.sessions() as session:
+            found = authenticate(session=session, key=key)
+        if found is None:
+            raise Problem(401, "unauthorized", "Unauthorized", "unknown or revoked API key",
+                          headers={"WWW-Authenticate": "Bearer"})
+        ctx.key_cache[key] = found
+    return found
+
+
+def require(scope: Scope) -> Callable[[Principal], Principal]:
+    """Dependency: the caller must hold ``scope`` (admin holds all), else 403."""
+
+    def check(p: Principal = Depends(principal)) -> Principal:
+        if not p.has(scope):
+            raise Problem(403, "forbidden", "Forbidden",
+                          f"API key {p.name!r} lacks the {scope.value!r} scope")
+        return p
+
+    return check

@@ -1,0 +1,114 @@
+"""What the running app holds: settings, the engine and session factory, the network model."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from inventory.domain import Scenario
+from optimizer.dispatch import CriticalLevels, critical_levels
+from optimizer.travel import TravelNetwork
+
+
+@dataclass
+class ApiSettings:
+    """Settings of one app instance.
+
+    ``scenario`` is the network the decisions use; None reads it from the database at start.
+    ``plan_dir`` holds a stocking plan (``optimizer.stocking.io.read_plan``) whose base-stock
+    levels give the critical levels; without one the opening stock stands in.
+    ``webhook_worker`` starts the background delivery thread; tests call
+    :func:`api.webhooks.worker.deliver_due` instead. ``key_cache_seconds``: how long a checked API
+    key is trusted without a database lookup (a revoked key stops working within this time).
+    """
+
+    database_url: str | None = None
+    scenario: Scenario | None = None
+    plan_dir: Path | None = None
+    webhook_worker: bool = False
+    webhook_poll_seconds: float = 1.0
+    webhook_timeout_seconds: float = 5.0
+    webhook_max_attempts: int = 12
+    key_cache_seconds: float = 60.0
+
+
+class TtlCache:
+    """A small thread-safe TTL cache (API keys, webhook subscriptions): saves a DB read per request."""
+
+    def __init__(self, ttl_seconds: float) -> None:
+        self.ttl = ttl_seconds
+        self._items: dict[str, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Any:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None or item[0] < time.monotonic():
+                self._items.pop(key, None)
+                return None
+            return item[1]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        with self._lock:
+            self._items[key] = (time.monotonic() + self.ttl, value)
+
+    def pop(self, key: str) -> None:
+        with self._lock:
+            self._items.pop(key, None)
+
+
+
+@dataclass
+class AppContext:
+    settings: ApiSettings
+    engine: Engine
+    session_maker: sessionmaker
+    scenario: Scenario
+    network: TravelNetwork
+    levels: CriticalLevels
+    key_cache: TtlCache = field(default_factory=lambda: TtlCache(60.0))
+    subscription_cache: TtlCache = field(default_factory=lambda: TtlCache(5.0))
+    """owner -> active subscription ids; cleared in-process on (un)subscribe."""
+
+    def __post_init__(self) -> None:
+        # SQLite has one writer at a time; queueing writers on a lock in-process is much faster
+        # than letting them spin in SQLite's busy handler (which sleeps up to 100 ms per try)
+        self._write_lock = threading.Lock() if self.engine.dialect.name == "sqlite" else None
+
+    @contextmanager
+    def sessions(self, *, write: bool = False) -> Iterator[Session]:
+        """A session whose transaction commits on success and rolls back on error.
+
+        ``write=True`` marks a read-decide-write transaction: on SQLite these run one at a time
+        in this process.
+        """
+        lock = self._write_lock if write else None
+        if lock is not None:
+            lock.acquire()
+        try:
+            with self.session_maker() as session, session.begin():
+                yield session
+        finally:
+            if lock is not None:
+                lock.release()
+
+
+def plan_levels(scenario: Scenario, plan_dir: Path | None) -> CriticalLevels:
+    """Critical levels from a stocking plan's base stock (``optimizer.stocking.io.read_plan``),
+    or from the opening stock without a plan."""
+    if plan_dir is None:
+        return critical_levels(scenario)
+    from optimizer.stocking.io import read_plan
+
+    plan = read_plan(plan_dir)
+    base = {(str(p), str(d)): int(plan.levels[i, j])
+            for i, p in enumerate(plan.part_ids) for j, d in enumerate(plan.location_ids)}
+    return critical_levels(scenario, base)

@@ -1,0 +1,137 @@
+"""Request and response schemas of the dispatch endpoints (with OpenAPI examples)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from api.dispatches.enums import EventKind, Status
+
+
+class DispatchCreate(BaseModel):
+    """A ticket system's request for a replacement part."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "ticket_id": "INC0012345", "site_id": "GZ-01", "part_id": "PSU-1200", "severity": 1,
+        "reported_at": "2025-06-04T10:00:00+08:00", "quantity": 1}]})
+
+    ticket_id: str = Field(min_length=1, max_length=200)
+    site_id: str = Field(min_length=1, max_length=100)
+    part_id: str = Field(min_length=1, max_length=100)
+    severity: int = Field(ge=1, le=4, description="1 = service down ... 4 = minor")
+    reported_at: AwareDatetime = Field(description="ticket opened, ISO 8601 with offset")
+    quantity: int = Field(default=1, ge=1, le=1000)
+    confirmed_at: AwareDatetime | None = Field(default=None, description="fault confirmed")
+    approved_at: AwareDatetime | None = Field(default=None, description="dispatch approved")
+
+
+class EventCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"kind": "shipped", "at": "2025-06-04T10:40:00+08:00"},
+        {"kind": "cancelled", "at": "2025-06-04T10:05:00+08:00", "note": "fault cleared"}]})
+
+    kind: EventKind
+    at: AwareDatetime
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class DeadlineOut(BaseModel):
+    due_at: datetime | None
+    clock_started_at: datetime
+    milestone: str
+    coverage: str
+    timezone: str
+    holidays_skipped: list[str]
+    cutoff_applied: bool
+    explanation: str
+
+
+class OptionOut(BaseModel):
+    depot_id: str
+    part_id: str
+    mode_id: str | None
+    free_units: int
+    critical_level: int
+    departs_at: datetime | None
+    eta: datetime | None
+    margin_hours: float | None
+    meets_deadline: bool
+    takes_protected_units: int
+    transport_cost: float
+    protection_cost: float
+    substitute_cost: float
+    cost: float
+    route: str
+    lost_because: str
+
+
+class OrderOut(BaseModel):
+    kind: str
+    depot_id: str
+    part_id: str
+    quantity: int
+    from_id: str
+    expected_at: datetime
+    lead_time_days: float
+
+
+class SlaOut(BaseModel):
+    outcome: str | None = Field(description="met / missed once delivered")
+    delta_hours: float | None = Field(description="due minus delivered (negative: late)")
+    delivered_at: datetime | None
+
+
+class EventOut(BaseModel):
+    kind: str
+    at: datetime
+    note: str | None
+    recorded_at: datetime
+
+
+class DispatchOut(BaseModel):
+    """A dispatch: the decision (deadline, source, mode, ETA, cost, alternatives) and its state."""
+
+    id: str
+    ticket_id: str
+    status: Status
+    site_id: str
+    part_id: str
+    severity: int
+    quantity: int
+    tier: str
+    on_time: bool
+    at_risk: bool
+    reason: str
+    deadline: DeadlineOut
+    source_depot_id: str | None
+    mode_id: str | None
+    shipped_part_id: str | None
+    substitute_part_id: str | None
+    eta: datetime | None
+    margin_hours: float | None
+    cost: float | None
+    expected_at: datetime | None = Field(description="ETA, or the backorder's expected date")
+    chosen: OptionOut | None
+    alternatives: list[OptionOut]
+    replenishment_order: OrderOut | None
+    sla: SlaOut
+    events: list[EventOut] = []
+    created_at: datetime
+
+
+class DispatchList(BaseModel):
+    items: list[DispatchOut]
+    count: int
+
+
+def option_out(o: Any) -> dict[str, Any]:
+    """An :class:`optimizer.dispatch.Option` as a JSON-ready dict."""
+    return OptionOut(depot_id=o.depot_id, part_id=o.part_id, mode_id=o.mode_id,
+                     free_units=o.free_units, critical_level=o.critical_level,
+                     departs_at=o.departs_at, eta=o.arrives_at, margin_hours=o.margin_hours,
+                     meets_deadline=o.meets_deadline, takes_protected_units=o.takes_protected,
+                     transport_cost=o.transport_cost, protection_cost=o.protection_cost,
+                     substitute_cost=o.substitute_cost, cost=o.cost, route=o.route,
+                     lost_because=o.lost_because).model_dump(mode="json")

@@ -1,0 +1,84 @@
+"""Routes of /v1/dispatches (ticket systems)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime
+
+from api.auth.deps import require
+from api.auth.models import Principal, Scope
+from api.dispatches import service
+from api.dispatches.enums import Status
+from api.dispatches.models import DispatchCreate, DispatchList, DispatchOut, EventCreate
+from api.problems import field_problem
+
+router = APIRouter(prefix="/v1/dispatches", tags=["dispatches"])
+
+PROBLEM = {"content": {"application/problem+json": {}}, "description": "problem details"}
+
+
+@router.post("", status_code=201, response_model=DispatchOut,
+             responses={401: PROBLEM, 403: PROBLEM, 409: PROBLEM, 422: PROBLEM},
+             summary="Decide and reserve a replacement part")
+def create_dispatch(body: DispatchCreate, request: Request,
+                    idempotency_key: Annotated[str | None, Header(
+                        alias="Idempotency-Key", max_length=255,
+                        description="unique per logical request; replays return the first answer")
+                    ] = None,
+                    who: Principal = Depends(require(Scope.TICKETING))) -> Any:
+    """Deadline from the contract dialect, the cheapest source meeting it (rationing protected
+    stock), the reservation and the replenishment order, in one transaction. A replay with the
+    same Idempotency-Key and body returns the same answer without reserving again."""
+    if not idempotency_key or not idempotency_key.strip():
+        raise field_problem(422, "header.Idempotency-Key", "the header is required",
+                            "missing-idempotency-key")
+    created = service.create_dispatch(request.app.state.ctx, body, owner=who.key_id,
+                                      idempotency_key=idempotency_key.strip())
+    headers = {"Location": f"/v1/dispatches/{created.body['id']}"}
+    if created.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    # the body was built from the decision in the shape of DispatchOut (the GET route validates
+    # the same stored body); skipping a second validation keeps the hot path short
+    return JSONResponse(created.body, status_code=created.status_code, headers=headers)
+
+
+@router.get("/{dispatch_id}", response_model=DispatchOut, responses={404: PROBLEM})
+def get_dispatch(request: Request, dispatch_id: Annotated[str, Path(max_length=40)],
+                 _: Principal = Depends(require(Scope.TICKETING))) -> Any:
+    return service.get_dispatch(request.app.state.ctx, dispatch_id)
+
+
+@router.get("", response_model=DispatchList)
+def list_dispatches(request: Request, ticket_id: str | None = None, status: Status | None = None,
+                    at_risk: bool | None = None,
+                    date_from: Annotated[AwareDatetime | None, Query(alias="from")] = None,
+                    date_to: Annotated[AwareDatetime | None, Query(alias="to")] = None,
+                    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                    offset: Annotated[int, Query(ge=0)] = 0,
+                    _: Principal = Depends(require(Scope.TICKETING))) -> Any:
+    """Filter by ticket, status, at-risk flag and reported_at in [from, to)."""
+    _check_range(date_from, date_to)
+    items = service.list_dispatches(request.app.state.ctx, ticket_id=ticket_id, status=status,
+                                    at_risk=at_risk, date_from=date_from, date_to=date_to,
+                                    limit=limit, offset=offset)
+    return {"items": items, "count": len(items)}
+
+
+@router.post("/{dispatch_id}/events", response_model=DispatchOut,
+             responses={404: PROBLEM, 409: PROBLEM, 422: PROBLEM})
+def post_event(request: Request, body: EventCreate,
+               dispatch_id: Annotated[str, Path(max_length=40)],
+               _: Principal = Depends(require(Scope.TICKETING))) -> Any:
+    """picked, shipped, delivered, defective_received or cancelled; illegal ones are a 409.
+    cancelled releases the reservation, shipped issues the stock, delivered fixes the SLA
+    outcome, defective_received opens a repair order."""
+    return service.record_event(request.app.state.ctx, dispatch_id, body.kind, body.at, body.note)
+
+
+def _check_range(date_from: datetime | None, date_to: datetime | None) -> None:
+    if date_from is not None and date_to is not None and date_to <= date_from:
+        raise field_problem(422, "query.to", "must be after 'from'")

@@ -1,0 +1,95 @@
+"""Stock reads and changes through the ledger (:mod:`inventory.ledger`).
+
+The API never touches the balance tables directly: every change is one ledger movement, written
+in the caller's transaction. :func:`balance_rows` turns ledger balances (records, mappings or a
+DataFrame) into plain dicts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from inventory import ledger
+
+LedgerError = ledger.LedgerError
+"""What the ledger raises for an impossible movement (a ValueError)."""
+
+BUCKETS = ("on_hand", "reserved", "in_transit", "defective", "in_repair")
+
+
+def balance_rows(raw: Any) -> list[dict[str, Any]]:
+    """Ledger balances as dicts with depot_id, part_id, the buckets and ``available``."""
+    if hasattr(raw, "to_dict"):
+        records: Iterable[Any] = raw.to_dict("records")
+    else:
+        records = raw
+    out = []
+    for r in records:
+        get = r.get if isinstance(r, dict) else (lambda k, _r=r: getattr(_r, k, 0))
+        row = {"depot_id": get("depot_id"), "part_id": get("part_id")}
+        for b in BUCKETS:
+            row[b] = int(get(b) or 0)
+        row["available"] = row["on_hand"] - row["reserved"]
+        out.append(row)
+    return out
+
+
+def stock_rows(*, session: Session, depot_id: str | None = None,
+               part_id: str | None = None) -> list[dict[str, Any]]:
+    """Balances filtered by depot and/or part, sorted by depot then part."""
+    rows = balance_rows(ledger.balances(session=session, depot_id=depot_id, part_id=part_id))
+    return sorted(rows, key=lambda r: (r["depot_id"], r["part_id"]))
+
+
+def free_stock(*, session: Session, part_ids: Iterable[str]) -> dict[tuple[str, str], int]:
+    """``{(depot_id, part_id): on_hand - reserved}`` for the given parts, over all depots."""
+    out: dict[tuple[str, str], int] = {}
+    for pid in dict.fromkeys(part_ids):
+        for r in stock_rows(session=session, part_id=pid):
+            if r["available"] > 0:
+                out[(r["depot_id"], r["part_id"])] = r["available"]
+    return out
+
+
+def reserve(*, session: Session, depot_id: str, part_id: str, quantity: int, reference: str,
+            at: datetime) -> bool:
+    """Reserve atomically (one conditional UPDATE in the ledger); False if not enough free."""
+    return bool(ledger.reserve(session=session, depot_id=depot_id, part_id=part_id,
+                               quantity=quantity, reference=reference, at=at))
+
+
+def release(*, session: Session, depot_id: str, part_id: str, quantity: int, reference: str,
+            at: datetime) -> None:
+    ledger.release(session=session, depot_id=depot_id, part_id=part_id, quantity=quantity,
+                   reference=reference, at=at)
+
+
+def issue(*, session: Session, depot_id: str, part_id: str, quantity: int, reference: str,
+          at: datetime) -> None:
+    """Ship reserved units: they leave on hand and the reservation."""
+    ledger.issue(session=session, depot_id=depot_id, part_id=part_id, quantity=quantity,
+                 reference=reference, at=at)
+
+
+def receive(*, session: Session, depot_id: str, part_id: str, quantity: int, reference: str,
+            at: datetime) -> None:
+    ledger.receive(session=session, depot_id=depot_id, part_id=part_id, quantity=quantity,
+                   reference=reference, at=at)
+
+
+def adjust(*, session: Session, depot_id: str, part_id: str, quantity: int, reason: str,
+           reference: str, at: datetime) -> None:
+    """Add (quantity > 0) or remove (< 0) on-hand units with a reason."""
+    ledger.adjust(session=session, depot_id=depot_id, part_id=part_id, quantity=quantity,
+                  reason=reason, reference=reference, at=at)
+
+
+def defective_in(*, session: Session, depot_id: str, part_id: str, quantity: int, reference: str,
+                 at: datetime) -> None:
+    """The failed unit arrives back at the depot as defective."""
+    ledger.defective_in(session=session, depot_id=depot_id, part_id=part_id, quantity=quantity,
+                        reference=reference, at=at)

@@ -1,0 +1,225 @@
+"""Load benchmark of the dispatch API: decision + reservation under an open-loop request rate.
+
+Sets up a fresh SQLite database with the bundled ``cn-telecom`` scenario and one API key, starts
+``spares serve`` on 127.0.0.1 in a subprocess, and sends ``POST /v1/dispatches`` at a fixed rate
+with an asyncio + httpx load generator (open loop: request i is due at ``start + i / rate`` and its
+latency is measured from that due time, so a slow server cannot hide queueing). Requests draw a
+random installed (site, part) pair and a severity from the scenario's severity mix.
+
+    python benchmarks/dispatch_load.py --rate 500 --duration 60
+    python benchmarks/dispatch_load.py --find-max --duration 20     # highest rate with p99 <= 50 ms
+
+Bounded: at most ``--rate * --duration`` requests (capped by ``--max-requests``); a run stops early
+(flagged SATURATED) once more than ``max(200, 5 * rate)`` requests are in flight; 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+@dataclass
+class RunResult:
+    rate: float
+    sent: int
+    ok: int
+    errors: int
+    reserved: int
+    backordered: int
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    max_ms: float
+    achieved_rps: float
+    saturated: bool = False
+
+
+def prepare(db_url: str, scenario_name: str) -> tuple[str, list[tuple[str, str]], tuple[float, ...]]:
+    """Migrate, load the scenario, create a ticketing key; returns the key and request pairs."""
+    import scenarios
+    from api.auth.service import create_key
+    from inventory.db.engine import make_engine, session_factory
+    from inventory.db.load import load_scenario
+    from inventory.db.migrate import upgrade
+
+    sc = scenarios.load(scenario_name)
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    sessions = session_factory(engine)
+    with sessions() as session, session.begin():
+        load_scenario(sc, session=session)
+    with sessions() as session, session.begin():
+        key = create_key(session=session, name="load-benchmark", scopes="ticketing")[1]
+    engine.dispose()
+    pairs = sorted({(b.site_id, b.part_id) for b in sc.installed_base})
+    return key, pairs, sc.settings.severity_mix
+
+
+def start_server(db_url: str, port: int) -> subprocess.Popen:
+    cmd = [sys.executable, "-c", "from api.cli.main import app; app()", "serve", "--url", db_url,
+           "--host", "127.0.0.1", "--port", str(port)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {proc.stderr.read().decode()[-2000:]}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    proc.terminate()
+    raise RuntimeError("server did not become ready within 120 s")
+
+
+async def run_rate(port: int, key: str, pairs: list[tuple[str, str]], mix: tuple[float, ...],
+                   rate: float, duration: float, max_requests: int, seed: int) -> RunResult:
+    rng = random.Random(seed)
+    n = min(int(rate * duration), max_requests)
+    base = datetime(2025, 6, 4, 2, 0, tzinfo=UTC)
+    headers = {"Authorization": f"Bearer {key}"}
+    lat: list[float] = []
+    outcome = {"ok": 0, "err": 0, "reserved": 0, "backordered": 0}
+    inflight = 0
+    max_backlog = max(200, int(5 * rate))  # beyond this the server has fallen behind: stop
+    saturated = False
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=limits,
+                                 timeout=30) as client:
+        async def one(i: int, due: float) -> None:
+            nonlocal inflight
+            inflight += 1
+            site, part = pairs[rng.randrange(len(pairs))]
+            sev = rng.choices((1, 2, 3, 4), weights=mix)[0]
+            body = {"ticket_id": f"LOAD-{i}", "site_id": site, "part_id": part, "severity": sev,
+                    "reported_at": (base + timedelta(minutes=7 * i)).isoformat()}
+            try:
+                r = await client.post("/v1/dispatches", json=body,
+                                      headers={**headers, "Idempotency-Key": uuid.uuid4().hex})
+                good = r.status_code == 201
+                if good:
+                    outcome[r.json()["status"]] = outcome.get(r.json()["status"], 0) + 1
+            except httpx.HTTPError:
+                good = False
+            lat.append((time.perf_counter() - due) * 1000)
+            outcome["ok" if good else "err"] += 1
+            inflight -= 1
+
+        start = time.perf_counter() + 0.2
+        tasks = []
+        for i in range(n):
+            due = start + i / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if inflight > max_backlog:
+                saturated = True
+                break
+            tasks.append(asyncio.create_task(one(i, due)))
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - start
+    q = statistics.quantiles(lat, n=100, method="inclusive")
+    return RunResult(rate, len(tasks), outcome["ok"], outcome["err"], outcome["reserved"],
+                     outcome["backordered"], q[49], q[89], q[98], max(lat), len(tasks) / elapsed,
+                     saturated)
+
+
+def report(r: RunResult) -> str:
+    return (f"rate {r.rate:.0f}/s: sent {r.sent}, ok {r.ok}, errors {r.errors}, reserved "
+            f"{r.reserved}, backordered {r.backordered}; latency p50 {r.p50_ms:.1f} ms, p90 "
+            f"{r.p90_ms:.1f} ms, p99 {r.p99_ms:.1f} ms, max {r.max_ms:.1f} ms; achieved "
+            f"{r.achieved_rps:.0f} req/s" + ("; SATURATED: stopped early, server fell behind"
+                                               if r.saturated else ""))
+
+
+def decision_only(scenario_name: str, n: int, seed: int) -> str:
+    """Latency of the pure decision (no HTTP, no database) over ``n`` random requests."""
+    import scenarios
+    from optimizer.dispatch import DispatchRequest, critical_levels, decide
+    from optimizer.travel import TravelNetwork
+
+    sc = scenarios.load(scenario_name)
+    net, levels = TravelNetwork(sc), critical_levels(sc)
+    free = {(s.depot_id, s.part_id): s.on_hand for s in sc.stock}
+    pairs = sorted({(b.site_id, b.part_id) for b in sc.installed_base})
+    rng = random.Random(seed)
+    base = datetime(2025, 6, 4, 2, 0, tzinfo=UTC)
+    ms = []
+    for i in range(n):
+        site, part = pairs[rng.randrange(len(pairs))]
+        req = DispatchRequest(site, part, rng.choices((1, 2, 3, 4), sc.settings.severity_mix)[0],
+                              base + timedelta(minutes=7 * i))
+        t = time.perf_counter()
+        decide(req, scenario=sc, network=net, free_stock=free, levels=levels)
+        ms.append((time.perf_counter() - t) * 1000)
+    q = statistics.quantiles(ms, n=100, method="inclusive")
+    return (f"decision only ({scenario_name}, {n} requests): p50 {q[49]:.2f} ms, p99 {q[98]:.2f} ms, "
+            f"mean {statistics.fmean(ms):.2f} ms")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rate", type=float, default=500.0, help="requests per second")
+    ap.add_argument("--duration", type=float, default=60.0, help="seconds per rate")
+    ap.add_argument("--find-max", action="store_true",
+                    help="step the rate up (50, 100, 150, ...) while p99 <= --p99-ms")
+    ap.add_argument("--p99-ms", type=float, default=50.0)
+    ap.add_argument("--max-requests", type=int, default=40_000)
+    ap.add_argument("--scenario", default="cn-telecom")
+    ap.add_argument("--port", type=int, default=8765)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--decision-only", type=int, metavar="N", default=0,
+                    help="time N pure decisions (no server) and exit")
+    args = ap.parse_args()
+    if args.decision_only:
+        print(decision_only(args.scenario, args.decision_only, args.seed))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        db_url = f"sqlite:///{tmp}/load.db"
+        t = time.perf_counter()
+        key, pairs, mix = prepare(db_url, args.scenario)
+        print(f"prepared {args.scenario} in {time.perf_counter() - t:.1f} s ({len(pairs)} pairs)")
+        proc = start_server(db_url, args.port)
+        try:
+            if not args.find_max:
+                print(report(asyncio.run(run_rate(args.port, key, pairs, mix, args.rate,
+                                                  args.duration, args.max_requests, args.seed))))
+                return
+            best = None
+            rate = 50.0
+            while rate <= args.rate:
+                r = asyncio.run(run_rate(args.port, key, pairs, mix, rate, args.duration,
+                                         args.max_requests, args.seed + int(rate)))
+                print(report(r), flush=True)
+                if r.p99_ms > args.p99_ms or r.errors or r.saturated:
+                    break
+                best, rate = r, rate + 50.0
+            print(f"highest rate with p99 <= {args.p99_ms:g} ms: "
+                  f"{best.rate:.0f}/s" if best else "no rate met the p99 target")
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+            if os.environ.get("SPARES_BENCH_SERVER_LOG"):
+                print(proc.stderr.read().decode()[-3000:])
+
+
+if __name__ == "__main__":
+    main()

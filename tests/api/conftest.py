@@ -1,0 +1,77 @@
+"""Fixtures of the API tests: a migrated database with ``tiny`` loaded, an app and API keys.
+
+Builds on the shared module-scoped ``db_url`` fixture (tests/conftest.py: SQLite always,
+PostgreSQL when reachable). Each test starts from empty dispatch tables and the scenario reloaded
+(``replace=True``), so stock starts at the opening balances.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import delete
+
+import scenarios
+from api.app import build_context, create_app
+from api.auth.service import create_key
+from api.context import ApiSettings, AppContext
+from inventory.db.dispatch_models import (
+    ApiKey,
+    Dispatch,
+    DispatchEvent,
+    DispatchOrder,
+    IdempotencyRecord,
+    WebhookOutbox,
+    WebhookSubscription,
+)
+
+
+@dataclass
+class Api:
+    ctx: AppContext
+    client: TestClient
+    keys: dict[str, str]
+
+    def h(self, who: str = "ticketing", **extra: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[who]}", **extra}
+
+
+@pytest.fixture(scope="session")
+def tiny():
+    return scenarios.load("tiny")
+
+
+@pytest.fixture(scope="module")
+def migrated_url(db_url):
+    from inventory.db.migrate import upgrade
+
+    upgrade(db_url)
+    return db_url
+
+
+@pytest.fixture
+def api(migrated_url, tiny):
+    from inventory.db.load import load_scenario
+
+    ctx = build_context(ApiSettings(database_url=migrated_url, scenario=tiny))
+    with ctx.sessions() as session:
+        for table in (WebhookOutbox, WebhookSubscription, DispatchEvent, DispatchOrder,
+                      IdempotencyRecord, Dispatch, ApiKey):
+            session.execute(delete(table))
+        load_scenario(tiny, session=session, replace=True)
+    keys = {}
+    with ctx.sessions() as session:
+        for scope in ("ticketing", "planner", "admin"):
+            keys[scope] = create_key(session=session, name=f"test-{scope}", scopes=scope)[1]
+    with TestClient(create_app(context=ctx), raise_server_exceptions=False) as client:
+        yield Api(ctx, client, keys)
+    ctx.engine.dispose()
+
+
+def body(**over):
+    out = {"ticket_id": "INC-1", "site_id": "GZ-01", "part_id": "PSU-1200", "severity": 1,
+           "reported_at": "2025-06-04T10:00:00+08:00"}
+    out.update(over)
+    return out

@@ -1,0 +1,127 @@
+"""Dispatch create/read/list, idempotency, lifecycle events and problem details over HTTP."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from api.stock import service as stock
+from tests.api.conftest import body
+
+
+def post(api, payload, key=None, who="ticketing"):
+    return api.client.post("/v1/dispatches", json=payload,
+                           headers=api.h(who, **{"Idempotency-Key": key or uuid.uuid4().hex}))
+
+
+def free(api, depot, part):
+    with api.ctx.sessions() as s:
+        rows = stock.stock_rows(session=s, depot_id=depot, part_id=part)
+    return rows[0]["available"], rows[0]["reserved"]
+
+
+def test_create_returns_decision_and_reserves(api):
+    r = post(api, body())
+    assert r.status_code == 201, r.text
+    d = r.json()
+    assert d["status"] == "reserved" and d["on_time"] is True and d["at_risk"] is False
+    assert (d["source_depot_id"], d["mode_id"]) == ("GZ", "COURIER")
+    assert d["deadline"]["due_at"].startswith("2025-06-04T06:00:00")
+    assert "Contract" in d["deadline"]["explanation"] and d["deadline"]["timezone"] == "Asia/Shanghai"
+    assert d["margin_hours"] > 0 and d["cost"] > 150
+    assert d["alternatives"] and all(a["lost_because"] for a in d["alternatives"])
+    assert d["replenishment_order"]["kind"] == "transfer"
+    assert r.headers["location"] == f"/v1/dispatches/{d['id']}"
+    assert free(api, "GZ", "PSU-1200") == (1, 1)
+    got = api.client.get(f"/v1/dispatches/{d['id']}", headers=api.h())
+    assert got.status_code == 200 and got.json()["id"] == d["id"]
+
+
+def test_idempotent_replay_and_conflicting_body(api):
+    key = "ticket-42-attempt"
+    first = post(api, body(ticket_id="T42"), key)
+    again = post(api, body(ticket_id="T42"), key)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
+    assert free(api, "GZ", "PSU-1200") == (1, 1)  # reserved once
+    clash = post(api, body(ticket_id="T42", severity=2), key)
+    assert clash.status_code == 422
+    p = clash.json()
+    assert clash.headers["content-type"].startswith("application/problem+json")
+    assert p["errors"][0]["field"] == "header.Idempotency-Key"
+    missing = api.client.post("/v1/dispatches", json=body(), headers=api.h())
+    assert missing.status_code == 422 and missing.json()["errors"][0]["field"] == "header.Idempotency-Key"
+
+
+def test_validation_problems_name_the_field(api):
+    r = post(api, body(severity=7))
+    assert r.status_code == 422
+    p = r.json()
+    assert p["status"] == 422 and p["type"].endswith("validation-error")
+    assert p["errors"][0]["field"] == "body.severity"
+    r = post(api, body(reported_at="2025-06-04T10:00:00"))  # no offset
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.reported_at"
+    r = post(api, body(site_id="NOPE"))
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.site_id"
+    r = api.client.get("/v1/dispatches/dsp_missing", headers=api.h())
+    assert r.status_code == 404 and r.json()["title"] == "Dispatch not found"
+
+
+def test_lifecycle_sla_and_illegal_transitions(api):
+    d = post(api, body(ticket_id="LC")).json()
+    url = f"/v1/dispatches/{d['id']}/events"
+
+    def ev(kind, at):
+        return api.client.post(url, json={"kind": kind, "at": at}, headers=api.h())
+
+    assert ev("delivered", "2025-06-04T11:00:00+08:00").status_code == 409
+    assert ev("picked", "2025-06-04T10:20:00+08:00").json()["status"] == "picked"
+    assert ev("shipped", "2025-06-04T10:30:00+08:00").json()["status"] == "shipped"
+    assert free(api, "GZ", "PSU-1200") == (1, 0)  # issued: left on hand and reservation
+    r = ev("delivered", "2025-06-04T14:30:00+08:00")  # due 14:00 local -> missed by 0.5 h
+    sla = r.json()["sla"]
+    assert (sla["outcome"], sla["delta_hours"]) == ("missed", -0.5)
+    assert datetime.fromisoformat(sla["delivered_at"]) == datetime(2025, 6, 4, 6, 30, tzinfo=UTC)
+    conflict = ev("cancelled", "2025-06-04T15:00:00+08:00")
+    assert conflict.status_code == 409 and conflict.json()["errors"][0]["field"] == "body.kind"
+    closed = ev("defective_received", "2025-06-05T09:00:00+08:00").json()
+    assert closed["status"] == "closed"
+    assert [e["kind"] for e in closed["events"]] == ["picked", "shipped", "delivered",
+                                                     "defective_received"]
+    with api.ctx.sessions() as s:
+        row = stock.stock_rows(session=s, depot_id="GZ", part_id="PSU-1200")[0]
+    assert row["defective"] == 1
+
+
+def test_cancel_releases_and_list_filters(api):
+    a = post(api, body(ticket_id="A")).json()
+    b = post(api, body(ticket_id="B", site_id="CD-01")).json()
+    assert free(api, "GZ", "PSU-1200") == (1, 1)
+    r = api.client.post(f"/v1/dispatches/{a['id']}/events",
+                        json={"kind": "cancelled", "at": "2025-06-04T10:05:00+08:00"},
+                        headers=api.h())
+    assert r.json()["status"] == "cancelled"
+    assert free(api, "GZ", "PSU-1200") == (2, 0)
+    lst = api.client.get("/v1/dispatches", params={"ticket_id": "B"}, headers=api.h()).json()
+    assert [x["id"] for x in lst["items"]] == [b["id"]]
+    lst = api.client.get("/v1/dispatches", params={"status": "cancelled"}, headers=api.h()).json()
+    assert [x["id"] for x in lst["items"]] == [a["id"]]
+    window = {"from": "2025-06-04T00:00:00+08:00", "to": "2025-06-05T00:00:00+08:00"}
+    assert api.client.get("/v1/dispatches", params=window, headers=api.h()).json()["count"] == 2
+    late = {"from": "2025-06-05T00:00:00+08:00"}
+    assert api.client.get("/v1/dispatches", params=late, headers=api.h()).json()["count"] == 0
+    bad = api.client.get("/v1/dispatches", params={"to": "yesterday"}, headers=api.h())
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.to"
+
+
+def test_at_risk_and_backordered(api):
+    # CD's only PSU goes first; the next platinum Chengdu request can only fly in: at risk
+    post(api, body(ticket_id="R1", site_id="CD-01"))
+    r = post(api, body(ticket_id="R2", site_id="CD-01")).json()
+    assert r["status"] == "reserved" and r["on_time"] is False and r["at_risk"] is True
+    assert r["mode_id"] == "AIR" and r["margin_hours"] < 0 and "late" in r["reason"]
+    risky = api.client.get("/v1/dispatches", params={"at_risk": "true"}, headers=api.h()).json()
+    assert [x["id"] for x in risky["items"]] == [r["id"]]
+    # LC-10G-B: 3 at the HQ, 1 at GZ; a request for 5 cannot ship from one depot
+    r = post(api, body(ticket_id="BO", part_id="LC-10G-B", quantity=5)).json()
+    assert r["status"] == "backordered" and r["expected_at"] and r["source_depot_id"] is None

@@ -1,0 +1,132 @@
+"""Webhooks: signed Standard Webhooks messages from the outbox, retried after receiver failure."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from api.webhooks.signing import new_secret, sign, verify
+from api.webhooks.worker import backoff_seconds, deliver_due
+from tests.api.conftest import body
+
+
+class Receiver:
+    """A local HTTP receiver on 127.0.0.1 that fails while ``down`` and records what it got."""
+
+    def __init__(self) -> None:
+        self.down = False
+        self.got: list[tuple[dict[str, str], str]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server API
+                data = self.rfile.read(int(self.headers["content-length"])).decode()
+                if outer.down:
+                    self.send_response(503)
+                else:
+                    outer.got.append(({k.lower(): v for k, v in self.headers.items()}, data))
+                    self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver()
+    yield r
+    r.close()
+
+
+def test_signature_round_trip():
+    secret = new_secret()
+    sig = sign(secret, "msg_1", 1700000000, '{"a":1}')
+    assert sig.startswith("v1,")
+    assert verify(secret, "msg_1", 1700000000, '{"a":1}', f"v1,bogus {sig}")
+    assert not verify(secret, "msg_1", 1700000001, '{"a":1}', sig)
+    assert not verify(new_secret(), "msg_1", 1700000000, '{"a":1}', sig)
+    assert [backoff_seconds(n) for n in (1, 2, 3)] == [2.0, 4.0, 8.0]
+    assert backoff_seconds(40) == 3600.0
+
+
+def test_delivery_signed_and_retried_after_failure(api, receiver):
+    sub = api.client.post("/v1/webhooks", json={"url": receiver.url}, headers=api.h()).json()
+    secret = sub["secret"]
+    assert secret.startswith("whsec_")
+    assert api.client.get("/v1/webhooks", headers=api.h()).json()[0]["secret"] is None
+    d = api.client.post("/v1/dispatches", json=body(),
+                        headers=api.h(**{"Idempotency-Key": uuid.uuid4().hex})).json()
+    api.client.post(f"/v1/dispatches/{d['id']}/events",
+                    json={"kind": "cancelled", "at": "2025-06-04T10:05:00+08:00"}, headers=api.h())
+    receiver.down = True
+    now = datetime.now(UTC)
+    rep = deliver_due(api.ctx, now=now)
+    assert (rep.delivered, rep.failed) == (0, 2) and receiver.got == []
+    # not due again before the backoff has passed, nothing lost meanwhile
+    assert deliver_due(api.ctx, now=now + timedelta(seconds=1)).failed == 0
+    receiver.down = False
+    rep = deliver_due(api.ctx, now=now + timedelta(seconds=3))
+    assert rep.delivered == 2
+    assert deliver_due(api.ctx, now=now + timedelta(hours=2)).delivered == 0  # exactly once
+    types = []
+    for headers, payload in receiver.got:
+        ts = int(headers["webhook-timestamp"])
+        assert verify(secret, headers["webhook-id"], ts, payload, headers["webhook-signature"])
+        msg = json.loads(payload)
+        assert msg["data"]["dispatch_id"] == d["id"]
+        types.append(msg["type"])
+    assert types == ["dispatch.reserved", "dispatch.cancelled"]
+
+
+def test_a_rolled_back_change_sends_nothing(api, receiver):
+    api.client.post("/v1/webhooks", json={"url": receiver.url}, headers=api.h())
+    d = api.client.post("/v1/dispatches", json=body(),
+                        headers=api.h(**{"Idempotency-Key": uuid.uuid4().hex})).json()
+    illegal = api.client.post(f"/v1/dispatches/{d['id']}/events",
+                              json={"kind": "delivered", "at": "2025-06-04T11:00:00+08:00"},
+                              headers=api.h())
+    assert illegal.status_code == 409
+    assert deliver_due(api.ctx, now=datetime.now(UTC)).delivered == 1  # only the create
+    bad = api.client.post("/v1/webhooks", json={"url": "not a url"}, headers=api.h())
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "body.url"
+
+
+def test_outbox_survives_a_restart_and_the_worker_thread_delivers(api, receiver, tiny):
+    import time
+
+    from api.app import build_context
+    from api.context import ApiSettings
+    from api.webhooks.worker import WebhookWorker
+
+    api.client.post("/v1/webhooks", json={"url": receiver.url}, headers=api.h())
+    api.client.post("/v1/dispatches", json=body(),
+                    headers=api.h(**{"Idempotency-Key": uuid.uuid4().hex}))
+    url = api.ctx.settings.database_url
+    api.ctx.engine.dispose()  # the server goes away with the message still queued
+    fresh = build_context(ApiSettings(database_url=url, scenario=tiny, webhook_poll_seconds=0.05))
+    worker = WebhookWorker(fresh)
+    worker.start()
+    try:
+        for _ in range(100):
+            if receiver.got:
+                break
+            time.sleep(0.05)
+    finally:
+        worker.stop()
+        fresh.engine.dispose()
+    assert len(receiver.got) == 1
+    assert json.loads(receiver.got[0][1])["type"] == "dispatch.reserved"
