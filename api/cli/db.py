@@ -38,13 +38,23 @@ def load(scenario: str = typer.Argument(..., help="bundled name (tiny, cn-teleco
          url: str | None = typer.Option(None, "--url", help=URL_HELP),
          replace: bool = typer.Option(False, "--replace",
                                       help="delete the loaded scenario and its ledger first")) -> None:
-    """Load a scenario and its opening stock (as ledger receipts) in one transaction."""
+    """Load a scenario and its opening stock (as ledger receipts) in one transaction.
+
+    The schema is brought to the newest migration first (as `spares db init` does), so a fresh
+    database needs only this command.
+    """
     import scenarios
     from inventory.db.engine import make_engine, session_factory
     from inventory.db.load import LoadError, load_scenario
+    from inventory.db.migrate import upgrade
     from inventory.domain import DomainError
 
     target = _url(url)
+    try:
+        upgrade(target)
+    except Exception as exc:  # a bad URL or an unreachable server: say which
+        console.print(f"[red]error:[/] cannot migrate {target}: {exc}")
+        raise typer.Exit(1) from exc
     with console.status(f"reading scenario {scenario} ..."):
         try:
             sc = scenarios.load(scenario)
@@ -60,9 +70,7 @@ def load(scenario: str = typer.Argument(..., help="bundled name (tiny, cn-teleco
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(1) from exc
     except Exception as exc:  # no schema yet, unreachable server, ...
-        hint = " (run `spares db init` first?)" if "no such table" in str(exc) or \
-            "does not exist" in str(exc) else ""
-        console.print(f"[red]error:[/] loading into {target} failed{hint}: {exc}")
+        console.print(f"[red]error:[/] loading into {target} failed: {exc}")
         raise typer.Exit(1) from exc
     finally:
         engine.dispose()

@@ -43,7 +43,18 @@ def test_load_unknown_scenario_names_it(tmp_path):
     assert "missing" in result.output
 
 
-def test_load_without_schema_hints_init(tmp_path):
-    result = runner.invoke(app, ["db", "load", "tiny", "--url", f"sqlite:///{tmp_path / 'no.db'}"])
+def test_load_on_a_fresh_database_creates_the_schema(tmp_path):
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    result = runner.invoke(app, ["db", "load", "tiny", "--url", url])
+    assert result.exit_code == 0, result.output
+    engine = make_engine(url)
+    with session_factory(engine)() as s:
+        assert read_scenario_from_db(session=s).name == "tiny"
+    engine.dispose()
+
+
+def test_load_into_an_unreachable_server_names_it(tmp_path):
+    url = "postgresql+psycopg://nobody@127.0.0.1:1/none"
+    result = runner.invoke(app, ["db", "load", "tiny", "--url", url])
     assert result.exit_code == 1
-    assert "spares db init" in result.output
+    assert "cannot migrate" in result.output and "127.0.0.1:1" in result.output
