@@ -28,6 +28,7 @@ NAMING_CONVENTION = {
 MODEL_MODULES: tuple[str, ...] = (
     "inventory.db.models",
     "inventory.db.dispatch_models",
+    "inventory.db.restock_models",
 )
 """Dotted names of the modules that define tables on :class:`Base`, imported by :func:`all_metadata`."""
 
