@@ -17,6 +17,8 @@ from sqlalchemy import text
 from api import problems
 from api.context import ApiSettings, AppContext, TtlCache, plan_levels
 from api.dispatches.views import router as dispatches_router
+from api.restock.views import router as restock_router
+from api.routes.views import router as route_plans_router
 from api.sla.views import router as sla_router
 from api.stock.views import router as stock_router
 from api.webhooks.views import router as webhooks_router
@@ -67,7 +69,8 @@ def create_app(settings: ApiSettings | None = None, *, context: AppContext | Non
     )
     app.state.ctx = ctx
     problems.install(app)
-    for router in (dispatches_router, stock_router, sla_router, webhooks_router):
+    for router in (dispatches_router, stock_router, sla_router, webhooks_router, restock_router,
+                   route_plans_router):
         app.include_router(router)
 
     @app.get("/healthz", tags=["health"])

@@ -20,33 +20,12 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from inventory.domain import Scenario
-    from optimizer.restock.approve import LedgerMovement
     from optimizer.restock.positions import Positions
     from optimizer.restock.quarter import Quarter
     from optimizer.restock.run import RestockResult
 
 console = Console()
 errors = Console(stderr=True)
-
-
-class SessionLedgerWriter:
-    """:class:`optimizer.restock.approve.LedgerWriter` over a database session (the stock ledger)."""
-
-    def __init__(self, session: Session, actor: str = "restock") -> None:
-        self.session = session
-        self.actor = actor
-
-    def has_reference(self, reference: str) -> bool:
-        from inventory import ledger
-
-        return bool(ledger.movements(session=self.session, reference=reference))
-
-    def post(self, movement: LedgerMovement) -> None:
-        from inventory import ledger
-
-        ledger.post(session=self.session, kind=movement.kind, depot_id=movement.depot_id,
-                    part_id=movement.part_id, quantity=movement.quantity,
-                    reference=movement.reference, actor=self.actor)
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -118,6 +97,7 @@ def restock(
         write_outputs(result, out)
         _print(result)
         if approve and session is not None:
+            from api.restock.service import SessionLedgerWriter
             from optimizer.restock.approve import approve as approve_run
 
             with session.begin():
@@ -144,22 +124,20 @@ def _from_scenario(name: str) -> tuple[Scenario, Positions, str]:
 
 
 def _from_database(url: str | None, q: Quarter) -> tuple[Session, Scenario, Positions, str]:
-    from inventory import ledger
+    from api.restock.service import database_positions
     from inventory.db.engine import database_url, make_engine, normalize_url, session_factory
     from inventory.db.load import LoadError, read_scenario_from_db
-    from optimizer.restock.build import ledger_positions, location_ids
 
     target = normalize_url(url) if url else database_url()
     try:
         session = session_factory(make_engine(target))()
         sc = read_scenario_from_db(session=session)
-        bals = ledger.balances(session=session)
+        positions = database_positions(session, sc, q)
         session.rollback()  # end the read transaction; --approve opens its own
     except LoadError as exc:
         raise _fail(f"database {target}: {exc}") from None
     except Exception as exc:  # unreachable server, missing tables: say which database
         raise _fail(f"database {target}: {exc}") from None
-    positions = ledger_positions(sc, bals, [p.part_id for p in sc.parts], location_ids(sc), q.days)
     return session, sc, positions, "database"
 
 

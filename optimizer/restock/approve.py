@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+import pandas as pd
+
 from optimizer.restock.run import RestockResult
 
 
@@ -44,17 +46,26 @@ class ApprovalReport:
 
 def movements(result: RestockResult) -> list[LedgerMovement]:
     """Every ledger movement of the run's orders, in order: transfers, repairs, buys."""
-    base = f"restock:{result.run_id}"
+    p = result.plan
+    return order_movements(result.run_id, p.transfers, p.repairs, p.buys)
+
+
+def order_movements(run_id: str, transfers: pd.DataFrame, repairs: pd.DataFrame,
+                    buys: pd.DataFrame) -> list[LedgerMovement]:
+    """The ledger movements of order tables (columns as in
+    :class:`optimizer.restock.plan.RestockPlan`), in order:
+    transfers (``from_depot``, ``to_depot``), repairs (``from_depot``), buys (``to_depot``)."""
+    base = f"restock:{run_id}"
     out: list[LedgerMovement] = []
-    for n, r in enumerate(result.plan.transfers.itertuples(index=False)):
+    for n, r in enumerate(transfers.itertuples(index=False)):
         ref = f"{base}:T{n}"
         out.append(LedgerMovement("transfer_out", r.from_depot, r.part_id, int(r.quantity), ref))
         out.append(LedgerMovement("transfer_expected", r.to_depot, r.part_id, int(r.quantity),
                                   ref + ":in"))
-    for n, r in enumerate(result.plan.repairs.itertuples(index=False)):
+    for n, r in enumerate(repairs.itertuples(index=False)):
         out.append(LedgerMovement("send_to_repair", r.from_depot, r.part_id, int(r.quantity),
                                   f"{base}:R{n}"))
-    for n, r in enumerate(result.plan.buys.itertuples(index=False)):
+    for n, r in enumerate(buys.itertuples(index=False)):
         out.append(LedgerMovement("order_placed", r.to_depot, r.part_id, int(r.quantity),
                                   f"{base}:B{n}"))
     return out
@@ -62,11 +73,17 @@ def movements(result: RestockResult) -> list[LedgerMovement]:
 
 def approve(result: RestockResult, writer: LedgerWriter) -> ApprovalReport:
     """Post the run's movements not yet in the ledger (idempotent by reference)."""
+    return post_movements(result.run_id, movements(result), writer)
+
+
+def post_movements(run_id: str, moves: list[LedgerMovement], writer: LedgerWriter
+                   ) -> ApprovalReport:
+    """Post ``moves`` whose reference the writer does not hold yet; count posted and skipped."""
     posted = skipped = 0
-    for m in movements(result):
+    for m in moves:
         if writer.has_reference(m.reference):
             skipped += 1
             continue
         writer.post(m)
         posted += 1
-    return ApprovalReport(result.run_id, posted, skipped)
+    return ApprovalReport(run_id, posted, skipped)

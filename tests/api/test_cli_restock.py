@@ -67,7 +67,7 @@ def test_restock_database_mode_approves_once(tmp_path) -> None:
     assert sum(m.quantity for m in booked if m.kind == "send_to_repair") == summary["repair_units"]
     assert booked, "the tiny run should order something"
     # the writer the CLI uses: approving one result twice books it once
-    from api.cli.restock import SessionLedgerWriter
+    from api.restock.service import SessionLedgerWriter
     from inventory.db.load import read_scenario_from_db
     from optimizer.restock.approve import approve, movements
     from optimizer.restock.build import ledger_positions, location_ids

@@ -1,0 +1,68 @@
+"""Schemas of the restock-run endpoints (planner API)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+
+class RunStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class RestockRunCreate(BaseModel):
+    """A quarterly restocking run on the database's stock ledger."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"quarter": "2027Q1", "budget": 250000.0}]})
+
+    quarter: str = Field(min_length=1, max_length=10, description="quarter to plan, YYYYQn")
+    budget: float | None = Field(default=None, ge=0, allow_inf_nan=False,
+                                 description="cap on the buy amount (scenario currency)")
+
+
+class Orders(BaseModel):
+    """The run's order tables as records (columns as in the CSV outputs)."""
+
+    transfers: list[dict[str, Any]]
+    repairs: list[dict[str, Any]]
+    buys: list[dict[str, Any]]
+    excess: list[dict[str, Any]]
+    cut: list[dict[str, Any]]
+
+
+class Approval(BaseModel):
+    """When and by whom the run's orders were booked, and how many ledger movements that took.
+
+    ``skipped`` counts movements already in the ledger (an equal plan approved before)."""
+
+    approved_at: AwareDatetime
+    approved_by: str | None
+    posted: int
+    skipped: int
+
+
+class RestockRunOut(BaseModel):
+    id: str
+    status: RunStatus
+    quarter: str
+    budget: float | None
+    created_at: AwareDatetime
+    started_at: AwareDatetime | None
+    finished_at: AwareDatetime | None
+    error: str | None = Field(description="why a failed run failed")
+    plan_ref: str | None = Field(description="id of the restock plan: quarter, scenario and a "
+                                 "digest of the orders; ledger references start with "
+                                 "restock:<plan_ref>")
+    summary: dict[str, Any] | None = Field(description="headline figures (summary.json)")
+    orders: Orders | None
+    outputs: dict[str, str] | None = Field(description="output name -> file path on the server")
+    approval: Approval | None
+    already_approved: bool = Field(
+        default=False, description="set on an approve call that found the run approved before "
+        "(nothing more was booked)")

@@ -1,0 +1,220 @@
+"""Restock runs on the database: positions from the stock ledger, background runs, approval.
+
+Shared by ``spares restock`` (CLI) and the planner API (``/v1/restock-runs``). Runs requested
+through the API execute one at a time on a background thread of this process (the run is CPU
+bound; the machine's cores serve the dispatch API meanwhile), each with its own sessions; the run
+row carries its status (queued -> running -> succeeded | failed) and, when done, the summary, the
+orders and the paths of the written outputs. Approval posts the orders to the ledger once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from api.problems import Problem, field_problem
+from api.restock.models import RunStatus
+from inventory import ledger
+from inventory.db.dispatch_models import as_utc
+from inventory.db.restock_models import RestockRun
+from optimizer.restock.approve import LedgerMovement, order_movements, post_movements
+from optimizer.restock.build import ledger_positions, location_ids
+from optimizer.restock.quarter import Quarter
+
+if TYPE_CHECKING:
+    from api.context import AppContext
+    from inventory.domain import Scenario
+    from optimizer.restock.positions import Positions
+    from optimizer.restock.run import RestockResult
+
+RUNS_DIR_ENV = "SPARES_RESTOCK_DIR"
+"""Environment variable: folder under which each API run writes its outputs (``<dir>/<run id>``)."""
+DEFAULT_RUNS_DIR = "restock-runs"
+ORDER_TABLES = ("transfers", "repairs", "buys", "excess", "cut")
+
+
+class SessionLedgerWriter:
+    """:class:`optimizer.restock.approve.LedgerWriter` over a database session (the stock ledger)."""
+
+    def __init__(self, session: Session, actor: str = "restock") -> None:
+        self.session = session
+        self.actor = actor
+
+    def has_reference(self, reference: str) -> bool:
+        return bool(ledger.movements(session=self.session, reference=reference))
+
+    def post(self, movement: LedgerMovement) -> None:
+        ledger.post(session=self.session, kind=movement.kind, depot_id=movement.depot_id,
+                    part_id=movement.part_id, quantity=movement.quantity,
+                    reference=movement.reference, actor=self.actor)
+
+
+def database_positions(session: Session, scenario: Scenario, quarter: Quarter) -> Positions:
+    """Inventory positions per part and location from the ledger balances (read in ``session``)."""
+    bals = ledger.balances(session=session)
+    return ledger_positions(scenario, bals, [p.part_id for p in scenario.parts],
+                            location_ids(scenario), quarter.days)
+
+
+def runs_dir(configured: str | Path | None = None) -> Path:
+    """Where API runs write: ``configured``, else ``$SPARES_RESTOCK_DIR``, else ``./restock-runs``."""
+    return Path(configured or os.environ.get(RUNS_DIR_ENV) or DEFAULT_RUNS_DIR).resolve()
+
+
+# --- the background executor -------------------------------------------------------------------
+
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+
+
+def _submit(fn: Any, *args: Any) -> Future:
+    """Queue ``fn(*args)`` on the process's single restock worker thread."""
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="restock-run")
+        return _executor.submit(fn, *args)
+
+
+# --- use cases -----------------------------------------------------------------------------------
+
+def parse_quarter(text: str) -> Quarter:
+    try:
+        return Quarter.parse(text)
+    except ValueError as exc:
+        raise field_problem(422, "body.quarter", str(exc), "invalid-quarter") from None
+
+
+def start_run(ctx: AppContext, *, owner: str, quarter: str, budget: float | None,
+              out_root: Path) -> tuple[dict[str, Any], Future]:
+    """Record a queued run and hand it to the background worker; returns its view and future."""
+    q = parse_quarter(quarter)
+    run_id = f"rr_{secrets.token_hex(8)}"
+    with ctx.sessions(write=True) as session:
+        row = RestockRun(id=run_id, owner=owner, quarter=str(q), budget=budget,
+                         status=RunStatus.QUEUED.value, created_at=datetime.now(UTC))
+        session.add(row)
+        session.flush()
+        view = run_view(row)
+    return view, _submit(execute_run, ctx, run_id, out_root / run_id)
+
+
+def _set(ctx: AppContext, run_id: str, **values: Any) -> None:
+    with ctx.sessions(write=True) as session:
+        session.execute(update(RestockRun).where(RestockRun.id == run_id).values(**values))
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """JSON-ready records (NaN -> null, numpy scalars -> Python)."""
+    return json.loads(df.to_json(orient="records", double_precision=15))
+
+
+def execute_run(ctx: AppContext, run_id: str, out_dir: Path) -> None:
+    """Run one queued restock run to the end, recording success or failure (never raises)."""
+    from optimizer.restock.outputs import write_outputs
+
+    try:
+        with ctx.sessions() as session:
+            row = session.get(RestockRun, run_id)
+            if row is None or row.status != RunStatus.QUEUED.value:
+                return
+            quarter, budget = Quarter.parse(row.quarter), row.budget
+        _set(ctx, run_id, status=RunStatus.RUNNING.value, started_at=datetime.now(UTC))
+        result = compute(ctx, quarter, budget)
+        paths = write_outputs(result, out_dir)
+        plan = result.plan
+        orders = {name: _records(getattr(plan, name)) for name in ORDER_TABLES}
+        summary = json.loads(json.dumps(result.summary(), default=str))
+        _set(ctx, run_id, status=RunStatus.SUCCEEDED.value, finished_at=datetime.now(UTC),
+             plan_ref=result.run_id, summary=summary, orders=orders,
+             outputs={k: str(p) for k, p in paths.items()})
+    except Exception as exc:  # noqa: BLE001 - a failed run is recorded, not lost in a thread
+        # if the database itself is gone there is nothing left to record it in
+        with contextlib.suppress(Exception):
+            _set(ctx, run_id, status=RunStatus.FAILED.value, finished_at=datetime.now(UTC),
+                 error=f"{type(exc).__name__}: {exc}"[:2000])
+
+
+def compute(ctx: AppContext, quarter: Quarter, budget: float | None) -> RestockResult:
+    """The restock result for ``quarter`` on the app's scenario and the ledger as it is now."""
+    from optimizer.restock.run import run_restock
+
+    with ctx.sessions() as session:
+        positions = database_positions(session, ctx.scenario, quarter)
+    return run_restock(ctx.scenario, positions, quarter, budget=budget, source="database")
+
+
+def _load(session: Session, run_id: str) -> RestockRun:
+    row = session.get(RestockRun, run_id)
+    if row is None:
+        raise Problem(404, "restock-run-not-found", "Restock run not found",
+                      f"no restock run {run_id!r}",
+                      errors=[{"field": "path.run_id", "message": "unknown restock run id"}])
+    return row
+
+
+def run_view(row: RestockRun, *, already_approved: bool = False) -> dict[str, Any]:
+    """The API view of a run row."""
+    approval = None
+    if row.approved_at is not None:
+        approval = {"approved_at": as_utc(row.approved_at), "approved_by": row.approved_by,
+                    "posted": row.posted or 0, "skipped": row.skipped or 0}
+    return {"id": row.id, "status": row.status, "quarter": row.quarter, "budget": row.budget,
+            "created_at": as_utc(row.created_at), "started_at": as_utc(row.started_at),
+            "finished_at": as_utc(row.finished_at), "error": row.error, "plan_ref": row.plan_ref,
+            "summary": row.summary, "orders": row.orders, "outputs": row.outputs,
+            "approval": approval, "already_approved": already_approved}
+
+
+def get_run(ctx: AppContext, run_id: str) -> dict[str, Any]:
+    with ctx.sessions() as session:
+        return run_view(_load(session, run_id))
+
+
+def approve_run(ctx: AppContext, run_id: str, *, approver: str) -> dict[str, Any]:
+    """Book a succeeded run's orders in the ledger as in transit / in repair, exactly once.
+
+    The first call wins a conditional update of ``approved_at`` and posts the movements in the
+    same transaction; later calls change nothing and say so. 409 for a run that has not
+    succeeded, or when the stock moved so that an order can no longer be booked (nothing is
+    booked then).
+    """
+    with ctx.sessions(write=True) as session:
+        row = _load(session, run_id)
+        if row.status != RunStatus.SUCCEEDED.value:
+            raise Problem(409, "restock-run-not-finished", "Restock run not approvable",
+                          f"restock run {run_id!r} is {row.status}; only a succeeded run can be "
+                          "approved", errors=[{"field": "path.run_id",
+                                               "message": f"run status is {row.status}"}])
+        now = datetime.now(UTC)
+        won = session.execute(update(RestockRun)
+                              .where(RestockRun.id == run_id, RestockRun.approved_at.is_(None))
+                              .values(approved_at=now, approved_by=approver)).rowcount
+        if won != 1:
+            session.refresh(row)
+            return run_view(row, already_approved=True)
+        orders = row.orders or {}
+        moves = order_movements(row.plan_ref or run_id,
+                                *(pd.DataFrame(orders.get(t) or []) for t in ORDER_TABLES[:3]))
+        try:
+            rep = post_movements(row.plan_ref or run_id, moves,
+                                 SessionLedgerWriter(session, actor=f"restock-api:{approver}"))
+        except ledger.LedgerError as exc:
+            raise Problem(409, "stock-changed", "Orders cannot be booked",
+                          f"the stock changed since the run so an order cannot be booked "
+                          f"({exc}); nothing was booked: start a new run") from None
+        row.posted, row.skipped = rep.posted, rep.skipped
+        session.flush()
+        session.refresh(row)
+        return run_view(row)

@@ -1,0 +1,196 @@
+"""A depot's van runs for one day over the pending run-mode dispatches in the database.
+
+Shared by ``spares routes plan`` and ``POST /v1/route-plans``. The pending deliveries are the
+dispatches reserved or picked (not yet shipped) at the depot whose transport mode is a van run,
+due on or after the day (or without a part deadline). Each becomes a
+:class:`optimizer.routing.runs.Delivery` with the window [shift start, due time] and the van load of
+its part's size class times the quantity; road km are great-circle x the scenario's circuity and
+driving time follows the same rule as every ETA (:meth:`optimizer.travel.TravelNetwork.drive_hours`,
+urban speed near both ends). The shift is the van mode's hours that day in the depot's time zone.
+:func:`optimizer.routing.runs.plan_runs` plans the runs, verified by the independent checker.
+Left-out deliveries due before the shift ends are flagged for a direct trip; the others can wait
+for a later day's run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from inventory.db.dispatch_models import Dispatch, as_utc
+from inventory.domain import Scenario, TransportKind, TransportMode
+from optimizer.calendars import Calendar, day_interval
+from optimizer.routing.runs import DEFAULT_SIZE_LOADS, Delivery, RunPlan, Vans, plan_runs
+from optimizer.routing.stop import FirstOf, MaxRuntime, NoImprovement
+from optimizer.travel import TravelNetwork, haversine_km
+
+PENDING_STATUSES = ("reserved", "picked")
+"""Dispatch statuses whose part is still at the depot (reserved or picked, not shipped)."""
+SERVICE_MINUTES = 10.0
+"""Hand-over time at a site per delivery."""
+
+
+class RoutePlanError(ValueError):
+    """Bad input to a route plan; ``field`` names the input (``depot_id``, ``date``, ...)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A pending run-mode dispatch as the planner needs it."""
+
+    dispatch_id: str
+    ticket_id: str
+    site_id: str
+    part_id: str
+    quantity: int
+    due_at: datetime | None
+
+
+@dataclass(frozen=True)
+class DayPlan:
+    """The day's runs with everything needed to show and re-check them."""
+
+    depot_id: str
+    day: date
+    timezone: str
+    mode: TransportMode
+    shift_start: datetime
+    shift_end: datetime
+    vans: Vans
+    pending: tuple[Pending, ...]
+    deliveries: tuple[Delivery, ...]
+    km: np.ndarray
+    hours: np.ndarray
+    plan: RunPlan
+
+
+def van_mode(scenario: Scenario) -> TransportMode:
+    """The scenario's van-run mode (the first by id if there are several)."""
+    modes = sorted((m for m in scenario.transport_modes if m.kind is TransportKind.VAN_RUN),
+                   key=lambda m: m.mode_id)
+    if not modes:
+        raise RoutePlanError("depot_id", f"scenario {scenario.name!r} has no transport mode of "
+                             "kind van_run")
+    return modes[0]
+
+
+def shift(scenario: Scenario, depot_id: str, day: date, mode: TransportMode
+          ) -> tuple[datetime, datetime]:
+    """The vans' shift on local ``day``: the mode's hours at the depot (UTC instants)."""
+    depot = scenario.depot(depot_id)
+    iv = day_interval(mode.hours, Calendar(depot.timezone, depot.country), day)
+    if iv is None:
+        raise RoutePlanError("date", f"no van runs from {depot_id} on {day:%a %Y-%m-%d} "
+                             f"(mode {mode.mode_id} runs {mode.hours.format()}, public holidays "
+                             "excluded)")
+    return iv
+
+
+def pending_dispatches(*, session: Session, scenario: Scenario, depot_id: str,
+                       since: datetime) -> list[Pending]:
+    """Reserved or picked dispatches from ``depot_id`` by a van-run mode, due at/after ``since``."""
+    modes = [m.mode_id for m in scenario.transport_modes if m.kind is TransportKind.VAN_RUN]
+    q = (select(Dispatch)
+         .where(Dispatch.source_depot_id == depot_id, Dispatch.mode_id.in_(modes),
+                Dispatch.status.in_(PENDING_STATUSES),
+                or_(Dispatch.due_at.is_(None), Dispatch.due_at >= since))
+         .order_by(Dispatch.due_at, Dispatch.id))
+    return [Pending(r.id, r.ticket_id, r.site_id, r.shipped_part_id or r.part_id, r.quantity,
+                    as_utc(r.due_at)) for r in session.scalars(q)]
+
+
+def travel_matrices(network: TravelNetwork, depot_id: str, site_ids: Sequence[str],
+                    speed_kmh: float) -> tuple[np.ndarray, np.ndarray]:
+    """(km, hours) between the depot (row/column 0) and the sites, road km at ``speed_kmh``."""
+    scenario = network.scenario
+    depot = scenario.depot(depot_id)
+    sites = [scenario.site(s) for s in site_ids]
+    lat = np.array([depot.lat, *(s.lat for s in sites)])
+    lon = np.array([depot.lon, *(s.lon for s in sites)])
+    km = haversine_km(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
+    km = km * scenario.settings.circuity_factor
+    np.fill_diagonal(km, 0.0)
+    return km, np.asarray(network.drive_hours(km, speed_kmh), dtype=float)
+
+
+def plan_day(*, session: Session, network: TravelNetwork, depot_id: str, day: date,
+             vans: int = 3, capacity: int = 30, seconds: float = 2.0, seed: int = 0) -> DayPlan:
+    """Plan ``depot_id``'s van runs on local ``day`` for its pending run-mode dispatches.
+
+    ``network`` is the scenario's travel network (the API's, or one built for the CLI).
+    """
+    scenario = network.scenario
+    if depot_id not in scenario._index["depots"]:
+        raise RoutePlanError("depot_id", f"unknown depot {depot_id!r}")
+    if vans < 1:
+        raise RoutePlanError("vans", f"must be >= 1, got {vans}")
+    if capacity < 1:
+        raise RoutePlanError("capacity", f"must be >= 1, got {capacity}")
+    if not seconds > 0:
+        raise RoutePlanError("seconds", f"must be > 0, got {seconds}")
+    mode = van_mode(scenario)
+    start, end = shift(scenario, depot_id, day, mode)
+    depot = scenario.depot(depot_id)
+    midnight = datetime.combine(day, time(0), tzinfo=ZoneInfo(depot.timezone))
+    pending = pending_dispatches(session=session, scenario=scenario, depot_id=depot_id,
+                                 since=midnight)
+    deliveries = tuple(
+        Delivery(p.dispatch_id, (scenario.site(p.site_id).lat, scenario.site(p.site_id).lon),
+                 earliest=start, latest=p.due_at or end, service_minutes=SERVICE_MINUTES,
+                 load=DEFAULT_SIZE_LOADS[scenario.part(p.part_id).size_class] * p.quantity)
+        for p in pending)
+    km, hours = travel_matrices(network, depot_id, [p.site_id for p in pending], mode.speed_kmh)
+    fleet = Vans(vans, capacity, start, end)
+    stop = FirstOf(MaxRuntime(seconds), NoImprovement(20_000))
+    plan = plan_runs(depot, deliveries, fleet, hours, distance_km=km, stop=stop, seed=seed)
+    return DayPlan(depot_id, day, depot.timezone, mode, start, end, fleet, tuple(pending),
+                   deliveries, km, hours, plan)
+
+
+def plan_view(dp: DayPlan) -> dict[str, Any]:
+    """The JSON shape of a day plan (``RoutePlanOut``); times in the depot's local offset."""
+    zone = ZoneInfo(dp.timezone)
+    by_id = {p.dispatch_id: p for p in dp.pending}
+
+    def local(t: datetime | None) -> str | None:
+        return None if t is None else t.astimezone(zone).isoformat()
+
+    runs = []
+    for r in dp.plan.runs:
+        stops = []
+        for n, s in enumerate(r.stops, start=1):
+            p = by_id[s.delivery_id]
+            stops.append({"seq": n, "dispatch_id": p.dispatch_id, "ticket_id": p.ticket_id,
+                          "site_id": p.site_id, "part_id": p.part_id, "quantity": p.quantity,
+                          "arrival": local(s.arrival), "start": local(s.start),
+                          "depart": local(s.depart), "deadline": local(s.deadline),
+                          "slack_minutes": round(s.slack / timedelta(minutes=1), 1)})
+        runs.append({"van": r.van, "depart": local(r.depart), "back": local(r.back),
+                     "km": round(r.distance_km or 0.0, 3), "load": r.load, "stops": stops})
+    direct, deferred = [], []
+    for u in dp.plan.direct:
+        p = by_id[u.delivery_id]
+        row = {"dispatch_id": p.dispatch_id, "ticket_id": p.ticket_id, "site_id": p.site_id,
+               "part_id": p.part_id, "due_at": local(p.due_at), "reason": u.reason}
+        (deferred if p.due_at is None or p.due_at > dp.shift_end else direct).append(row)
+    report = dp.plan.report
+    return {"depot_id": dp.depot_id, "date": dp.day.isoformat(), "timezone": dp.timezone,
+            "mode_id": dp.mode.mode_id, "shift_start": local(dp.shift_start),
+            "shift_end": local(dp.shift_end), "vans": dp.vans.count,
+            "capacity": dp.vans.capacity, "pending": len(dp.pending), "runs": runs,
+            "direct": direct, "deferred": deferred,
+            "total_km": round(sum(r["km"] for r in runs), 3),
+            "check": {"feasible": report.feasible, "runs": report.num_routes,
+                      "km": round(report.cost_units / 1000.0, 3)}}
