@@ -75,9 +75,9 @@ class RoutePlanOut(BaseModel):
     capacity: int
     pending: int = Field(description="pending run-mode dispatches considered")
     runs: list[RunOut]
-    direct: list[LeftOut] = Field(description="due within the day but no run makes it on time: "
-                                  "send as a direct trip")
-    deferred: list[LeftOut] = Field(description="not on today's runs but due after the shift "
-                                    "ends: a later day's run can still make it")
+    direct: list[LeftOut] = Field(description="on no run of the day, and a later day's run "
+                                  "would be late: send as a direct trip")
+    deferred: list[LeftOut] = Field(description="on no run of the day, but a later day's run "
+                                    "still arrives by the deadline")
     total_km: float
     check: CheckOut

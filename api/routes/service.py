@@ -2,14 +2,16 @@
 
 Shared by ``spares routes plan`` and ``POST /v1/route-plans``. The pending deliveries are the
 dispatches reserved or picked (not yet shipped) at the depot whose transport mode is a van run,
-due on or after the day (or without a part deadline). Each becomes a
+due on or after the day (or without a part deadline). Those picked only after the vans leave
+(:meth:`optimizer.travel.TravelNetwork.picked_at` from the later of report and creation) wait
+for another day or a direct trip; each other one becomes a
 :class:`optimizer.routing.runs.Delivery` with the window [shift start, due time] and the van load of
 its part's size class times the quantity; road km are great-circle x the scenario's circuity and
 driving time follows the same rule as every ETA (:meth:`optimizer.travel.TravelNetwork.drive_hours`,
 urban speed near both ends). The shift is the van mode's hours that day in the depot's time zone.
 :func:`optimizer.routing.runs.plan_runs` plans the runs, verified by the independent checker.
-Left-out deliveries due before the shift ends are flagged for a direct trip; the others can wait
-for a later day's run.
+A left-out delivery waits for a later day's run when that run still arrives by its deadline (by
+:meth:`optimizer.travel.TravelNetwork.earliest_arrival`); otherwise it is flagged for a direct trip.
 """
 
 from __future__ import annotations
@@ -56,6 +58,18 @@ class Pending:
     part_id: str
     quantity: int
     due_at: datetime | None
+    ready_at: datetime
+    """When the request reached the depot: the later of its report and its creation."""
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """A pending dispatch on no run of the day: ``deferred`` when a later day's van run still
+    arrives by its deadline (by the ETA rules), else it needs a direct trip."""
+
+    pending: Pending
+    reason: str
+    deferred: bool
 
 
 @dataclass(frozen=True)
@@ -70,6 +84,8 @@ class DayPlan:
     shift_end: datetime
     vans: Vans
     pending: tuple[Pending, ...]
+    left_out: tuple[LeftOut, ...]
+    """Pending dispatches on no run of the day, with the reason and what to do instead."""
     deliveries: tuple[Delivery, ...]
     km: np.ndarray
     hours: np.ndarray
@@ -108,7 +124,8 @@ def pending_dispatches(*, session: Session, scenario: Scenario, depot_id: str,
                 or_(Dispatch.due_at.is_(None), Dispatch.due_at >= since))
          .order_by(Dispatch.due_at, Dispatch.id))
     return [Pending(r.id, r.ticket_id, r.site_id, r.shipped_part_id or r.part_id, r.quantity,
-                    as_utc(r.due_at)) for r in session.scalars(q)]
+                    as_utc(r.due_at), max(as_utc(r.reported_at), as_utc(r.created_at)))
+            for r in session.scalars(q)]
 
 
 def travel_matrices(network: TravelNetwork, depot_id: str, site_ids: Sequence[str],
@@ -146,17 +163,43 @@ def plan_day(*, session: Session, network: TravelNetwork, depot_id: str, day: da
     midnight = datetime.combine(day, time(0), tzinfo=ZoneInfo(depot.timezone))
     pending = pending_dispatches(session=session, scenario=scenario, depot_id=depot_id,
                                  since=midnight)
+    loadable, not_ready = [], []
+    depot_i = network.depot_index[depot_id]
+    for p in pending:
+        picked = network.picked_at(depot_i, p.ready_at)
+        if picked > start:
+            when = picked.astimezone(ZoneInfo(depot.timezone))
+            not_ready.append((p, f"picked only at {when:%Y-%m-%d %H:%M}, after the vans leave"))
+        else:
+            loadable.append(p)
+    # a deadline before the shift start stays a (flagged) delivery: the window may not invert
     deliveries = tuple(
         Delivery(p.dispatch_id, (scenario.site(p.site_id).lat, scenario.site(p.site_id).lon),
-                 earliest=start, latest=p.due_at or end, service_minutes=SERVICE_MINUTES,
+                 earliest=min(start, p.due_at or end), latest=p.due_at or end,
+                 service_minutes=SERVICE_MINUTES,
                  load=DEFAULT_SIZE_LOADS[scenario.part(p.part_id).size_class] * p.quantity)
-        for p in pending)
-    km, hours = travel_matrices(network, depot_id, [p.site_id for p in pending], mode.speed_kmh)
+        for p in loadable)
+    km, hours = travel_matrices(network, depot_id, [p.site_id for p in loadable], mode.speed_kmh)
     fleet = Vans(vans, capacity, start, end)
     stop = FirstOf(MaxRuntime(seconds), NoImprovement(20_000))
     plan = plan_runs(depot, deliveries, fleet, hours, distance_km=km, stop=stop, seed=seed)
+    by_id = {p.dispatch_id: p for p in pending}
+    left = [*not_ready, *((by_id[u.delivery_id], u.reason) for u in plan.direct)]
+    left_out = tuple(
+        LeftOut(p, reason, _later_run_makes_it(network, depot_id, mode, p, start))
+        for p, reason in sorted(left, key=lambda x: x[0].dispatch_id))
     return DayPlan(depot_id, day, depot.timezone, mode, start, end, fleet, tuple(pending),
-                   deliveries, km, hours, plan)
+                   left_out, deliveries, km, hours, plan)
+
+
+def _later_run_makes_it(network: TravelNetwork, depot_id: str, mode: TransportMode, p: Pending,
+                        shift_start: datetime) -> bool:
+    """Whether the next van run after this day's departure still arrives by the deadline."""
+    if p.due_at is None:
+        return True
+    after = max(p.ready_at, shift_start + timedelta(seconds=1))
+    leg = network.earliest_arrival(depot_id, p.site_id, mode.mode_id, after)
+    return leg is not None and leg.arrives_at <= p.due_at
 
 
 def plan_view(dp: DayPlan) -> dict[str, Any]:
@@ -179,12 +222,13 @@ def plan_view(dp: DayPlan) -> dict[str, Any]:
                           "slack_minutes": round(s.slack / timedelta(minutes=1), 1)})
         runs.append({"van": r.van, "depart": local(r.depart), "back": local(r.back),
                      "km": round(r.distance_km or 0.0, 3), "load": r.load, "stops": stops})
-    direct, deferred = [], []
-    for u in dp.plan.direct:
-        p = by_id[u.delivery_id]
+    direct: list[dict[str, Any]] = []
+    deferred: list[dict[str, Any]] = []
+    for u in dp.left_out:
+        p = u.pending
         row = {"dispatch_id": p.dispatch_id, "ticket_id": p.ticket_id, "site_id": p.site_id,
                "part_id": p.part_id, "due_at": local(p.due_at), "reason": u.reason}
-        (deferred if p.due_at is None or p.due_at > dp.shift_end else direct).append(row)
+        (deferred if u.deferred else direct).append(row)
     report = dp.plan.report
     return {"depot_id": dp.depot_id, "date": dp.day.isoformat(), "timezone": dp.timezone,
             "mode_id": dp.mode.mode_id, "shift_start": local(dp.shift_start),
