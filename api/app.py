@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from sqlalchemy import text
 
-from api import problems
+from api import fastjson, problems
 from api.context import ApiSettings, AppContext, TtlCache, plan_levels
 from api.dispatches.views import router as dispatches_router
 from api.restock.views import router as restock_router
@@ -29,7 +29,8 @@ from optimizer.travel import TravelNetwork
 
 def build_context(settings: ApiSettings) -> AppContext:
     """Engine, sessions, the scenario (given or read from the database) and its models."""
-    engine = make_engine(settings.database_url or database_url())
+    engine = make_engine(settings.database_url or database_url(),
+                         json_serializer=fastjson.dumps_text, json_deserializer=fastjson.loads)
     sessions = session_factory(engine)
     scenario = settings.scenario
     if scenario is None:

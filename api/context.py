@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,8 @@ class ApiSettings:
     ``webhook_worker`` starts the background delivery thread; tests call
     :func:`api.webhooks.worker.deliver_due` instead. ``key_cache_seconds``: how long a checked API
     key is trusted without a database lookup (a revoked key stops working within this time).
+    ``clock`` returns the current aware instant (default: the system clock); a decision ships
+    from the later of this instant and the request's own times, and tests pin it.
     """
 
     database_url: str | None = None
@@ -38,6 +41,7 @@ class ApiSettings:
     webhook_timeout_seconds: float = 5.0
     webhook_max_attempts: int = 12
     key_cache_seconds: float = 60.0
+    clock: Callable[[], datetime] | None = None
 
 
 class TtlCache:
@@ -77,6 +81,11 @@ class AppContext:
     key_cache: TtlCache = field(default_factory=lambda: TtlCache(60.0))
     subscription_cache: TtlCache = field(default_factory=lambda: TtlCache(5.0))
     """owner -> active subscription ids; cleared in-process on (un)subscribe."""
+
+    def now(self) -> datetime:
+        """The current instant (aware UTC) by the settings' clock."""
+        clock = self.settings.clock
+        return (clock() if clock else datetime.now(UTC)).astimezone(UTC)
 
     def __post_init__(self) -> None:
         # SQLite has one writer at a time; queueing writers on a lock in-process is much faster

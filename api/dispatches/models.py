@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -113,9 +112,14 @@ class DispatchOut(BaseModel):
     margin_hours: float | None
     cost: float | None
     expected_at: datetime | None = Field(description="ETA, or the backorder's expected date")
+    ready_at: datetime = Field(description="when the order reached the source depot: the later of "
+                                           "the request's instants and the server's clock")
     chosen: OptionOut | None
     alternatives: list[OptionOut]
-    replenishment_order: OrderOut | None
+    replenishment_order: OrderOut | None = Field(
+        description="the order refilling the source depot (transfer from its parent, or a buy)")
+    repair_order: OrderOut | None = Field(
+        default=None, description="opened when the defective unit comes back (defective_received)")
     sla: SlaOut
     events: list[EventOut] = []
     created_at: datetime
@@ -124,14 +128,3 @@ class DispatchOut(BaseModel):
 class DispatchList(BaseModel):
     items: list[DispatchOut]
     count: int
-
-
-def option_out(o: Any) -> dict[str, Any]:
-    """An :class:`optimizer.dispatch.Option` as a JSON-ready dict."""
-    return OptionOut(depot_id=o.depot_id, part_id=o.part_id, mode_id=o.mode_id,
-                     free_units=o.free_units, critical_level=o.critical_level,
-                     departs_at=o.departs_at, eta=o.arrives_at, margin_hours=o.margin_hours,
-                     meets_deadline=o.meets_deadline, takes_protected_units=o.takes_protected,
-                     transport_cost=o.transport_cost, protection_cost=o.protection_cost,
-                     substitute_cost=o.substitute_cost, cost=o.cost, route=o.route,
-                     lost_because=o.lost_because).model_dump(mode="json")

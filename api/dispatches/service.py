@@ -1,48 +1,51 @@
 """Dispatch use cases: create (decide + reserve + record, one transaction), events, reads.
 
-Functions take the app context and a session as keywords and raise :class:`api.problems.Problem`
+Functions take the app context (and, inside, a session) and raise :class:`api.problems.Problem`
 for anything the caller must fix.
+
+The create is the hot path. It runs as SQLAlchemy Core statements in one transaction: look up
+the Idempotency-Key on ``dispatches``, read the free stock of the part and its substitutes (one
+indexed query), decide on it, reserve with the ledger's one guarded ``UPDATE`` (a lost race
+decides again on fresh stock), insert the dispatch row (which stores the answer once, keyed by
+the Idempotency-Key), the replenishment order and any webhook messages. The answer is built as
+plain JSON-ready dicts in the shape of :class:`api.dispatches.models.DispatchOut` (a test
+validates it against that schema); instants are written in UTC as ``...Z``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from api import fastjson
 from api.context import AppContext
 from api.dispatches.enums import EventKind, Status, next_status
-from api.dispatches.models import (
-    DeadlineOut,
-    DispatchCreate,
-    DispatchOut,
-    OrderOut,
-    option_out,
-)
+from api.dispatches.models import DispatchCreate
 from api.problems import Problem, field_problem
 from api.stock import service as stock
 from api.webhooks.service import enqueue, subscriptions
-from inventory.db.dispatch_models import (
-    Dispatch,
-    DispatchEvent,
-    DispatchOrder,
-    IdempotencyRecord,
-    as_utc,
-)
+from inventory.db.dispatch_models import Dispatch, DispatchEvent, DispatchOrder, as_utc
 from optimizer.deadlines import Deadline
-from optimizer.dispatch import DispatchDecision, DispatchRequest, decide
+from optimizer.dispatch import DispatchDecision, DispatchRequest, Option, decide
 from optimizer.dispatch.decide import request_deadline
-from optimizer.dispatch.result import Outcome
+from optimizer.dispatch.result import Outcome, ReplenishmentOrder
 
 MAX_RESERVE_ATTEMPTS = 8
-"""Decide-and-reserve retries when another request took the chosen units in between."""
+"""Decide-and-reserve tries when another transaction took the chosen units in between."""
+
+REPAIR_KINDS = ("repair", "scrap")
+"""Order kinds opened by ``defective_received`` (the others refill the source depot)."""
+
+_D: Table = Dispatch.__table__  # type: ignore[assignment]
+_O: Table = DispatchOrder.__table__  # type: ignore[assignment]
+_E: Table = DispatchEvent.__table__  # type: ignore[assignment]
 
 
 class _Raced(Exception):
@@ -51,14 +54,28 @@ class _Raced(Exception):
 
 @dataclass(frozen=True)
 class Created:
+    """The answer to a create: status code, JSON-ready body and whether it is a replay."""
+
     status_code: int
     body: dict[str, Any]
     replayed: bool
 
 
+def iso(value: datetime | None) -> str | None:
+    """An instant as ISO 8601 in UTC with a ``Z`` (the API's one form for instants)."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _r3(x: float | None) -> float | None:
+    return None if x is None else round(x, 3)
+
+
 def request_hash(body: DispatchCreate) -> str:
-    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    """SHA-256 of the canonical request (sorted keys, instants as sent after validation)."""
+    canonical = fastjson.dumps(body.model_dump(mode="json"))
+    return hashlib.sha256(canonical).hexdigest()
 
 
 def _check_known(ctx: AppContext, body: DispatchCreate) -> None:
@@ -75,55 +92,81 @@ def _check_known(ctx: AppContext, body: DispatchCreate) -> None:
 
 
 def deadline_out(d: Deadline) -> dict[str, Any]:
-    return DeadlineOut(due_at=d.due_at, clock_started_at=d.clock_started_at, milestone=d.milestone,
-                       coverage=d.coverage, timezone=d.timezone,
-                       holidays_skipped=[x.isoformat() for x in d.holidays_skipped],
-                       cutoff_applied=d.cutoff_applied, explanation=d.text).model_dump(mode="json")
+    return {"due_at": iso(d.due_at), "clock_started_at": iso(d.clock_started_at),
+            "milestone": d.milestone, "coverage": d.coverage, "timezone": d.timezone,
+            "holidays_skipped": [x.isoformat() for x in d.holidays_skipped],
+            "cutoff_applied": d.cutoff_applied, "explanation": d.text}
 
 
-def decision_body(dispatch_id: str, body: DispatchCreate, dec: DispatchDecision,
+def option_out(o: Option) -> dict[str, Any]:
+    """An :class:`optimizer.dispatch.Option` in the shape of ``OptionOut``."""
+    return {"depot_id": o.depot_id, "part_id": o.part_id, "mode_id": o.mode_id,
+            "free_units": o.free_units, "critical_level": o.critical_level,
+            "departs_at": iso(o.departs_at), "eta": iso(o.arrives_at),
+            "margin_hours": _r3(o.margin_hours), "meets_deadline": o.meets_deadline,
+            "takes_protected_units": o.takes_protected, "transport_cost": o.transport_cost,
+            "protection_cost": o.protection_cost, "substitute_cost": o.substitute_cost,
+            "cost": o.cost, "route": o.route, "lost_because": o.lost_because}
+
+
+def order_out(o: ReplenishmentOrder | Any, lead_time_days: float | None = None) -> dict[str, Any]:
+    """A replenishment order (decision) or a stored order row in the shape of ``OrderOut``."""
+    lead = o.lead_time_days if lead_time_days is None else lead_time_days
+    return {"kind": o.kind, "depot_id": o.depot_id, "part_id": o.part_id, "quantity": o.quantity,
+            "from_id": o.from_id, "expected_at": iso(as_utc(o.expected_at)),
+            "lead_time_days": float(lead)}
+
+
+def _repair_days(ctx: AppContext, kind: str, part_id: str) -> float:
+    part = ctx.scenario.part(part_id)
+    return part.repair_turnaround_days if kind == "repair" else 0.0
+
+
+def decision_body(dispatch_id: str, body: DispatchCreate, dec: DispatchDecision, ready: datetime,
                   created_at: datetime) -> dict[str, Any]:
     """The stored answer of a create: everything the decision said, JSON-ready."""
     ch = dec.chosen
     status = Status.BACKORDERED if dec.outcome is Outcome.BACKORDERED else Status.RESERVED
-    order = dec.replenishment
-    out = {
+    return {
         "id": dispatch_id, "ticket_id": body.ticket_id, "status": status.value,
         "site_id": body.site_id, "part_id": body.part_id, "severity": body.severity,
         "quantity": body.quantity, "tier": dec.tier, "on_time": dec.on_time,
         "at_risk": not dec.on_time, "reason": dec.reason, "deadline": deadline_out(dec.deadline),
         "source_depot_id": ch.depot_id if ch else None, "mode_id": ch.mode_id if ch else None,
         "shipped_part_id": ch.part_id if ch else None, "substitute_part_id": dec.substitute_id,
-        "eta": ch.arrives_at.isoformat() if ch else None,
-        "margin_hours": None if ch is None or ch.margin_hours is None else round(ch.margin_hours, 3),
+        "eta": iso(ch.arrives_at) if ch else None,
+        "margin_hours": _r3(ch.margin_hours) if ch else None,
         "cost": ch.cost if ch else None,
-        "expected_at": dec.expected_at.isoformat() if dec.expected_at else None,
+        "expected_at": iso(dec.expected_at), "ready_at": iso(ready),
         "chosen": option_out(ch) if ch else None,
         "alternatives": [option_out(o) for o in dec.alternatives],
-        "replenishment_order": (OrderOut(kind=order.kind, depot_id=order.depot_id,
-                                         part_id=order.part_id, quantity=order.quantity,
-                                         from_id=order.from_id, expected_at=order.expected_at,
-                                         lead_time_days=order.lead_time_days).model_dump(mode="json")
-                                if order else None),
+        "replenishment_order": order_out(dec.replenishment) if dec.replenishment else None,
+        "repair_order": None,
         "sla": {"outcome": None, "delta_hours": None, "delivered_at": None},
         "events": [],
-        "created_at": created_at.isoformat(),
+        "created_at": iso(created_at),
     }
-    # one normal form (validated, datetimes as the API writes them) for POST, replays and GET
-    return DispatchOut.model_validate(out).model_dump(mode="json")
 
 
 def _stored(session: Session, owner: str, key: str, digest: str) -> Created | None:
-    rec = session.scalar(select(IdempotencyRecord).where(IdempotencyRecord.owner == owner,
-                                                         IdempotencyRecord.key == key))
-    if rec is None:
+    """The stored answer for (owner, key); a 422 problem when the body differs."""
+    row = session.execute(select(_D.c.request_hash, _D.c.decision)
+                          .where(_D.c.owner == owner, _D.c.idempotency_key == key)).first()
+    if row is None:
         return None
-    if rec.request_hash != digest:
+    if row.request_hash != digest:
         raise Problem(422, "idempotency-key-reused", "Idempotency-Key reused",
                       "this Idempotency-Key was already used with a different request body",
                       errors=[{"field": "header.Idempotency-Key",
                                "message": "already used with a different body"}])
-    return Created(rec.status_code, rec.body, True)
+    return Created(201, row.decision, True)
+
+
+def ready_time(ctx: AppContext, req: DispatchRequest) -> datetime:
+    """When the order reaches the depot: the later of now and the request's own instants (a
+    ticket opened hours ago cannot ship in the past; an approval in the future waits for it)."""
+    given = [t for t in (req.reported_at, req.confirmed_at, req.approved_at) if t is not None]
+    return max([ctx.now(), *(t.astimezone(UTC) for t in given)])
 
 
 def create_dispatch(ctx: AppContext, body: DispatchCreate, *, owner: str,
@@ -159,36 +202,38 @@ def _decide_and_record(ctx: AppContext, session: Session, body: DispatchCreate,
     found = _stored(session, owner, key, digest)
     if found:
         return found
-    now = datetime.now(UTC)
+    now = ctx.now()
+    ready = ready_time(ctx, req)
     free = stock.free_stock(session=session, part_ids=parts)
     dec = decide(req, scenario=ctx.scenario, network=ctx.network, free_stock=free,
-                 levels=ctx.levels, deadline=deadline)
+                 levels=ctx.levels, deadline=deadline, ready_at=ready)
     dispatch_id = "dsp_" + secrets.token_hex(8)
     ch = dec.chosen
     if ch is not None and not stock.reserve(session=session, depot_id=ch.depot_id,
                                             part_id=ch.part_id, quantity=req.quantity,
                                             reference=dispatch_id, at=now):
         raise _Raced()
-    out = decision_body(dispatch_id, body, dec, now)
-    session.add(Dispatch(
-        id=dispatch_id, ticket_id=body.ticket_id, owner=owner, site_id=body.site_id,
-        part_id=body.part_id, shipped_part_id=ch.part_id if ch else None, severity=body.severity,
-        quantity=body.quantity, tier=dec.tier, status=out["status"], reported_at=body.reported_at,
-        due_at=deadline.due_at, source_depot_id=ch.depot_id if ch else None,
-        mode_id=ch.mode_id if ch else None, eta=ch.arrives_at if ch else None,
-        margin_hours=ch.margin_hours if ch else None, cost=ch.cost if ch else None,
-        on_time=dec.on_time, reserved=ch is not None, decision=out, created_at=now, updated_at=now))
+    out = decision_body(dispatch_id, body, dec, ready, now)
+    session.execute(_D.insert(), {
+        "id": dispatch_id, "ticket_id": body.ticket_id, "owner": owner, "idempotency_key": key,
+        "request_hash": digest, "site_id": body.site_id, "part_id": body.part_id,
+        "shipped_part_id": ch.part_id if ch else None, "severity": body.severity,
+        "quantity": body.quantity, "tier": dec.tier, "status": out["status"],
+        "reported_at": body.reported_at, "due_at": deadline.due_at,
+        "source_depot_id": ch.depot_id if ch else None, "mode_id": ch.mode_id if ch else None,
+        "eta": ch.arrives_at if ch else None, "margin_hours": ch.margin_hours if ch else None,
+        "cost": ch.cost if ch else None, "on_time": dec.on_time, "reserved": ch is not None,
+        "sla_outcome": None, "sla_delta_hours": None, "delivered_at": None, "decision": out,
+        "created_at": now, "updated_at": now})
     if dec.replenishment is not None:
         o = dec.replenishment
-        session.add(DispatchOrder(dispatch_id=dispatch_id, kind=o.kind, depot_id=o.depot_id,
-                                  part_id=o.part_id, quantity=o.quantity, from_id=o.from_id,
-                                  expected_at=o.expected_at, created_at=now))
-    session.add(IdempotencyRecord(owner=owner, key=key, request_hash=digest, status_code=201,
-                                  body=out, created_at=now))
+        session.execute(_O.insert(), {
+            "dispatch_id": dispatch_id, "kind": o.kind, "depot_id": o.depot_id,
+            "part_id": o.part_id, "quantity": o.quantity, "from_id": o.from_id,
+            "expected_at": o.expected_at, "status": "open", "created_at": now})
     enqueue(session=session, owner=owner, event_type=f"dispatch.{out['status']}",
             data=_event_data(dispatch_id, body.ticket_id, out["status"], None, now),
             subscription_ids=_subscription_ids(ctx, session, owner))
-    session.flush()  # a concurrent replay of the same key fails here, inside the retry loop
     return Created(201, out, False)
 
 
@@ -204,7 +249,7 @@ def _subscription_ids(ctx: AppContext, session: Session, owner: str) -> list[str
 def _event_data(dispatch_id: str, ticket_id: str, status: str, event: str | None,
                 at: datetime, **extra: Any) -> dict[str, Any]:
     return {"dispatch_id": dispatch_id, "ticket_id": ticket_id, "status": status, "event": event,
-            "at": at.isoformat(), **extra}
+            "at": iso(at), **extra}
 
 
 def _load(session: Session, dispatch_id: str) -> Dispatch:
@@ -216,23 +261,39 @@ def _load(session: Session, dispatch_id: str) -> Dispatch:
     return row
 
 
-def dispatch_view(session: Session, row: Dispatch) -> dict[str, Any]:
-    """The stored decision plus the live status, SLA outcome and events."""
-    out = dict(row.decision)
-    out["status"] = row.status
-    out["sla"] = {"outcome": row.sla_outcome, "delta_hours": row.sla_delta_hours,
-                  "delivered_at": (as_utc(row.delivered_at).isoformat()
-                                   if row.delivered_at else None)}
-    events = session.scalars(select(DispatchEvent).where(DispatchEvent.dispatch_id == row.id)
-                             .order_by(DispatchEvent.id))
-    out["events"] = [{"kind": e.kind, "at": as_utc(e.at).isoformat(), "note": e.note,
-                      "recorded_at": as_utc(e.recorded_at).isoformat()} for e in events]
+def _views(ctx: AppContext, session: Session, rows: list[Dispatch]) -> list[dict[str, Any]]:
+    """The stored decisions plus the live status, SLA outcome, events and repair order (two
+    queries for all rows, not two per row)."""
+    ids = [r.id for r in rows]
+    events: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
+    repairs: dict[str, dict[str, Any]] = {}
+    if ids:
+        for e in session.execute(select(_E).where(_E.c.dispatch_id.in_(ids)).order_by(_E.c.id)):
+            events[e.dispatch_id].append({"kind": e.kind, "at": iso(as_utc(e.at)), "note": e.note,
+                                          "recorded_at": iso(as_utc(e.recorded_at))})
+        for o in session.execute(select(_O).where(_O.c.dispatch_id.in_(ids),
+                                                  _O.c.kind.in_(REPAIR_KINDS))):
+            repairs[o.dispatch_id] = order_out(o, _repair_days(ctx, o.kind, o.part_id))
+    out = []
+    for row in rows:
+        view = dict(row.decision)
+        view["status"] = row.status
+        view["sla"] = {"outcome": row.sla_outcome, "delta_hours": row.sla_delta_hours,
+                       "delivered_at": iso(as_utc(row.delivered_at))}
+        view["events"] = events[row.id]
+        view["repair_order"] = repairs.get(row.id)
+        out.append(view)
     return out
+
+
+def dispatch_view(ctx: AppContext, session: Session, row: Dispatch) -> dict[str, Any]:
+    """One dispatch as the API shows it (see :func:`_views`)."""
+    return _views(ctx, session, [row])[0]
 
 
 def get_dispatch(ctx: AppContext, dispatch_id: str) -> dict[str, Any]:
     with ctx.sessions() as session:
-        return dispatch_view(session, _load(session, dispatch_id))
+        return dispatch_view(ctx, session, _load(session, dispatch_id))
 
 
 def list_dispatches(ctx: AppContext, *, ticket_id: str | None = None, status: Status | None = None,
@@ -253,12 +314,13 @@ def list_dispatches(ctx: AppContext, *, ticket_id: str | None = None, status: St
         q = q.where(Dispatch.reported_at < date_to)
     q = q.order_by(Dispatch.reported_at, Dispatch.id).limit(limit).offset(offset)
     with ctx.sessions() as session:
-        return [dispatch_view(session, r) for r in session.scalars(q)]
+        return _views(ctx, session, list(session.scalars(q)))
 
 
 def record_event(ctx: AppContext, dispatch_id: str, kind: EventKind, at: datetime,
                  note: str | None = None) -> dict[str, Any]:
     """Apply one lifecycle event: guard the transition, move stock, fix the SLA outcome."""
+    at = at.astimezone(UTC)
     with ctx.sessions(write=True) as session:
         row = _load(session, dispatch_id)
         current = Status(row.status)
@@ -268,7 +330,8 @@ def record_event(ctx: AppContext, dispatch_id: str, kind: EventKind, at: datetim
                           f"a dispatch in status {current.value!r} cannot take event {kind.value!r}",
                           errors=[{"field": "body.kind",
                                    "message": f"not allowed from {current.value}"}])
-        now = datetime.now(UTC)
+        _check_event_time(session, row, at)
+        now = ctx.now()
         # guard against a concurrent event: only one UPDATE from `current` can win
         won = session.execute(update(Dispatch).where(Dispatch.id == row.id,
                                                      Dispatch.status == current.value)
@@ -278,22 +341,34 @@ def record_event(ctx: AppContext, dispatch_id: str, kind: EventKind, at: datetim
                           "the dispatch changed status meanwhile; read it and retry")
         session.refresh(row)
         extra: dict[str, Any] = {}
-        _apply_stock(session, row, kind, at, now)
+        _apply_stock(session, row, kind, now)
         if kind is EventKind.DELIVERED:
             extra = _fix_sla(row, at)
         elif kind is EventKind.DEFECTIVE_RECEIVED:
-            extra = {"repair_order": _open_repair(ctx, session, row, at)}
+            extra = {"repair_order": _open_repair(ctx, session, row, at, now)}
         session.add(DispatchEvent(dispatch_id=row.id, kind=kind.value, at=at, note=note,
                                   recorded_at=now))
         enqueue(session=session, owner=row.owner, event_type=f"dispatch.{target.value}",
                 data=_event_data(row.id, row.ticket_id, target.value, kind.value, at, **extra),
                 subscription_ids=_subscription_ids(ctx, session, row.owner))
         session.flush()
-        return dispatch_view(session, row)
+        return dispatch_view(ctx, session, row)
 
 
-def _apply_stock(session: Session, row: Dispatch, kind: EventKind, at: datetime,
-                 now: datetime) -> None:
+def _check_event_time(session: Session, row: Dispatch, at: datetime) -> None:
+    """An event cannot happen before the ticket was reported nor before the previous event."""
+    reported = as_utc(row.reported_at)
+    if at < reported:  # type: ignore[operator]
+        raise field_problem(422, "body.at", f"{iso(at)} is before the ticket was reported "
+                                            f"({iso(reported)})", "event-time")
+    last = session.scalar(select(_E.c.at).where(_E.c.dispatch_id == row.id)
+                          .order_by(_E.c.id.desc()).limit(1))
+    if last is not None and at < as_utc(last):  # type: ignore[operator]
+        raise field_problem(422, "body.at", f"{iso(at)} is before the previous event "
+                                            f"({iso(as_utc(last))})", "event-time")
+
+
+def _apply_stock(session: Session, row: Dispatch, kind: EventKind, now: datetime) -> None:
     """The ledger movement an event implies (cancel releases, ship issues, defective comes in)."""
     args = {"session": session, "depot_id": row.source_depot_id, "part_id": row.shipped_part_id,
             "quantity": row.quantity, "reference": row.id, "at": now}
@@ -308,7 +383,8 @@ def _apply_stock(session: Session, row: Dispatch, kind: EventKind, at: datetime,
 
 
 def _fix_sla(row: Dispatch, delivered_at: datetime) -> dict[str, Any]:
-    """Met when delivered by the due time (always met without a part deadline)."""
+    """Met when delivered by the due time (always met without a part deadline); the margin in
+    hours is due minus delivered (negative: late by that much)."""
     row.delivered_at = delivered_at
     due = as_utc(row.due_at)
     if due is None:
@@ -320,15 +396,17 @@ def _fix_sla(row: Dispatch, delivered_at: datetime) -> dict[str, Any]:
     return {"sla_outcome": row.sla_outcome, "sla_delta_hours": row.sla_delta_hours}
 
 
-def _open_repair(ctx: AppContext, session: Session, row: Dispatch, at: datetime) -> dict[str, Any]:
-    """A repair order for the returned unit (repairable parts), else a scrap note."""
+def _open_repair(ctx: AppContext, session: Session, row: Dispatch, at: datetime,
+                 now: datetime) -> dict[str, Any]:
+    """A repair order for the returned unit toward the HQ (repairable parts), else a scrap order."""
     part = ctx.scenario.part(row.part_id)
     depot = row.source_depot_id or ctx.scenario.site(row.site_id).primary_depot_id
     kind = "repair" if part.repairable else "scrap"
-    days = part.repair_turnaround_days if part.repairable else 0.0
+    days = _repair_days(ctx, kind, row.part_id)
     order = DispatchOrder(dispatch_id=row.id, kind=kind, depot_id=ctx.scenario.hq.depot_id,
                           part_id=row.part_id, quantity=row.quantity, from_id=depot,
-                          expected_at=at + timedelta(days=days), created_at=datetime.now(UTC))
+                          expected_at=at + timedelta(days=days), created_at=now)
     session.add(order)
-    return {"kind": kind, "part_id": row.part_id, "quantity": row.quantity, "from_id": depot,
-            "expected_at": (at + timedelta(days=days)).isoformat()}
+    return {"kind": kind, "depot_id": order.depot_id, "part_id": row.part_id,
+            "quantity": row.quantity, "from_id": depot, "expected_at": iso(order.expected_at),
+            "lead_time_days": float(days)}

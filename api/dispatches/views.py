@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
-from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
 
 from api.auth.deps import require
@@ -14,6 +13,7 @@ from api.auth.models import Principal, Scope
 from api.dispatches import service
 from api.dispatches.enums import Status
 from api.dispatches.models import DispatchCreate, DispatchList, DispatchOut, EventCreate
+from api.fastjson import FastJSONResponse, dumps
 from api.problems import field_problem
 
 router = APIRouter(prefix="/v1/dispatches", tags=["dispatches"])
@@ -24,7 +24,7 @@ PROBLEM = {"content": {"application/problem+json": {}}, "description": "problem 
 @router.post("", status_code=201, response_model=DispatchOut,
              responses={401: PROBLEM, 403: PROBLEM, 409: PROBLEM, 422: PROBLEM},
              summary="Decide and reserve a replacement part")
-def create_dispatch(body: DispatchCreate, request: Request,
+async def create_dispatch(body: DispatchCreate, request: Request,
                     idempotency_key: Annotated[str | None, Header(
                         alias="Idempotency-Key", max_length=255,
                         description="unique per logical request; replays return the first answer")
@@ -32,7 +32,11 @@ def create_dispatch(body: DispatchCreate, request: Request,
                     who: Principal = Depends(require(Scope.TICKETING))) -> Any:
     """Deadline from the contract dialect, the cheapest source meeting it (rationing protected
     stock), the reservation and the replenishment order, in one transaction. A replay with the
-    same Idempotency-Key and body returns the same answer without reserving again."""
+    same Idempotency-Key and body returns the same answer without reserving again; the same key
+    with another body is a 422. No stock anywhere is still a 201, status `backordered` with the
+    expected date; no source in time is a reservation with `on_time: false` and the reason.
+
+    Runs on the event loop (no thread hop): the work is CPU and short local database calls."""
     if not idempotency_key or not idempotency_key.strip():
         raise field_problem(422, "header.Idempotency-Key", "the header is required",
                             "missing-idempotency-key")
@@ -41,15 +45,17 @@ def create_dispatch(body: DispatchCreate, request: Request,
     headers = {"Location": f"/v1/dispatches/{created.body['id']}"}
     if created.replayed:
         headers["Idempotent-Replayed"] = "true"
-    # the body was built from the decision in the shape of DispatchOut (the GET route validates
-    # the same stored body); skipping a second validation keeps the hot path short
-    return JSONResponse(created.body, status_code=created.status_code, headers=headers)
+    # the body was built from the decision in the shape of DispatchOut (a test validates it);
+    # skipping a second validation keeps the hot path short
+    return FastJSONResponse(dumps(created.body), status_code=created.status_code, headers=headers)
 
 
 @router.get("/{dispatch_id}", response_model=DispatchOut, responses={404: PROBLEM})
 def get_dispatch(request: Request, dispatch_id: Annotated[str, Path(max_length=40)],
                  _: Principal = Depends(require(Scope.TICKETING))) -> Any:
-    return service.get_dispatch(request.app.state.ctx, dispatch_id)
+    """One dispatch: the decision as answered at creation plus its live status, SLA outcome,
+    events and repair order."""
+    return FastJSONResponse(service.get_dispatch(request.app.state.ctx, dispatch_id))
 
 
 @router.get("", response_model=DispatchList)
@@ -65,7 +71,7 @@ def list_dispatches(request: Request, ticket_id: str | None = None, status: Stat
     items = service.list_dispatches(request.app.state.ctx, ticket_id=ticket_id, status=status,
                                     at_risk=at_risk, date_from=date_from, date_to=date_to,
                                     limit=limit, offset=offset)
-    return {"items": items, "count": len(items)}
+    return FastJSONResponse({"items": items, "count": len(items)})
 
 
 @router.post("/{dispatch_id}/events", response_model=DispatchOut,
@@ -73,10 +79,13 @@ def list_dispatches(request: Request, ticket_id: str | None = None, status: Stat
 def post_event(request: Request, body: EventCreate,
                dispatch_id: Annotated[str, Path(max_length=40)],
                _: Principal = Depends(require(Scope.TICKETING))) -> Any:
-    """picked, shipped, delivered, defective_received or cancelled; illegal ones are a 409.
-    cancelled releases the reservation, shipped issues the stock, delivered fixes the SLA
-    outcome, defective_received opens a repair order."""
-    return service.record_event(request.app.state.ctx, dispatch_id, body.kind, body.at, body.note)
+    """picked, shipped, delivered, defective_received or cancelled; illegal ones are a 409, an
+    event dated before the ticket or the previous event a 422. cancelled releases the
+    reservation, shipped issues the stock, delivered fixes the SLA outcome (met / missed and by
+    how many hours), defective_received books the unit back as defective and opens a repair
+    order."""
+    return FastJSONResponse(service.record_event(request.app.state.ctx, dispatch_id, body.kind,
+                                                 body.at, body.note))
 
 
 def _check_range(date_from: datetime | None, date_to: datetime | None) -> None:

@@ -40,17 +40,19 @@ def unsubscribe(*, session: Session, owner: str, subscription_id: str) -> bool:
 
 
 def enqueue(*, session: Session, owner: str, event_type: str, data: dict[str, Any],
-            subscription_ids: list[str] | None = None) -> int:
+            subscription_ids: list[str] | None = None, now: datetime | None = None) -> int:
     """Queue ``event_type`` for every active subscription of ``owner`` (or the given ids, when the
-    caller knows them from a cache); returns the count."""
-    now = datetime.now(UTC)
+    caller knows them from a cache) in the caller's transaction; returns the count."""
+    now = now or datetime.now(UTC)
     if subscription_ids is None:
         subscription_ids = [s.id for s in subscriptions(session=session, owner=owner)]
-    for sub_id in subscription_ids:
-        msg_id = "msg_" + secrets.token_hex(10)
-        payload = json.dumps({"type": event_type, "timestamp": now.isoformat(), "data": data},
-                             separators=(",", ":"))
-        session.add(WebhookOutbox(id=msg_id, subscription_id=sub_id, event_type=event_type,
-                                  payload=payload, created_at=now, attempts=0,
-                                  next_attempt_at=now))
+    if not subscription_ids:
+        return 0
+    payload = json.dumps({"type": event_type,
+                          "timestamp": now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+                          "data": data}, separators=(",", ":"))
+    session.execute(WebhookOutbox.__table__.insert(), [
+        {"id": "msg_" + secrets.token_hex(10), "subscription_id": sub_id, "event_type": event_type,
+         "payload": payload, "created_at": now, "attempts": 0, "next_attempt_at": now,
+         "delivered_at": None, "last_error": None} for sub_id in subscription_ids])
     return len(subscription_ids)

@@ -13,11 +13,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from sqlalchemy import or_, select
+from sqlalchemy import Table, select, update
 
 from api.context import AppContext
 from api.webhooks.signing import sign
 from inventory.db.dispatch_models import WebhookOutbox, WebhookSubscription
+
+_OUT: Table = WebhookOutbox.__table__  # type: ignore[assignment]
+_SUB: Table = WebhookSubscription.__table__  # type: ignore[assignment]
 
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 3600.0
@@ -30,6 +33,8 @@ def backoff_seconds(attempts: int) -> float:
 
 @dataclass(frozen=True)
 class DeliveryReport:
+    """Counts of one :func:`deliver_due` pass (``gave_up``: failures that used the last try)."""
+
     delivered: int
     failed: int
     gave_up: int
@@ -37,42 +42,62 @@ class DeliveryReport:
 
 def deliver_due(ctx: AppContext, *, client: httpx.Client | None = None,
                 now: datetime | None = None, batch: int = 100) -> DeliveryReport:
-    """Send the due outbox messages once each (oldest first)."""
+    """Send the due outbox messages once each (oldest first).
+
+    Three short steps, so no database transaction (and on SQLite no write lock) is held while a
+    receiver is slow or down: claim the due rows (each moved ``lease`` ahead with a conditional
+    UPDATE, so a second worker or process skips them), POST them, then record each outcome
+    (delivered, or the next attempt after :func:`backoff_seconds`). A crash between claim and
+    record re-sends the message once the lease has passed: delivery is at least once, and the
+    ``webhook-id`` lets the receiver drop duplicates.
+    """
     now = now or datetime.now(UTC)
+    settings = ctx.settings
+    lease = timedelta(seconds=settings.webhook_timeout_seconds * 2 + 30)
+    with ctx.sessions(write=True) as session:
+        due = session.execute(
+            select(_OUT.c.id, _OUT.c.payload, _OUT.c.attempts, _OUT.c.next_attempt_at,
+                   _SUB.c.url, _SUB.c.secret)
+            .join(_SUB, _SUB.c.id == _OUT.c.subscription_id)
+            .where(_OUT.c.delivered_at.is_(None), _OUT.c.next_attempt_at <= now,
+                   _OUT.c.attempts < settings.webhook_max_attempts)
+            .order_by(_OUT.c.created_at, _OUT.c.id).limit(batch)).all()
+        claimed = [m for m in due if session.execute(
+            update(_OUT).where(_OUT.c.id == m.id, _OUT.c.next_attempt_at == m.next_attempt_at,
+                               _OUT.c.delivered_at.is_(None))
+            .values(next_attempt_at=now + lease)).rowcount == 1]
+    if not claimed:
+        return DeliveryReport(0, 0, 0)
     own = client is None
-    client = client or httpx.Client(timeout=ctx.settings.webhook_timeout_seconds)
-    delivered = failed = gave_up = 0
+    client = client or httpx.Client(timeout=settings.webhook_timeout_seconds)
+    results: list[tuple[str, int, str | None]] = []
     try:
-        with ctx.sessions() as session:
-            rows = session.execute(
-                select(WebhookOutbox, WebhookSubscription)
-                .join(WebhookSubscription, WebhookSubscription.id == WebhookOutbox.subscription_id)
-                .where(WebhookOutbox.delivered_at.is_(None),
-                       WebhookOutbox.next_attempt_at <= now,
-                       or_(WebhookOutbox.attempts < ctx.settings.webhook_max_attempts))
-                .order_by(WebhookOutbox.created_at).limit(batch)).all()
-            for msg, sub in rows:
-                ts = int(now.timestamp())
-                headers = {"webhook-id": msg.id, "webhook-timestamp": str(ts),
-                           "webhook-signature": sign(sub.secret, msg.id, ts, msg.payload),
-                           "content-type": "application/json"}
-                try:
-                    r = client.post(sub.url, content=msg.payload, headers=headers)
-                    ok, err = 200 <= r.status_code < 300, f"HTTP {r.status_code}"
-                except httpx.HTTPError as exc:
-                    ok, err = False, f"{type(exc).__name__}: {exc}"
-                msg.attempts += 1
-                if ok:
-                    msg.delivered_at, msg.last_error = now, None
-                    delivered += 1
-                else:
-                    msg.last_error = err[:500]
-                    msg.next_attempt_at = now + timedelta(seconds=backoff_seconds(msg.attempts))
-                    failed += 1
-                    gave_up += msg.attempts >= ctx.settings.webhook_max_attempts
+        for m in claimed:
+            ts = int(now.timestamp())
+            headers = {"webhook-id": m.id, "webhook-timestamp": str(ts),
+                       "webhook-signature": sign(m.secret, m.id, ts, m.payload),
+                       "content-type": "application/json"}
+            try:
+                r = client.post(m.url, content=m.payload, headers=headers)
+                err = None if 200 <= r.status_code < 300 else f"HTTP {r.status_code}"
+            except httpx.HTTPError as exc:
+                err = f"{type(exc).__name__}: {exc}"
+            results.append((m.id, m.attempts + 1, err))
     finally:
         if own:
             client.close()
+    delivered = failed = gave_up = 0
+    with ctx.sessions(write=True) as session:
+        for msg_id, attempts, err in results:
+            if err is None:
+                values = {"attempts": attempts, "delivered_at": now, "last_error": None}
+                delivered += 1
+            else:
+                values = {"attempts": attempts, "last_error": err[:500],
+                          "next_attempt_at": now + timedelta(seconds=backoff_seconds(attempts))}
+                failed += 1
+                gave_up += attempts >= settings.webhook_max_attempts
+            session.execute(update(_OUT).where(_OUT.c.id == msg_id).values(**values))
     return DeliveryReport(delivered, failed, gave_up)
 
 

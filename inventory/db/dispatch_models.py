@@ -1,5 +1,5 @@
-"""Tables of the dispatch service: dispatches, their events and orders, API keys, idempotency
-records, webhook subscriptions and the webhook outbox.
+"""Tables of the dispatch service: dispatches (each carrying the Idempotency-Key that created it),
+their events and orders, API keys, webhook subscriptions and the webhook outbox.
 
 Times are :class:`~inventory.db.base.UtcDateTime` (aware UTC on every backend); :func:`as_utc`
 normalises instants that did not come from the database. Stock itself lives in the ledger tables
@@ -39,13 +39,22 @@ def as_utc(value: datetime | None) -> datetime | None:
 
 
 class Dispatch(Base):
-    """One part dispatch for a ticket, with the decision that made it and its SLA outcome."""
+    """One part dispatch for a ticket, with the decision that made it and its SLA outcome.
+
+    ``(owner, idempotency_key)`` is unique: a replay of the create with the same key finds this
+    row, compares ``request_hash`` (SHA-256 of the canonical request body) and answers
+    ``decision``, the stored create answer.
+    """
 
     __tablename__ = "dispatches"
+    __table_args__ = (UniqueConstraint("owner", "idempotency_key",
+                                       name="uq_dispatches_owner_idempotency_key"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     ticket_id: Mapped[str] = mapped_column(String(200), index=True)
     owner: Mapped[str] = mapped_column(String(40), index=True)
+    idempotency_key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
     site_id: Mapped[str] = mapped_column(String(100))
     part_id: Mapped[str] = mapped_column(String(100))
     shipped_part_id: Mapped[str | None] = mapped_column(String(100))
@@ -111,21 +120,6 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-
-
-class IdempotencyRecord(Base):
-    """The stored answer to a create request, keyed by the caller and its Idempotency-Key."""
-
-    __tablename__ = "idempotency_records"
-    __table_args__ = (UniqueConstraint("owner", "key", name="uq_idempotency_owner_key"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    owner: Mapped[str] = mapped_column(String(40))
-    key: Mapped[str] = mapped_column(String(255))
-    request_hash: Mapped[str] = mapped_column(String(64))
-    status_code: Mapped[int] = mapped_column(Integer)
-    body: Mapped[dict] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class WebhookSubscription(Base):

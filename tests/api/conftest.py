@@ -8,6 +8,7 @@ PostgreSQL when reachable). Each test starts from empty dispatch tables and the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
@@ -22,10 +23,13 @@ from inventory.db.dispatch_models import (
     Dispatch,
     DispatchEvent,
     DispatchOrder,
-    IdempotencyRecord,
     WebhookOutbox,
     WebhookSubscription,
 )
+
+NOW = datetime(2025, 6, 4, 2, 0, tzinfo=UTC)
+"""The pinned server clock of the API tests: Wednesday 2025-06-04 10:00 in Shanghai, the
+``reported_at`` of :func:`body`, so decisions ship from the reported instant."""
 
 
 @dataclass
@@ -55,10 +59,10 @@ def migrated_url(db_url):
 def api(migrated_url, tiny):
     from inventory.db.load import load_scenario
 
-    ctx = build_context(ApiSettings(database_url=migrated_url, scenario=tiny))
+    ctx = build_context(ApiSettings(database_url=migrated_url, scenario=tiny, clock=lambda: NOW))
     with ctx.sessions() as session:
         for table in (WebhookOutbox, WebhookSubscription, DispatchEvent, DispatchOrder,
-                      IdempotencyRecord, Dispatch, ApiKey):
+                      Dispatch, ApiKey):
             session.execute(delete(table))
         load_scenario(tiny, session=session, replace=True)
     keys = {}

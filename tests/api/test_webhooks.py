@@ -130,3 +130,50 @@ def test_outbox_survives_a_restart_and_the_worker_thread_delivers(api, receiver,
         fresh.engine.dispose()
     assert len(receiver.got) == 1
     assert json.loads(receiver.got[0][1])["type"] == "dispatch.reserved"
+
+
+def test_a_hanging_receiver_blocks_neither_dispatches_nor_a_second_worker(api):
+    """While one delivery waits on a stuck receiver, no transaction is held: a dispatch is
+    created and a second worker pass claims nothing (so the message is sent exactly once)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    release = threading.Event()
+    got: list[str] = []
+
+    class Stuck(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server API
+            got.append(self.rfile.read(int(self.headers["content-length"])).decode())
+            if len(got) == 1:  # only the first message hangs
+                release.wait(20)
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Stuck)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/hook"
+        api.client.post("/v1/webhooks", json={"url": url}, headers=api.h())
+        api.client.post("/v1/dispatches", json=body(ticket_id="W1"),
+                        headers=api.h(**{"Idempotency-Key": uuid.uuid4().hex}))
+        with ThreadPoolExecutor(2) as pool:
+            first = pool.submit(deliver_due, api.ctx, now=datetime.now(UTC))
+            for _ in range(200):
+                if got:
+                    break
+                threading.Event().wait(0.05)
+            assert len(got) == 1 and not first.done()  # the receiver holds the first pass
+            created = pool.submit(api.client.post, "/v1/dispatches", json=body(ticket_id="W2"),
+                                  headers=api.h(**{"Idempotency-Key": uuid.uuid4().hex}))
+            assert created.result(timeout=15).status_code == 201
+            second = deliver_due(api.ctx, now=datetime.now(UTC))
+            assert (second.delivered, second.failed) == (1, 0)  # W2's message, not W1's again
+            release.set()
+            assert first.result(timeout=15).delivered == 1
+        assert [json.loads(p)["data"]["ticket_id"] for p in got] == ["W1", "W2"]
+    finally:
+        release.set()
+        server.shutdown()
+        server.server_close()
