@@ -1,4 +1,7 @@
-"""`spares keys ...` commands: create (the key is printed once), list and revoke API keys."""
+"""`spares keys ...` commands: create (the key is printed once), list and revoke API keys.
+
+Other commands (``spares demo``) get a key for their own examples with :func:`new_key`.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +19,19 @@ def _sessions(url: str | None):
     from inventory.db.engine import database_url, make_engine, session_factory
 
     return session_factory(make_engine(url or database_url()))
+
+
+def new_key(url: str | None, name: str, scopes: list[str] | str) -> str:
+    """Create a key in the database at ``url`` and return the plain key (only its hash is
+    stored; the caller shows it once). ``scopes``: ticketing, planner and/or admin."""
+    from api.auth.service import create_key
+
+    sessions = _sessions(url)
+    try:
+        with sessions() as session, session.begin():
+            return create_key(session=session, name=name, scopes=scopes)[1]
+    finally:
+        sessions.kw["bind"].dispose()
 
 
 @app.command("create")

@@ -1,10 +1,56 @@
-"""`spares serve` command: the dispatch API under uvicorn, with the webhook delivery worker."""
+"""`spares serve` command: the dispatch API under uvicorn, with the webhook delivery worker.
+
+Other commands (``spares demo``) call :func:`run` with plain arguments::
+
+    from api.cli.serve import run
+    run("sqlite:///spares.db", "127.0.0.1", 8000, plan=Path("plan"))
+
+The database must hold a loaded scenario (``spares db init && spares db load cn-telecom``).
+uvicorn uses uvloop and httptools (dependencies of the package) when they import.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
+from fastapi import FastAPI
+
+
+class ServeError(RuntimeError):
+    """The API cannot start (no database, no scenario loaded, bad plan folder), with the reason."""
+
+
+def build_app(url: str | None = None, plan: Path | None = None, *,
+              webhook_worker: bool = True) -> FastAPI:
+    """The API app on the database at ``url`` (default: ``SPARES_DATABASE_URL`` or
+    ``sqlite:///spares.db``); critical levels from the stocking plan in ``plan`` if given."""
+    from api.app import create_app
+    from api.context import ApiSettings
+    from inventory.db.engine import database_url, normalize_url
+
+    target = normalize_url(url) if url else database_url()
+    try:
+        return create_app(ApiSettings(database_url=target, plan_dir=plan,
+                                      webhook_worker=webhook_worker))
+    except Exception as exc:  # noqa: BLE001 - one clear message instead of a traceback
+        hint = ("" if "scenario" not in str(exc).lower() else
+                "; load one first: spares db init && spares db load cn-telecom")
+        raise ServeError(f"cannot start on {target}: {type(exc).__name__}: {exc}{hint}") from exc
+
+
+def run(url: str | None = None, host: str = "127.0.0.1", port: int = 8000, *,
+        plan: Path | None = None, log_level: str = "warning",
+        echo: Callable[[str], None] = typer.echo) -> None:
+    """Serve the API until interrupted (blocking); raises :class:`ServeError` if it cannot start."""
+    import uvicorn
+
+    app = build_app(url, plan)
+    ctx = app.state.ctx
+    echo(f"serving {ctx.scenario.name!r} ({len(ctx.scenario.depots)} depots, "
+         f"{len(ctx.scenario.sites)} sites) on http://{host}:{port} (docs at /docs)")
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
 
 
 def serve(host: str = typer.Option("127.0.0.1", "--host", help="interface to bind"),
@@ -13,21 +59,15 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="interface to bin
                                          help="database URL (default: SPARES_DATABASE_URL or "
                                               "sqlite:///spares.db)"),
           plan: Path | None = typer.Option(None, "--plan", exists=True, file_okay=False,
-                                           help="stocking plan folder for rationing levels"),
+                                           help="stocking plan folder (spares plan --out) whose "
+                                                "base stock sets the rationing levels"),
           log_level: str = typer.Option("warning", "--log-level")) -> None:
     """Serve the dispatch API (OpenAPI at /docs) on the database's scenario."""
-    import uvicorn
-
-    from api.app import create_app
-    from api.context import ApiSettings
-
     try:
-        app = create_app(ApiSettings(database_url=url, plan_dir=plan, webhook_worker=True))
-    except Exception as exc:  # noqa: BLE001 - report a clear startup error, not a traceback
-        typer.echo(f"error: cannot start: {type(exc).__name__}: {exc}", err=True)
+        run(url, host, port, plan=plan, log_level=log_level)
+    except ServeError as exc:
+        typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
-    typer.echo(f"serving {app.state.ctx.scenario.name!r} on http://{host}:{port} (docs at /docs)")
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
 
 
 def register(root: typer.Typer) -> None:
