@@ -15,7 +15,7 @@ from fastapi import FastAPI, Request
 from sqlalchemy import text
 
 from api import fastjson, problems
-from api.context import ApiSettings, AppContext, TtlCache, plan_levels
+from api.context import ApiSettings, AppContext, TtlCache, plan_levels, snapshot_engine
 from api.dispatches.views import router as dispatches_router
 from api.restock.views import router as restock_router
 from api.routes.views import router as route_plans_router
@@ -39,7 +39,7 @@ def build_context(settings: ApiSettings) -> AppContext:
         with sessions() as session:
             scenario = read_scenario_from_db(session=session)
     return AppContext(settings, engine, sessions, scenario, TravelNetwork(scenario),
-                      plan_levels(scenario, settings.plan_dir),
+                      plan_levels(scenario, settings.plan_dir), snapshot_engine(engine),
                       TtlCache(settings.key_cache_seconds))
 
 

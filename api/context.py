@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -78,9 +79,17 @@ class AppContext:
     scenario: Scenario
     network: TravelNetwork
     levels: CriticalLevels
+    read_engine: Engine | None = None
+    """Engine for lock-free snapshot reads (:func:`snapshot_engine`); None uses ``engine``."""
     key_cache: TtlCache = field(default_factory=lambda: TtlCache(60.0))
     subscription_cache: TtlCache = field(default_factory=lambda: TtlCache(5.0))
     """owner -> active subscription ids; cleared in-process on (un)subscribe."""
+
+    def dispose(self) -> None:
+        """Close the connection pools (the snapshot engine's too)."""
+        if self.read_engine is not None and self.read_engine is not self.engine:
+            self.read_engine.dispose()
+        self.engine.dispose()
 
     def now(self) -> datetime:
         """The current instant (aware UTC) by the settings' clock."""
@@ -108,6 +117,23 @@ class AppContext:
         finally:
             if lock is not None:
                 lock.release()
+
+
+def snapshot_engine(engine: Engine) -> Engine:
+    """An engine for reads that take no lock: on a SQLite file, a second pool in autocommit
+    (each SELECT reads its own WAL snapshot, never waits for the writer and never takes the
+    write lock that the main engine's ``BEGIN IMMEDIATE`` takes); elsewhere ``engine`` itself."""
+    db = engine.url.database
+    if engine.dialect.name != "sqlite" or not db or db == ":memory:" or db.startswith("file:"):
+        return engine
+    reader = create_engine(engine.url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(reader, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # autocommit: SQLAlchemy's begin emits nothing
+        dbapi_conn.execute("PRAGMA query_only=1")
+
+    return reader
 
 
 def plan_levels(scenario: Scenario, plan_dir: Path | None) -> CriticalLevels:

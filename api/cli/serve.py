@@ -11,11 +11,16 @@ uvicorn uses uvloop and httptools (dependencies of the package) when they import
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import typer
 from fastapi import FastAPI
+
+ENV_URL = "SPARES_SERVE_URL"
+ENV_PLAN = "SPARES_SERVE_PLAN"
+"""How :func:`run` hands the database URL and plan folder to worker processes."""
 
 
 class ServeError(RuntimeError):
@@ -40,17 +45,37 @@ def build_app(url: str | None = None, plan: Path | None = None, *,
         raise ServeError(f"cannot start on {target}: {type(exc).__name__}: {exc}{hint}") from exc
 
 
+def app_from_env() -> FastAPI:
+    """The app factory of uvicorn's worker processes (``--workers`` > 1), configured by
+    :data:`ENV_URL` and :data:`ENV_PLAN`."""
+    plan = os.environ.get(ENV_PLAN)
+    return build_app(os.environ.get(ENV_URL) or None, Path(plan) if plan else None)
+
+
 def run(url: str | None = None, host: str = "127.0.0.1", port: int = 8000, *,
-        plan: Path | None = None, log_level: str = "warning",
+        plan: Path | None = None, workers: int = 1, log_level: str = "warning",
         echo: Callable[[str], None] = typer.echo) -> None:
-    """Serve the API until interrupted (blocking); raises :class:`ServeError` if it cannot start."""
+    """Serve the API until interrupted (blocking); raises :class:`ServeError` if it cannot start.
+
+    ``workers`` > 1 runs that many processes on the one port (each with its own scenario model
+    and webhook worker; stock stays exact through the database's guarded updates).
+    """
     import uvicorn
 
-    app = build_app(url, plan)
+    app = build_app(url, plan, webhook_worker=workers == 1)
     ctx = app.state.ctx
     echo(f"serving {ctx.scenario.name!r} ({len(ctx.scenario.depots)} depots, "
-         f"{len(ctx.scenario.sites)} sites) on http://{host}:{port} (docs at /docs)")
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+         f"{len(ctx.scenario.sites)} sites) on http://{host}:{port} (docs at /docs)"
+         + (f" with {workers} worker processes" if workers > 1 else ""))
+    if workers == 1:
+        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+        return
+    ctx.dispose()
+    os.environ[ENV_URL] = str(ctx.engine.url.render_as_string(hide_password=False))
+    if plan is not None:
+        os.environ[ENV_PLAN] = str(plan)
+    uvicorn.run("api.cli.serve:app_from_env", factory=True, workers=workers, host=host, port=port,
+                log_level=log_level, access_log=False)
 
 
 def serve(host: str = typer.Option("127.0.0.1", "--host", help="interface to bind"),
@@ -61,10 +86,12 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="interface to bin
           plan: Path | None = typer.Option(None, "--plan", exists=True, file_okay=False,
                                            help="stocking plan folder (spares plan --out) whose "
                                                 "base stock sets the rationing levels"),
+          workers: int = typer.Option(1, "--workers", min=1, max=64,
+                                      help="server processes on the port"),
           log_level: str = typer.Option("warning", "--log-level")) -> None:
     """Serve the dispatch API (OpenAPI at /docs) on the database's scenario."""
     try:
-        run(url, host, port, plan=plan, log_level=log_level)
+        run(url, host, port, plan=plan, workers=workers, log_level=log_level)
     except ServeError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -46,6 +46,10 @@ REPAIR_KINDS = ("repair", "scrap")
 _D: Table = Dispatch.__table__  # type: ignore[assignment]
 _O: Table = DispatchOrder.__table__  # type: ignore[assignment]
 _E: Table = DispatchEvent.__table__  # type: ignore[assignment]
+
+
+_BY_KEY = select(_D.c.request_hash, _D.c.decision).where(
+    _D.c.owner == bindparam("owner"), _D.c.idempotency_key == bindparam("key"))
 
 
 class _Raced(Exception):
@@ -150,8 +154,7 @@ def decision_body(dispatch_id: str, body: DispatchCreate, dec: DispatchDecision,
 
 def _stored(session: Session, owner: str, key: str, digest: str) -> Created | None:
     """The stored answer for (owner, key); a 422 problem when the body differs."""
-    row = session.execute(select(_D.c.request_hash, _D.c.decision)
-                          .where(_D.c.owner == owner, _D.c.idempotency_key == key)).first()
+    row = session.execute(_BY_KEY, {"owner": owner, "key": key}).first()
     if row is None:
         return None
     if row.request_hash != digest:
@@ -171,18 +174,39 @@ def ready_time(ctx: AppContext, req: DispatchRequest) -> datetime:
 
 def create_dispatch(ctx: AppContext, body: DispatchCreate, *, owner: str,
                     idempotency_key: str) -> Created:
-    """Decide and reserve in one transaction; replay the stored answer for a known key."""
+    """Decide and reserve; replay the stored answer for a known key.
+
+    The decision is made on a snapshot of the free stock read without any lock, so writers
+    (other threads, other server processes) only queue for the short write transaction. Inside
+    it the free stock is read again: when it changed, the decision is made again on the fresh
+    figures, so the committed choice is exactly the one the committed stock gives (rationing
+    included); the guarded ``UPDATE`` of the ledger then makes the reservation itself safe.
+    """
     _check_known(ctx, body)
     digest = request_hash(body)
     req = DispatchRequest(body.site_id, body.part_id, body.severity, body.reported_at,
                           body.quantity, body.confirmed_at, body.approved_at)
     deadline = request_deadline(ctx.scenario, req)
     parts = [body.part_id, *ctx.scenario.substitutes_for(body.part_id)]
+    ready = ready_time(ctx, req)
+    with (ctx.read_engine or ctx.engine).connect() as conn:
+        free = stock.free_stock(session=conn, part_ids=parts)
+    dec = decide(req, scenario=ctx.scenario, network=ctx.network, free_stock=free,
+                 levels=ctx.levels, deadline=deadline, ready_at=ready)
     for _ in range(MAX_RESERVE_ATTEMPTS):
         try:
             with ctx.sessions(write=True) as session:
-                return _decide_and_record(ctx, session, body, req, deadline, parts, owner,
-                                          idempotency_key, digest)
+                found = _stored(session, owner, idempotency_key, digest)
+                if found:
+                    return found
+                now_free = stock.free_stock(session=session, part_ids=parts)
+                if now_free != free:
+                    free = now_free
+                    dec = decide(req, scenario=ctx.scenario, network=ctx.network,
+                                 free_stock=free, levels=ctx.levels, deadline=deadline,
+                                 ready_at=ready)
+                return _record(ctx, session, body, req, dec, deadline, ready, owner,
+                               idempotency_key, digest)
         except _Raced:
             continue
         except IntegrityError:
@@ -196,17 +220,11 @@ def create_dispatch(ctx: AppContext, body: DispatchCreate, *, owner: str,
                   "stock changed under the request repeatedly; retry with the same Idempotency-Key")
 
 
-def _decide_and_record(ctx: AppContext, session: Session, body: DispatchCreate,
-                       req: DispatchRequest, deadline: Deadline, parts: list[str], owner: str,
-                       key: str, digest: str) -> Created:
-    found = _stored(session, owner, key, digest)
-    if found:
-        return found
+def _record(ctx: AppContext, session: Session, body: DispatchCreate, req: DispatchRequest,
+            dec: DispatchDecision, deadline: Deadline, ready: datetime, owner: str, key: str,
+            digest: str) -> Created:
+    """Reserve the chosen units and write the dispatch, its order and its webhook messages."""
     now = ctx.now()
-    ready = ready_time(ctx, req)
-    free = stock.free_stock(session=session, part_ids=parts)
-    dec = decide(req, scenario=ctx.scenario, network=ctx.network, free_stock=free,
-                 levels=ctx.levels, deadline=deadline, ready_at=ready)
     dispatch_id = "dsp_" + secrets.token_hex(8)
     ch = dec.chosen
     if ch is not None and not stock.reserve(session=session, depot_id=ch.depot_id,

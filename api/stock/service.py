@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Connection, Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from inventory import ledger
@@ -48,13 +48,18 @@ def stock_rows(*, session: Session, depot_id: str | None = None,
     return sorted(rows, key=lambda r: (r["depot_id"], r["part_id"]))
 
 
-def free_stock(*, session: Session, part_ids: Iterable[str]) -> dict[tuple[str, str], int]:
+_FREE = (select(_BAL.c.depot_id, _BAL.c.part_id, _BAL.c.on_hand - _BAL.c.reserved)
+         .where(_BAL.c.part_id.in_(bindparam("parts", expanding=True)),
+                _BAL.c.on_hand > _BAL.c.reserved))
+
+
+def free_stock(*, session: Session | Connection,
+               part_ids: Iterable[str]) -> dict[tuple[str, str], int]:
     """``{(depot_id, part_id): on_hand - reserved}`` (> 0 only) for the given parts, over all
-    depots: one indexed read of the ledger balances (the dispatch hot path)."""
-    c = _BAL.c
-    q = select(c.depot_id, c.part_id, c.on_hand - c.reserved).where(
-        c.part_id.in_(list(dict.fromkeys(part_ids))), c.on_hand > c.reserved)
-    return {(d, p): int(n) for d, p, n in session.execute(q)}
+    depots: one indexed read of the ledger balances (the dispatch hot path). ``session`` may be a
+    plain connection (the lock-free snapshot read)."""
+    rows = session.execute(_FREE, {"parts": list(dict.fromkeys(part_ids))})
+    return {(d, p): int(n) for d, p, n in rows}
 
 
 def reserve(*, session: Session, depot_id: str, part_id: str, quantity: int, reference: str,

@@ -71,7 +71,7 @@ def api(migrated_url, tiny):
             keys[scope] = create_key(session=session, name=f"test-{scope}", scopes=scope)[1]
     with TestClient(create_app(context=ctx), raise_server_exceptions=False) as client:
         yield Api(ctx, client, keys)
-    ctx.engine.dispose()
+    ctx.dispose()
 
 
 def body(**over):

@@ -38,7 +38,7 @@ def _serve_one_dispatch(url: str, site: str, part: str) -> dict:
         got = client.get(f"/v1/dispatches/{r.json()['id']}",
                          headers={"Authorization": f"Bearer {key}"})
         assert got.status_code == 200
-    app.state.ctx.engine.dispose()
+    app.state.ctx.dispose()
     return {"ready": ready, "dispatch": r.json()}
 
 

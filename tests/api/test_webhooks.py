@@ -116,7 +116,7 @@ def test_outbox_survives_a_restart_and_the_worker_thread_delivers(api, receiver,
     api.client.post("/v1/dispatches", json=body(),
                     headers=api.h(**{"Idempotency-Key": uuid.uuid4().hex}))
     url = api.ctx.settings.database_url
-    api.ctx.engine.dispose()  # the server goes away with the message still queued
+    api.ctx.dispose()  # the server goes away with the message still queued
     fresh = build_context(ApiSettings(database_url=url, scenario=tiny, webhook_poll_seconds=0.05))
     worker = WebhookWorker(fresh)
     worker.start()
@@ -127,7 +127,7 @@ def test_outbox_survives_a_restart_and_the_worker_thread_delivers(api, receiver,
             time.sleep(0.05)
     finally:
         worker.stop()
-        fresh.engine.dispose()
+        fresh.dispose()
     assert len(receiver.got) == 1
     assert json.loads(receiver.got[0][1])["type"] == "dispatch.reserved"
 
