@@ -337,10 +337,19 @@ def list_dispatches(ctx: AppContext, *, ticket_id: str | None = None, status: St
 
 def record_event(ctx: AppContext, dispatch_id: str, kind: EventKind, at: datetime,
                  note: str | None = None) -> dict[str, Any]:
-    """Apply one lifecycle event: guard the transition, move stock, fix the SLA outcome."""
+    """Apply one lifecycle event: guard the transition, move stock, fix the SLA outcome.
+
+    Sending the dispatch's last event again (same kind and instant) changes nothing and answers
+    the dispatch as it is, so a ticket system may retry an event after a timeout.
+    """
     at = at.astimezone(UTC)
     with ctx.sessions(write=True) as session:
         row = _load(session, dispatch_id)
+        last = session.execute(select(_E.c.kind, _E.c.at).where(_E.c.dispatch_id == row.id)
+                               .order_by(_E.c.id.desc()).limit(1)).first()
+        if last is not None and last.kind == kind.value and as_utc(last.at) == at:
+            # a ticket system retrying the event it already sent: nothing happens twice
+            return dispatch_view(ctx, session, row)
         current = Status(row.status)
         target = next_status(current, kind)
         if target is None:
@@ -348,7 +357,7 @@ def record_event(ctx: AppContext, dispatch_id: str, kind: EventKind, at: datetim
                           f"a dispatch in status {current.value!r} cannot take event {kind.value!r}",
                           errors=[{"field": "body.kind",
                                    "message": f"not allowed from {current.value}"}])
-        _check_event_time(session, row, at)
+        _check_event_time(row, at, None if last is None else as_utc(last.at))
         now = ctx.now()
         # guard against a concurrent event: only one UPDATE from `current` can win
         won = session.execute(update(Dispatch).where(Dispatch.id == row.id,
@@ -373,17 +382,15 @@ def record_event(ctx: AppContext, dispatch_id: str, kind: EventKind, at: datetim
         return dispatch_view(ctx, session, row)
 
 
-def _check_event_time(session: Session, row: Dispatch, at: datetime) -> None:
+def _check_event_time(row: Dispatch, at: datetime, previous: datetime | None) -> None:
     """An event cannot happen before the ticket was reported nor before the previous event."""
     reported = as_utc(row.reported_at)
     if at < reported:  # type: ignore[operator]
         raise field_problem(422, "body.at", f"{iso(at)} is before the ticket was reported "
                                             f"({iso(reported)})", "event-time")
-    last = session.scalar(select(_E.c.at).where(_E.c.dispatch_id == row.id)
-                          .order_by(_E.c.id.desc()).limit(1))
-    if last is not None and at < as_utc(last):  # type: ignore[operator]
+    if previous is not None and at < previous:
         raise field_problem(422, "body.at", f"{iso(at)} is before the previous event "
-                                            f"({iso(as_utc(last))})", "event-time")
+                                            f"({iso(previous)})", "event-time")
 
 
 def _apply_stock(session: Session, row: Dispatch, kind: EventKind, now: datetime) -> None:

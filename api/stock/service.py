@@ -83,16 +83,17 @@ def issue(*, session: Session, depot_id: str, part_id: str, quantity: int, refer
 
 
 def receive(*, session: Session, depot_id: str, part_id: str, quantity: int, reference: str,
-            at: datetime) -> None:
+            at: datetime, actor: str | None = None) -> None:
+    """Serviceable units arrive on hand (one ``receipt`` movement)."""
     ledger.receive(session=session, depot_id=depot_id, part_id=part_id, quantity=quantity,
-                   reference=reference, at=at)
+                   reference=reference, at=at, actor=actor)
 
 
 def adjust(*, session: Session, depot_id: str, part_id: str, quantity: int, reason: str,
-           reference: str, at: datetime) -> None:
-    """Add (quantity > 0) or remove (< 0) on-hand units with a reason."""
+           reference: str, at: datetime, actor: str | None = None) -> None:
+    """Add (quantity > 0) or remove (< 0) on-hand units with a reason (one ``adjustment``)."""
     ledger.adjust(session=session, depot_id=depot_id, part_id=part_id, quantity=quantity,
-                  reason=reason, reference=reference, at=at)
+                  reason=reason, reference=reference, at=at, actor=actor)
 
 
 def defective_in(*, session: Session, depot_id: str, part_id: str, quantity: int, reference: str,

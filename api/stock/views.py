@@ -39,9 +39,10 @@ def _post(request: Request, fn: Any, body: Receipt | Adjustment, who: Principal,
     at = body.at or datetime.now(UTC)
     ref = body.reference or f"api:{who.key_id}"
     try:
-        with request.app.state.ctx.sessions() as session:
+        with request.app.state.ctx.sessions(write=True) as session:
             fn(session=session, depot_id=body.depot_id, part_id=body.part_id,
-               quantity=body.quantity, reference=ref, at=at, **extra)
+               quantity=body.quantity, reference=ref, at=at, actor=f"{who.name} ({who.key_id})",
+               **extra)
     except (ValueError, service.LedgerError) as exc:  # the ledger refuses an impossible movement
         raise Problem(409, "ledger-refused", "Stock movement refused", str(exc),
                       errors=[{"field": "body.quantity", "message": str(exc)}]) from exc
@@ -52,14 +53,15 @@ def _post(request: Request, fn: Any, body: Receipt | Adjustment, who: Principal,
 @router.post("/receipts", status_code=201, response_model=list[StockRow])
 def post_receipt(body: Receipt, request: Request,
                  who: Principal = Depends(require(Scope.PLANNER))) -> Any:
-    """Receive units into on-hand stock (one ledger receipt movement)."""
+    """Receive units into on-hand stock (one ledger receipt movement, with the key as actor)."""
     return _post(request, service.receive, body, who)
 
 
 @router.post("/adjustments", status_code=201, response_model=list[StockRow])
 def post_adjustment(body: Adjustment, request: Request,
                     who: Principal = Depends(require(Scope.PLANNER))) -> Any:
-    """Correct on-hand stock with a reason (one ledger adjustment movement)."""
+    """Correct on-hand stock with a reason (one ledger adjustment movement, with the key as
+    actor); removing more than the free units is a 409."""
     if body.quantity == 0:
         raise field_problem(422, "body.quantity", "must not be 0")
     return _post(request, service.adjust, body, who, reason=body.reason)

@@ -125,3 +125,113 @@ def test_at_risk_and_backordered(api):
     # LC-10G-B: 3 at the HQ, 1 at GZ; a request for 5 cannot ship from one depot
     r = post(api, body(ticket_id="BO", part_id="LC-10G-B", quantity=5)).json()
     assert r["status"] == "backordered" and r["expected_at"] and r["source_depot_id"] is None
+
+
+def test_answer_matches_the_schema_and_get_shows_the_same_decision(api):
+    from api.dispatches.models import DispatchOut
+
+    d = post(api, body(ticket_id="SCHEMA")).json()
+    DispatchOut.model_validate(d)  # the hand-built answer has the documented shape
+    assert d["ready_at"] == "2025-06-04T02:00:00Z" and d["repair_order"] is None
+    got = api.client.get(f"/v1/dispatches/{d['id']}", headers=api.h()).json()
+    DispatchOut.model_validate(got)
+    assert got == d  # nothing happened since: GET shows the create answer exactly
+    listed = api.client.get("/v1/dispatches", params={"ticket_id": "SCHEMA"}, headers=api.h())
+    assert listed.json()["items"] == [d]
+
+
+def test_replay_after_a_status_change_answers_the_original_and_reserves_nothing(api):
+    first = post(api, body(ticket_id="RP"), "rp-key").json()
+    api.client.post(f"/v1/dispatches/{first['id']}/events",
+                    json={"kind": "cancelled", "at": "2025-06-04T10:05:00+08:00"}, headers=api.h())
+    assert free(api, "GZ", "PSU-1200") == (2, 0)
+    again = post(api, body(ticket_id="RP"), "rp-key")
+    assert again.status_code == 201 and again.json() == first
+    assert free(api, "GZ", "PSU-1200") == (2, 0)  # the replay did not reserve again
+    # the same key under another API key is another caller's request
+    other = post(api, body(ticket_id="RP"), "rp-key", who="admin").json()
+    assert other["id"] != first["id"]
+
+
+def test_server_clock_late_request_ships_from_now_and_is_flagged(api):
+    # the ticket was opened 3 h 50 min before the call: the 4 h platinum window cannot be met
+    api.ctx.settings.clock = lambda: datetime(2025, 6, 4, 5, 50, tzinfo=UTC)
+    d = post(api, body(ticket_id="LATE")).json()
+    assert d["ready_at"] == "2025-06-04T05:50:00Z"
+    assert d["on_time"] is False and d["at_risk"] is True and d["status"] == "reserved"
+    assert d["margin_hours"] < 0 and "late" in d["reason"]
+    assert all(a["eta"] is None or a["eta"] > d["ready_at"] for a in d["alternatives"])
+
+
+def test_events_out_of_order_are_422_and_a_retried_event_is_harmless(api):
+    d = post(api, body(ticket_id="EV")).json()
+    url = f"/v1/dispatches/{d['id']}/events"
+
+    def ev(kind, at):
+        return api.client.post(url, json={"kind": kind, "at": at}, headers=api.h())
+
+    early = ev("picked", "2025-06-04T09:00:00+08:00")  # before the ticket was reported
+    assert early.status_code == 422 and early.json()["errors"][0]["field"] == "body.at"
+    assert ev("shipped", "2025-06-04T10:30:00+08:00").status_code == 200
+    again = ev("shipped", "2025-06-04T10:30:00+08:00")  # the ticket system retries
+    assert again.status_code == 200 and [e["kind"] for e in again.json()["events"]] == ["shipped"]
+    assert free(api, "GZ", "PSU-1200") == (1, 0)  # issued once
+    back = ev("delivered", "2025-06-04T10:20:00+08:00")  # before the shipment
+    assert back.status_code == 422 and "previous event" in back.json()["detail"]
+    missing = api.client.post("/v1/dispatches/dsp_nope/events", headers=api.h(),
+                              json={"kind": "picked", "at": "2025-06-04T10:30:00+08:00"})
+    assert missing.status_code == 404 and missing.json()["errors"][0]["field"] == "path.dispatch_id"
+    bad = ev("teleported", "2025-06-04T10:40:00+08:00")
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "body.kind"
+
+
+def test_delivered_on_time_then_defective_opens_a_repair_order(api):
+    d = post(api, body(ticket_id="RO")).json()
+    url = f"/v1/dispatches/{d['id']}/events"
+    for kind, at in (("shipped", "2025-06-04T10:30:00+08:00"),
+                     ("delivered", "2025-06-04T12:45:00+08:00")):
+        r = api.client.post(url, json={"kind": kind, "at": at}, headers=api.h())
+    assert r.json()["sla"]["outcome"] == "met" and r.json()["sla"]["delta_hours"] == 1.25
+    r = api.client.post(url, json={"kind": "defective_received", "at": "2025-06-05T09:00:00+08:00"},
+                        headers=api.h())
+    ro = r.json()["repair_order"]
+    # PSU-1200 is repairable with a 21-day turnaround: to the HQ repair loop from GZ
+    assert (ro["kind"], ro["depot_id"], ro["from_id"], ro["quantity"]) == ("repair", "HQ-SZ", "GZ", 1)
+    assert ro["expected_at"] == "2025-06-26T01:00:00Z" and ro["lead_time_days"] == 21.0
+    assert api.client.get(f"/v1/dispatches/{d['id']}", headers=api.h()).json()["repair_order"] == ro
+
+
+def test_substitute_and_rationing_through_the_api(api):
+    # a basic customer (GZ-05, NBD) does not get GZ's last PSUs, which guard platinum sites
+    d = post(api, body(ticket_id="BASIC", site_id="GZ-05", severity=2)).json()
+    assert (d["source_depot_id"], d["mode_id"], d["on_time"]) == ("HQ-SZ", "PARCEL", True)
+    gz = [a for a in d["alternatives"] if a["depot_id"] == "GZ" and a["mode_id"] == "PARCEL"]
+    assert gz and "critical level" in gz[0]["lost_because"]
+    assert d["replenishment_order"]["kind"] == "buy"
+    # with the HQ's only rev A line card counted away, rev B ships in its place
+    r = api.client.post("/v1/stock/adjustments", headers=api.h("planner"),
+                        json={"depot_id": "HQ-SZ", "part_id": "LC-10G", "quantity": -1,
+                              "reason": "cycle count: missing"})
+    assert r.status_code == 201
+    d = post(api, body(ticket_id="SUB", site_id="GZ-02", part_id="LC-10G")).json()
+    assert d["substitute_part_id"] == "LC-10G-B" and d["shipped_part_id"] == "LC-10G-B"
+    assert d["part_id"] == "LC-10G" and d["source_depot_id"] == "HQ-SZ"
+    assert d["chosen"]["substitute_cost"] == 2500.0
+
+
+def test_query_and_path_problems_name_the_field(api):
+    r = api.client.get("/v1/dispatches", params={"limit": 0}, headers=api.h())
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "query.limit"
+    r = api.client.get("/v1/dispatches", params={"status": "lost"}, headers=api.h())
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "query.status"
+    r = api.client.get("/v1/dispatches/" + "x" * 41, headers=api.h())
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "path.dispatch_id"
+    r = api.client.post("/v1/dispatches", content=b"{not json",
+                        headers=api.h(**{"Idempotency-Key": "j", "content-type": "application/json"}))
+    assert r.status_code == 422 and r.json()["errors"][0]["field"].startswith("body")
+    r = post(api, {**body(), "colour": "red"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.colour"
+    r = post(api, body(part_id="NOPE"))
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.part_id"
+    r = post(api, body(quantity=0))
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.quantity"
