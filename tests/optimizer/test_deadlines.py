@@ -77,6 +77,11 @@ CASES = [
      datetime(2025, 3, 12, 17, tzinfo=BER), False),
     ("8 business hours Berlin on German Unity Day", H8_BH, site("Europe/Berlin", "DE"),
      datetime(2024, 10, 2, 16, tzinfo=BER), datetime(2024, 10, 4, 14, tzinfo=BER), False),
+    # daylight saving: the night of 2025-03-30 has 23 hours in Berlin
+    ("7x24 over the spring-forward night counts real hours", H4_7X24, site("Europe/Berlin", "DE"),
+     datetime(2025, 3, 30, 0, 30, tzinfo=BER), datetime(2025, 3, 30, 5, 30, tzinfo=BER), False),
+    ("business hours across the DST weekend stay local", H8_BH, site("Europe/Berlin", "DE"),
+     datetime(2025, 3, 28, 16, tzinfo=BER), datetime(2025, 3, 31, 14, tzinfo=BER), False),
 ]
 
 
@@ -109,6 +114,31 @@ def test_clock_start_at_dispatch_approval() -> None:
     assert d.due_at == datetime(2025, 3, 11, 14, tzinfo=SHZ)
     assert d.clock_started_at == rep
     assert "no approval time was given" in d.text and "reported_at" in d.text
+
+
+def test_clock_start_at_report_confirmation_or_approval() -> None:
+    """One request, three dialects of the same 4 h 7x24 window: the clock starts at the ticket,
+    at the fault confirmation or at the dispatch approval."""
+    rep = datetime(2025, 3, 11, 10, tzinfo=SHZ)
+    conf, appr = rep + timedelta(minutes=45), rep + timedelta(hours=2)
+    due = {}
+    for start in (ClockStart.TICKET_OPENED, ClockStart.FAULT_CONFIRMED, ClockStart.DISPATCH_APPROVED):
+        t = term(1, WindowKind.HOURS, 4, WeeklyHours(), start=start)
+        d = compute_deadline(t, site(), CONTRACT, reported_at=rep, confirmed_at=conf, approved_at=appr)
+        due[start] = (d.clock_started_at, d.due_at)
+    assert due[ClockStart.TICKET_OPENED] == (rep, rep + timedelta(hours=4))
+    assert due[ClockStart.FAULT_CONFIRMED] == (conf, conf + timedelta(hours=4))
+    assert due[ClockStart.DISPATCH_APPROVED] == (appr, appr + timedelta(hours=4))
+
+
+def test_response_and_on_site_milestones_of_one_contract() -> None:
+    """At the same instant the on-site term has an exact part deadline and the response term
+    none (a response is not a part delivery)."""
+    rep = datetime(2025, 3, 14, 17, tzinfo=SHZ)
+    on_site = compute_deadline(H4_7X24, site(), CONTRACT, reported_at=rep)
+    response = compute_deadline(RESPONSE, site(), CONTRACT, reported_at=rep)
+    assert on_site.milestone == "part_on_site" and on_site.due_at == rep + timedelta(hours=4)
+    assert response.milestone == "response" and response.due_at is None
 
 
 def test_fault_confirmed_fallback_is_explained() -> None:
