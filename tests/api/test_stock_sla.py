@@ -26,6 +26,16 @@ def test_stock_read_receipt_adjustment(api):
     r = api.client.post("/v1/stock/adjustments", headers=api.h("planner"),
                         json={"depot_id": "GZ", "part_id": "PSU-1200", "quantity": -1})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.reason"
+    from inventory import ledger
+
+    with api.ctx.sessions() as s:
+        moves = ledger.movements(session=s, depot_id="GZ", part_id="PSU-1200")
+        assert ledger.verify(session=s) == []
+    receipt, adjustment = moves[-2:]
+    assert (receipt.kind, receipt.quantity, receipt.reference) == ("receipt", 3, "PO-1")
+    assert (adjustment.kind, adjustment.quantity, adjustment.reason) == ("adjustment", -1,
+                                                                         "damaged in count")
+    assert adjustment.actor.startswith("test-planner")
     r = api.client.get("/v1/stock", params={"depot_id": "XX"}, headers=api.h())
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "query.depot_id"
 
@@ -45,6 +55,13 @@ def test_sla_compliance(api):
     assert (r["delivered"], r["met"], r["on_time_share"]) == (3, 2, 0.6667)
     plat = next(x for x in r["by_tier_severity"] if x["tier"] == "platinum")
     assert (plat["delivered"], plat["met"], plat["on_time_share"], plat["target"]) == (2, 1, 0.5, 0.95)
+    # GZ's two PSUs went to GZ-01 (met) and GZ-03 (missed); GZ-02's came from the HQ (met)
+    assert [(x["depot_id"], x["delivered"], x["met"]) for x in r["by_depot"]] == [
+        ("GZ", 2, 1), ("HQ-SZ", 1, 1)]
+    assert [(x["depot_kind"], x["on_time_share"]) for x in r["by_depot_kind"]] == [
+        ("hq", 1.0), ("regional", 0.5)]
+    window = {"from": "2025-06-05T00:00:00+08:00", "to": "2025-06-06T00:00:00+08:00"}
+    assert api.client.get("/v1/sla/compliance", params=window, headers=api.h()).json()["delivered"] == 0
     only_gold = api.client.get("/v1/sla/compliance", params={"tier": "gold"}, headers=api.h()).json()
     assert only_gold["delivered"] == 1
     bad = api.client.get("/v1/sla/compliance", params={"tier": "diamond"}, headers=api.h())
