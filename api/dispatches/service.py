@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Connection, Table, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -152,7 +152,7 @@ def decision_body(dispatch_id: str, body: DispatchCreate, dec: DispatchDecision,
     }
 
 
-def _stored(session: Session, owner: str, key: str, digest: str) -> Created | None:
+def _stored(session: Session | Connection, owner: str, key: str, digest: str) -> Created | None:
     """The stored answer for (owner, key); a 422 problem when the body differs."""
     row = session.execute(_BY_KEY, {"owner": owner, "key": key}).first()
     if row is None:
@@ -190,15 +190,17 @@ def create_dispatch(ctx: AppContext, body: DispatchCreate, *, owner: str,
     parts = [body.part_id, *ctx.scenario.substitutes_for(body.part_id)]
     ready = ready_time(ctx, req)
     with (ctx.read_engine or ctx.engine).connect() as conn:
+        found = _stored(conn, owner, idempotency_key, digest)
+        if found:  # a replay costs one read and no lock
+            return found
         free = stock.free_stock(session=conn, part_ids=parts)
     dec = decide(req, scenario=ctx.scenario, network=ctx.network, free_stock=free,
                  levels=ctx.levels, deadline=deadline, ready_at=ready)
     for _ in range(MAX_RESERVE_ATTEMPTS):
         try:
             with ctx.sessions(write=True) as session:
-                found = _stored(session, owner, idempotency_key, digest)
-                if found:
-                    return found
+                # a concurrent first request with this key is caught by the unique
+                # (owner, idempotency_key) on insert, below
                 now_free = stock.free_stock(session=session, part_ids=parts)
                 if now_free != free:
                     free = now_free
