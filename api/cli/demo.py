@@ -1,9 +1,244 @@
-"""`spares demo` command."""
+"""`spares demo`: the main job end to end on the embedded default (SQLite, bundled scenario).
+
+Creates or refreshes the database (schema by Alembic, the scenario reloaded with its opening
+stock, dispatch-side rows of an earlier demo cleared), prints a summary of the network, plans the
+stock levels with the stocking optimizer, writes the plan next to the database (the folder the
+API reads its rationing critical levels from, ``spares serve --plan``), creates API keys and serves
+the API with a ready-to-paste curl example. ``--no-serve`` stops before serving.
+"""
 
 from __future__ import annotations
 
+import shlex
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from inventory.domain import Scenario, SeverityTerm
+    from optimizer.stocking.result import StockingPlan
+
+console = Console()
+errors = Console(stderr=True)
+
+KEEP_TABLES = frozenset({"api_keys", "webhook_subscriptions"})
+"""Service tables a refresh keeps; the others (dispatches, their events, orders, outbox, restock
+runs) refer to stock of the previous load and are cleared with it."""
+
+
+def _fail(message: str) -> typer.Exit:
+    errors.print(f"error: {message}", markup=False)
+    return typer.Exit(1)
+
+
+def demo(db: Path = typer.Option(Path("spares.db"), "--db", help="SQLite database file "
+                                 "(created, or refreshed if it exists)", dir_okay=False),
+         scenario: str = typer.Option("cn-telecom", "--scenario",
+                                      help="bundled scenario name or scenario folder"),
+         serve: bool = typer.Option(True, "--serve/--no-serve",
+                                    help="serve the API at the end (--no-serve: stop after "
+                                         "printing)"),
+         host: str = typer.Option("127.0.0.1", "--host", help="interface to bind"),
+         port: int = typer.Option(8000, "--port", min=1, max=65535)) -> None:
+    """Load a scenario into SQLite, summarise the network, plan stock levels, serve the API."""
+    import scenarios
+    from inventory.db.engine import make_engine, session_factory
+    from inventory.db.migrate import upgrade
+    from inventory.domain import DomainError
+
+    db = db.expanduser().resolve()
+    url = f"sqlite:///{db}"
+    plan_dir = db.with_name(f"{db.stem}-plan")
+    try:
+        sc = scenarios.load(scenario)
+    except (scenarios.ScenarioFormatError, DomainError, OSError) as exc:
+        raise _fail(f"--scenario {scenario}: {exc}") from None
+    existed = db.exists()
+    try:
+        db.parent.mkdir(parents=True, exist_ok=True)
+        with console.status(f"migrating {url} ..."):
+            upgrade(url)
+    except Exception as exc:  # unwritable folder, not a database file, ...
+        raise _fail(f"--db {db}: cannot create or migrate the database: {exc}") from None
+    engine = make_engine(url)
+    try:
+        sessions = session_factory(engine)
+        with console.status(f"loading {sc.name} into {db.name} ..."), sessions() as session, \
+                session.begin():
+            cleared = _refresh(session, sc)
+        verb = "refreshed" if existed else "created"
+        console.print(f"{verb} {db} with scenario {sc.name!r}"
+                      + (f" ({cleared} dispatch-side rows of the previous load cleared)"
+                         if cleared else ""), markup=False, soft_wrap=True)
+        with sessions() as session:
+            stock_value = _stock_value(session, sc)
+        _summary(sc, stock_value)
+        plan = _plan(sc)
+        _print_plan(plan, stock_value)
+        from optimizer.stocking.io import write_plan
+
+        write_plan(plan, plan_dir)
+        console.print(f"plan written to {plan_dir}: the API rations stock by these levels "
+                      f"(spares serve --plan {plan_dir})", markup=False, soft_wrap=True)
+        with sessions() as session, session.begin():
+            keys = _keys(session)
+    finally:
+        engine.dispose()
+    _curl(sc, keys, host, port)
+    if not serve:
+        return
+    from api.cli.serve import serve as run_server
+
+    run_server(host=host, port=port, url=url, plan=plan_dir, log_level="warning")
+
+
+def _refresh(session: Session, sc: Scenario) -> int:
+    """Load ``sc`` (replacing a loaded scenario) after clearing dispatch-side rows; returns how
+    many rows were cleared."""
+    from sqlalchemy import delete
+
+    from inventory.db import models
+    from inventory.db.base import all_metadata
+    from inventory.db.load import load_scenario
+
+    scenario_tables = {m.__table__.name for m in vars(models).values()
+                       if isinstance(m, type) and hasattr(m, "__table__")}
+    cleared = 0
+    for table in reversed(all_metadata().sorted_tables):
+        if table.name not in scenario_tables and table.name not in KEEP_TABLES:
+            cleared += session.execute(delete(table)).rowcount or 0
+    load_scenario(sc, session=session, replace=True)
+    return cleared
+
+
+def _stock_value(session: Session, sc: Scenario) -> float:
+    """Value of the stock on hand in the ledger, in the scenario currency."""
+    from inventory import ledger
+
+    return float(sum(b.on_hand * sc.part(b.part_id).unit_cost
+                     for b in ledger.balances(session=session)))
+
+
+def _window(t: SeverityTerm) -> str:
+    if t.window_kind.value == "hours":
+        return f"{t.window_value:g} h"
+    n = int(t.window_value) if float(t.window_value).is_integer() else t.window_value
+    return "next business day" if n == 1 else f"{n} business days"
+
+
+def _summary(sc: Scenario, stock_value: float) -> None:
+    hq = sc.hq
+    net = Table("", "", title=f"Network of {sc.name!r}", show_header=False)
+    net.add_row("HQ spare-parts center", f"{hq.name} ({hq.depot_id}, {hq.timezone})")
+    for kind in ("regional", "partner"):
+        names = [d.depot_id for d in sc.depots if d.kind.value == kind]
+        net.add_row(f"{kind} depots", f"{len(names)}" + (f": {', '.join(names[:8])}" if names
+                                                        else "")
+                    + (", ..." if len(names) > 8 else ""))
+    customers = {s.customer for s in sc.sites}
+    zones = {s.timezone for s in sc.sites}
+    net.add_row("customer sites", f"{len(sc.sites)} of {len(customers)} customers in "
+                f"{len(zones)} time zone(s)")
+    costs = [p.unit_cost for p in sc.parts]
+    repairable = sum(p.repairable for p in sc.parts)
+    net.add_row("parts", f"{len(sc.parts)} ({repairable} repairable), unit cost "
+                f"{min(costs):,.0f}-{max(costs):,.0f} {sc.currency}")
+    net.add_row("installed base", f"{sum(b.quantity for b in sc.installed_base):,} units")
+    net.add_row("transport modes", ", ".join(f"{m.mode_id} ({m.kind.value})"
+                                             for m in sc.transport_modes))
+    net.add_row("stock on hand", f"{stock_value:,.0f} {sc.currency}")
+    console.print(net)
+    sites = Counter(s.contract_id for s in sc.sites)
+    ct = Table(title="Contracts and their window dialects (milestone, clock start, coverage, "
+                     "cut-off)")
+    for name in ("contract", "sev", "window", "target"):
+        ct.add_column(name, max_width=10)
+    ct.add_column("dialect", min_width=24)
+    for c in sc.contracts:
+        head = [c.contract_id, c.tier, f"{sites.get(c.contract_id, 0)} sites"]
+        for n, t in enumerate(sorted(c.terms, key=lambda t: t.severity)):
+            dialect = (f"{t.milestone.value.replace('_', ' ')}, from "
+                       f"{t.clock_start.value.replace('_', ' ')}, {t.coverage.format()}"
+                       + (f", cut-off {t.cutoff:%H:%M}" if t.cutoff else ""))
+            ct.add_row(head[n] if n < len(head) else "", str(t.severity), _window(t),
+                       f"{t.target:.0%}", dialect, end_section=n == len(c.terms) - 1)
+    console.print(ct)
+    dialects = {(t.milestone, t.clock_start, t.coverage.always, t.window_kind)
+                for c in sc.contracts for t in c.terms}
+    console.print(f"{len(dialects)} window dialects in use (milestone, clock start, coverage, "
+                  "window kind)", markup=False)
+
+
+def _plan(sc: Scenario) -> StockingPlan:
+    from optimizer.stocking.solve import plan_scenario
+
+    with Progress(TextColumn("planning stock levels {task.description}"), BarColumn(),
+                  TimeElapsedColumn(), console=console, transient=True) as bar:
+        task = bar.add_task(sc.name, total=1.0)
+        try:
+            return plan_scenario(sc, with_baselines=False,
+                                 progress=lambda f: bar.update(task, completed=f))
+        except ValueError as exc:
+            raise _fail(f"planning {sc.name} failed: {exc}") from None
+
+
+def _print_plan(plan: StockingPlan, stock_value: float) -> None:
+    t = Table("tier", "severity", "target", "predicted on time", "", title=(
+        f"Stock-level plan ({plan.method}, {plan.runtime_s:.1f} s)"))
+    for c in range(len(plan.class_tier)):
+        target, got = float(plan.class_target[c]), float(plan.class_on_time[c])
+        met = "-" if target != target or got != got else ("met" if got >= target - 1e-9
+                                                          else "[red]below[/]")
+        t.add_row(str(plan.class_tier[c]), str(plan.class_severity[c]),
+                  "-" if target != target else f"{target:.1%}", "-" if got != got else f"{got:.2%}",
+                  met)
+    console.print(t)
+    console.print(f"investment {plan.investment:,.0f} {plan.currency} in {plan.units:,} units "
+                  f"(stock on hand today {stock_value:,.0f} {plan.currency}); overall on time "
+                  f"{plan.overall_on_time:.2%}", markup=False)
+    for note in plan.notes:
+        console.print(f"  note: {note}", markup=False)
+
+
+def _keys(session: Session) -> dict[str, str]:
+    from api.auth.service import create_key
+
+    return {scope: create_key(session=session, name=f"demo-{scope}", scopes=scope)[1]
+            for scope in ("ticketing", "planner")}
+
+
+def _curl(sc: Scenario, keys: dict[str, str], host: str, port: int) -> None:
+    from zoneinfo import ZoneInfo
+
+    installed = {(b.site_id, b.part_id) for b in sc.installed_base}
+    by_tier = sorted(sc.sites, key=lambda s: (sc.contract(s.contract_id).tier != "platinum",
+                                              s.site_id))
+    site, part = next(((s, p) for s in by_tier for p in sorted(sc._index["parts"])
+                       if (s.site_id, p) in installed), (sc.sites[0], sc.parts[0].part_id))
+    now = datetime.now(UTC).astimezone(ZoneInfo(site.timezone)).replace(microsecond=0)
+    body = (f'{{"ticket_id": "INC-1001", "site_id": "{site.site_id}", "part_id": "{part}", '
+            f'"severity": 1, "reported_at": "{now.isoformat()}"}}')
+    base = f"http://{host}:{port}"
+    console.print("API keys created (stored hashed, shown once):", markup=False)
+    for scope, key in keys.items():
+        typer.echo(f"  {scope:<9} {key}")
+    console.print(f"Ask for a replacement {part} at {site.name} ({site.site_id}), severity 1:",
+                  markup=False)
+    typer.echo(f"curl -s -X POST {base}/v1/dispatches \\\n"
+               f"  -H 'Authorization: Bearer {keys['ticketing']}' \\\n"
+               f"  -H 'Idempotency-Key: demo-1001' -H 'Content-Type: application/json' \\\n"
+               f"  -d {shlex.quote(body)}")
+    console.print(f"OpenAPI docs: {base}/docs", markup=False)
 
 
 def register(root: typer.Typer) -> None:
-    """Attach this module's command(s) to the root app."""
+    """Attach ``spares demo`` to the root app."""
+    root.command("demo")(demo)
