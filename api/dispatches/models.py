@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from api.dispatches.enums import EventKind, Status
+from api.dispatches.examples import DISPATCH_EXAMPLE
 
 
 class DispatchCreate(BaseModel):
@@ -91,6 +92,8 @@ class EventOut(BaseModel):
 
 class DispatchOut(BaseModel):
     """A dispatch: the decision (deadline, source, mode, ETA, cost, alternatives) and its state."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [DISPATCH_EXAMPLE]})
 
     id: str
     ticket_id: str

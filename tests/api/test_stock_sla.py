@@ -76,6 +76,14 @@ def test_health_and_docs(api):
     assert "/v1/dispatches/{dispatch_id}/events" in spec["paths"]
     schema = spec["components"]["schemas"]["DispatchCreate"]
     assert schema["examples"][0]["site_id"] == "GZ-01"
+    for name in ("EventCreate", "Receipt", "Adjustment", "SubscriptionCreate", "DispatchOut"):
+        assert spec["components"]["schemas"][name]["examples"], name
+    from api.dispatches.examples import DISPATCH_EXAMPLE
+    from api.dispatches.models import DispatchOut
+
+    DispatchOut.model_validate(DISPATCH_EXAMPLE)  # (the spec itself drops the example's nulls)
+    docs = api.client.get("/docs")
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()
 
 
 def test_unknown_routes_and_methods_are_problems(api):
