@@ -18,7 +18,9 @@ the demand-weighted on-time share. Steps (all vectorised over parts; see docs/st
    ``f (1 - f) EBO_par + f^2 VBO_par`` (VARI-METRIC, Graves 1985); negative binomial when the
    variance-to-mean ratio exceeds 1.
 4. **Fixed point.** Availabilities change the flows of step 1; the steps repeat until the
-   availabilities move less than ``tol``.
+   availabilities move less than ``tol``. Locations without stock of a part (availability 0)
+   are dropped from that part's lists first (exact), so the work per iteration scales with the
+   number of stocked locations, not the list length.
 
 :func:`evaluate_parts` is a pure function of one set of parts' arrays (parts are independent given
 S), :func:`evaluate` maps it over chunks of parts and stitches the results, so the per-part work can
@@ -45,7 +47,8 @@ class Evaluation:
         in-service demand).
     overall_on_time : demand-weighted on-time share over all in-service demand.
     stream_on_time : (N,) on-time probability per stream.
-    stream_fill : (N, K) probability that stream n is filled at its k-th preferred location.
+    stream_fill : (N, K) probability that stream n is filled at its k-th preferred location
+        ((N, 0) when evaluated with ``with_fill=False``).
     availability : (P, L) P(on hand > 0) per part and location (the location's fill rate).
     rate_per_year : (P, L) resupply rate lambda (direct fills, backorders and children's orders).
     pipeline_mean, pipeline_var : (P, L) units in resupply.
@@ -164,39 +167,151 @@ def class_shares(problem: StockingProblem, stream_on_time: np.ndarray) -> tuple[
     return shares, float(num.sum() / total) if total > 0 else float("nan")
 
 
+def compact_lists(problem: StockingProblem, S: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Preference lists restricted to the locations that hold stock of the stream's part.
+
+    A location with ``S = 0`` has availability 0 (its pipeline is never below 0), so it fills
+    nothing and only passes the failure on: dropping it from the list changes no figure. Returns
+    ``(loc, p, valid, orig_col)``, each (N, K') with K' the longest restricted list (>= 1):
+    location index (0 where not valid), on-time probability (0 where not valid), validity, and
+    the column of the entry in ``problem.stream_pref``.
+    """
+    pref = problem.stream_pref
+    N, K = pref.shape
+    valid = pref >= 0
+    stocked = valid & (S[problem.stream_part[:, None], np.where(valid, pref, 0)] > 0)
+    pos = np.cumsum(stocked, axis=1) - 1
+    width = max(1, int(pos[:, -1].max()) + 1) if N and K else 1
+    rows, cols = np.nonzero(stocked)
+    at = pos[rows, cols]
+    loc = np.zeros((N, width), dtype=np.int64)
+    p = np.zeros((N, width))
+    ok = np.zeros((N, width), dtype=bool)
+    orig = np.zeros((N, width), dtype=np.int64)
+    loc[rows, at] = pref[rows, cols]
+    p[rows, at] = problem.stream_p_on_time[rows, cols]
+    ok[rows, at] = True
+    orig[rows, at] = cols
+    return loc, p, ok, orig
+
+
+TAIL_EPS = 1e-13
+"""Inside the fixed point, list positions reached (all earlier locations out of stock) with
+probability below this for every stream are skipped; their fill counts as a miss. The error
+per stream's fill and on-time share is below TAIL_EPS; the final pass uses the whole lists."""
+ANDERSON_MEMORY = 5
+"""Previous iterates kept by the Anderson acceleration of the fixed point."""
+MIXING = 0.5
+"""Share of the plain fixed-point step taken (the map oscillates: more stock on hand at a
+location -> more overflow filled there -> higher rate -> less stock on hand)."""
+
+
+def _anderson_step(x: np.ndarray, g: np.ndarray, dX: list[np.ndarray], dF: list[np.ndarray]
+                   ) -> np.ndarray:
+    """Anderson-accelerated update of ``x`` (P, L) with residual ``g = T(x) - x``, per part.
+
+    Parts are independent, so each part gets its own least-squares mixing coefficients over the
+    last ``len(dX)`` differences (Walker & Ni 2011, type II, damped by :data:`MIXING`).
+    """
+    if not dX:
+        return x + MIXING * g
+    Fm = np.stack(dF, axis=2)  # (P, L, m)
+    Xm = np.stack(dX, axis=2)
+    gram = np.einsum("plm,pln->pmn", Fm, Fm)
+    rhs = np.einsum("plm,pl->pm", Fm, g)
+    m = gram.shape[1]
+    reg = 1e-12 * (np.trace(gram, axis1=1, axis2=2)[:, None, None] + 1e-30) * np.eye(m)
+    gamma = np.linalg.solve(gram + reg, rhs[:, :, None])[:, :, 0]
+    return x + MIXING * g - np.einsum("plm,pm->pl", Xm + MIXING * Fm, gamma)
+
+
 def evaluate_parts(problem: StockingProblem, S: np.ndarray, *, tol: float = 1e-10,
-                   max_iter: int = 200, initial_availability: np.ndarray | None = None) -> Evaluation:
-    """Evaluate every part of ``problem`` at once (vectorised); see the module docstring."""
+                   max_iter: int = 200, initial_availability: np.ndarray | None = None,
+                   with_fill: bool = True) -> Evaluation:
+    """Evaluate every part of ``problem`` at once (vectorised); see the module docstring.
+
+    The fixed point runs on the preference lists restricted to stocked locations
+    (:func:`compact_lists`, exact) as a nonlinear Gauss-Seidel over tree levels: each location's
+    availability is solved exactly against its own overflow feedback (``_self_consistent``)
+    with the other locations' availabilities of the previous sweep. ``initial_availability``
+    (P, L) warm-starts it (e.g. from the evaluation of nearby levels); ``with_fill=False``
+    skips the (N, K) ``stream_fill`` output (an (N, 0) array then), which the solvers do not need.
+    """
     S = check_levels(problem, S)
     order = problem.depth_order
-    pref = problem.stream_pref
-    valid = pref >= 0
-    rows = problem.stream_part[:, None]
-    cols = np.where(valid, pref, 0)
-    A = (S > 0).astype(float) if initial_availability is None else initial_availability.copy()
-    damping = 1.0
+    P, L = S.shape
+    N = len(problem.stream_part)
+    loc, p_on_time, ok, orig = compact_lists(problem, S)
+    flat = problem.stream_part[:, None] * L + loc  # (N, K') index into A.ravel()
+    flat_r = flat.ravel()
+    okf = ok.astype(float)
+    rate = problem.stream_rate_per_year
+    primary_flat = problem.stream_part * L + problem.stream_primary
+    stocked = S > 0
+    if initial_availability is None:
+        A = stocked.astype(float)
+    else:
+        A = np.where(stocked, initial_availability, 0.0)
     it = 0
-    prev_delta = np.inf
+    dX: list[np.ndarray] = []
+    dF: list[np.ndarray] = []
+    A_prev = g_prev = None
+    K = loc.shape[1]
+    width = K
     while True:
         it += 1
-        A_pref = np.where(valid, A[rows, cols], 0.0)
-        fill, miss, on_time = stream_flows(A_pref, problem.stream_p_on_time)
-        lam = location_rates(problem, direct_demand(problem, fill, miss), order)
-        mean, var, A_new, ebo, vbo, _ = pipelines(problem, S, lam, order)
-        delta = float(np.max(np.abs(A_new - A))) if A.size else 0.0
-        if delta >= prev_delta * 0.999 and it > 10:
-            damping = max(0.25, damping * 0.7)  # oscillating: damp the update
-        prev_delta = delta
-        A = A + damping * (A_new - A) if damping < 1 else A_new
+        # Columns whose prefix (probability that every earlier location is out) is below
+        # TAIL_EPS for every stream fill at most that much: they are left out (see TAIL_EPS).
+        A_pref = A.ravel()[flat[:, :width]] * okf[:, :width]
+        out = 1.0 - A_pref
+        prefix = np.cumprod(np.concatenate([np.ones((N, 1)), out[:, :-1]], axis=1), axis=1)
+        fill = prefix * A_pref
+        miss = prefix[:, -1] * out[:, -1]
+        if width < K and miss.max(initial=0.0) > TAIL_EPS:
+            width = K
+            continue
+        live = np.nonzero(prefix.max(axis=0) > TAIL_EPS)[0]
+        width = min(width, int(live[-1]) + 2) if live.size else 1
+        direct = np.bincount(flat[:, :fill.shape[1]].ravel(), weights=(rate[:, None] * fill).ravel(),
+                             minlength=P * L)
+        direct += np.bincount(primary_flat, weights=rate * miss, minlength=P * L)
+        lam = location_rates(problem, direct.reshape(P, L), order)
+        A_new = pipelines(problem, S, lam, order)[2]
+        g = A_new - A
+        delta = float(np.max(np.abs(g))) if A.size else 0.0
         if delta < tol or it >= max_iter:
+            A = A_new
             break
-    A_pref = np.where(valid, A[rows, cols], 0.0)
-    fill, miss, on_time = stream_flows(A_pref, problem.stream_p_on_time)
+        if A_prev is not None:
+            dX.append(A - A_prev)
+            dF.append(g - g_prev)
+            if len(dX) > ANDERSON_MEMORY:
+                dX.pop(0)
+                dF.pop(0)
+        A_prev, g_prev = A, g
+        A = _anderson_step(A, g, dX, dF)
+        A = np.where(stocked, np.clip(A, 0.0, 1.0), 0.0)
+    # Final pass: rates, pipelines and availability from the converged availabilities.
+    A_pref = A.ravel()[flat] * okf
+    fill, miss, on_time = stream_flows(A_pref, p_on_time)
+    direct = np.bincount(flat_r, weights=(rate[:, None] * fill).ravel(), minlength=P * L)
+    direct += np.bincount(primary_flat, weights=rate * miss, minlength=P * L)
+    lam = location_rates(problem, direct.reshape(P, L), order)
+    mean, var, A, ebo, vbo, _ = pipelines(problem, S, lam, order)
+    A_pref = A.ravel()[flat] * okf
+    fill, miss, on_time = stream_flows(A_pref, p_on_time)
     shares, overall = class_shares(problem, on_time)
+    if with_fill:
+        full = np.zeros(problem.stream_pref.shape)
+        rows, cols = np.nonzero(ok)
+        full[rows, orig[rows, cols]] = fill[rows, cols]
+    else:
+        full = np.zeros((N, 0))
     lam0 = lam[:, 0]
     with np.errstate(divide="ignore", invalid="ignore"):
         delay = np.where(lam0 > 0, ebo[:, 0] / np.where(lam0 > 0, lam0, 1) * DAYS_PER_YEAR, 0.0)
-    return Evaluation(shares, overall, on_time, fill, A, lam, mean, var, ebo, vbo, delay, it)
+    return Evaluation(shares, overall, on_time, full, A, lam, mean, var, ebo, vbo, delay, it)
 
 
 def subproblem(problem: StockingProblem, parts: np.ndarray) -> StockingProblem:

@@ -11,14 +11,8 @@ from inventory.domain import Scenario
 from optimizer.stocking.baselines import item_approach, rule_of_thumb
 from optimizer.stocking.evaluate import Evaluation, evaluate_parts
 from optimizer.stocking.exact import solve_exact
-from optimizer.stocking.greedy import (
-    Progress,
-    effective_targets,
-    exchange,
-    grow,
-    prune,
-    ruin_recreate,
-)
+from optimizer.stocking.greedy import Progress, effective_targets, grow
+from optimizer.stocking.lagrange import plan_levels
 from optimizer.stocking.problem import ReachLike, StockingProblem, build_problem
 from optimizer.stocking.result import BaselineResult, FrontierPoint, StockingPlan
 
@@ -33,14 +27,15 @@ def solve(problem: StockingProblem, method: str = "greedy", budget: float | None
     Parameters
     ----------
     method
-        ``greedy`` (marginal analysis + pruning + exchanges; any size) or ``exact`` (enumeration
-        and a multiple-choice knapsack MIP; small instances: the box is the greedy solution
-        plus ``exact_margin`` units per part and location).
+        ``greedy`` (Lagrangian decomposition / column generation over per-part marginal
+        analysis, :func:`optimizer.stocking.lagrange.plan_levels`; any size) or ``exact``
+        (enumeration and a multiple-choice knapsack MIP; small instances: the box is the greedy
+        solution plus ``exact_margin`` units per part and location).
     budget
         None: minimise investment subject to every class target. A number (currency): maximise
         the overall demand-weighted on-time share with investment <= budget.
     polish
-        Run the drop-and-regrow local search after the greedy (default: when <= 200 parts).
+        Kept for compatibility; the decomposition solver has its own neighbourhood step.
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
@@ -48,19 +43,14 @@ def solve(problem: StockingProblem, method: str = "greedy", budget: float | None
         raise ValueError(f"budget must be >= 0, got {budget}")
     t0 = time.perf_counter()
     targets, notes = effective_targets(problem)
-    zero = np.zeros((problem.n_parts, problem.n_locations), dtype=np.int64)
     bound = gap = None
-    if budget is None:
-        g = grow(problem, zero, targets=targets, progress=progress)
-        S, ev = prune(problem, g.levels, targets)
-        S, ev = exchange(problem, S, targets, max_tries=200 if problem.n_parts <= 1000 else 30)
-        if polish if polish is not None else problem.n_parts <= 200:
-            S, ev = ruin_recreate(problem, S, targets, max_tries=10)
-        if g.stuck:
-            notes.append("greedy stopped: no unit improves an unmet class")
-    else:
-        g = grow(problem, zero, budget=budget, progress=progress)
-        S, ev = g.levels, g.evaluation
+    res = plan_levels(problem, targets if budget is None else None, budget=budget,
+                      progress=progress)
+    S, ev = res.levels, res.evaluation
+    notes.extend(res.notes)
+    if budget is None and res.lp_bound is not None:
+        notes.append(f"column pool LP bound {res.lp_bound:,.2f} ({res.columns} columns; a bound "
+                     "over the generated columns, not over every plan)")
     if method == "exact":
         res = solve_exact(problem, S + exact_margin, targets=None if budget is not None else targets,
                           budget=budget)

@@ -1,0 +1,143 @@
+"""Candidate stock vectors per part ("columns") and the per-part marginal analysis that makes them.
+
+Parts are independent given their own levels, and a class's on-time demand is a sum over parts,
+so a plan is one stock vector per part. :class:`ColumnPool` keeps candidate vectors with their
+exact on-time demand per class (from the evaluation model); :func:`marginal_paths` is the
+per-part pricing step of a Lagrangian / column-generation scheme: for class prices ``u``
+(currency per unit of on-time demand per year) every part, independently, adds the unit of
+best ``u . gain / cost`` (1- and 2-unit steps, to see past the S-shape of availability) while
+that ratio exceeds ``stop_ratio``, and every vector on the way becomes a column. All parts run
+in lockstep, one vectorised evaluation of the still-active parts per round (a map over parts
+with shared read-only inputs), warm-started from the previous round's availabilities.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from optimizer.stocking.evaluate import Evaluation, evaluate_parts, subproblem
+from optimizer.stocking.gains import availability_coefficients, step_gains
+from optimizer.stocking.problem import StockingProblem
+
+LOOP_TOL = 1e-9
+"""Fixed-point tolerance of the column evaluations (availabilities)."""
+
+
+def part_contributions(problem: StockingProblem, ev: Evaluation) -> np.ndarray:
+    """(P, C) on-time in-service demand per year of each part in each class."""
+    P, C = problem.n_parts, problem.n_classes
+    w = np.where(problem.stream_in_service, problem.stream_rate_per_year * ev.stream_on_time, 0.0)
+    return np.bincount(problem.stream_part * C + problem.stream_class, weights=w,
+                       minlength=P * C).reshape(P, C)
+
+
+@dataclass
+class ColumnPool:
+    """Candidate vectors: ``part`` (M,), ``levels`` (M, L), ``cost`` (M,), ``ontime`` (M, C)."""
+
+    n_locations: int
+    n_classes: int
+    _part: list[np.ndarray] = field(default_factory=list)
+    _levels: list[np.ndarray] = field(default_factory=list)
+    _cost: list[np.ndarray] = field(default_factory=list)
+    _ontime: list[np.ndarray] = field(default_factory=list)
+    _seen: set[bytes] = field(default_factory=set)
+    _cache: tuple | None = None
+
+    def add(self, parts: np.ndarray, levels: np.ndarray, unit_cost: np.ndarray,
+            ontime: np.ndarray) -> int:
+        """Add vectors ``levels[i]`` of parts ``parts[i]`` (duplicates skipped); returns how many."""
+        keep = []
+        for i in range(len(parts)):
+            key = np.int64(parts[i]).tobytes() + levels[i].astype(np.int64).tobytes()
+            if key not in self._seen:
+                self._seen.add(key)
+                keep.append(i)
+        if keep:
+            k = np.array(keep)
+            self._part.append(np.asarray(parts)[k].astype(np.int64))
+            self._levels.append(levels[k].astype(np.int64))
+            self._cost.append(unit_cost[k] * levels[k].sum(axis=1))
+            self._ontime.append(ontime[k])
+            self._cache = None
+        return len(keep)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(part, levels, cost, ontime)`` of every column, concatenated."""
+        if self._cache is None:
+            if not self._part:
+                self._cache = (np.zeros(0, np.int64), np.zeros((0, self.n_locations), np.int64),
+                               np.zeros(0), np.zeros((0, self.n_classes)))
+            else:
+                self._cache = (np.concatenate(self._part), np.concatenate(self._levels),
+                               np.concatenate(self._cost), np.concatenate(self._ontime))
+        return self._cache
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+
+def evaluate_columns(problem: StockingProblem, parts: np.ndarray, levels: np.ndarray,
+                     pool: ColumnPool, chunk: int = 4000) -> None:
+    """Evaluate vectors ``levels[i]`` for parts ``parts[i]`` (repeats allowed) and add them."""
+    from optimizer.stocking.exact import replicate
+
+    for a in range(0, len(parts), chunk):
+        pp, lv = parts[a:a + chunk], levels[a:a + chunk]
+        rep = replicate(problem, pp)
+        ev = evaluate_parts(rep, lv, tol=LOOP_TOL, with_fill=False)
+        pool.add(pp, lv, problem.unit_cost[pp], part_contributions(rep, ev))
+
+
+def marginal_paths(problem: StockingProblem, prices: np.ndarray, pool: ColumnPool, *,
+                   stop_ratio: float, start: np.ndarray | None = None,
+                   parts: np.ndarray | None = None, lookahead: int = 2,
+                   max_rounds: int = 100_000, units_per_round: int = 1,
+                   progress: Callable[[int], None] | None = None) -> np.ndarray:
+    """Per-part marginal analysis under class ``prices`` (C,); every vector visited joins ``pool``.
+
+    Each part adds its best 1..``lookahead``-unit step while ``prices . gain / cost`` of that
+    step exceeds ``stop_ratio``. ``start`` (P, L) resumes from given levels (default zero
+    stock); ``parts`` limits the work to those part indices; ``units_per_round`` > 1 lets a
+    part take steps at that many locations per round (fewer rounds, coarser paths). Returns the
+    final levels (P, L).
+    """
+    P, L = problem.n_parts, problem.n_locations
+    S = np.zeros((P, L), dtype=np.int64) if start is None else start.astype(np.int64).copy()
+    cost = problem.unit_cost
+    active = np.arange(P) if parts is None else np.asarray(parts, dtype=np.int64)
+    A_warm = np.zeros((P, L))
+    has_warm = False
+    for rnd in range(max_rounds):
+        if active.size == 0:
+            break
+        sub = subproblem(problem, active)
+        ev = evaluate_parts(sub, S[active], tol=LOOP_TOL, with_fill=False,
+                            initial_availability=A_warm[active] if has_warm else None)
+        A_warm[active] = ev.availability
+        has_warm = True
+        pool.add(active, S[active], cost[active], part_contributions(sub, ev))
+        coef = availability_coefficients(sub, ev)
+        Pa = len(active)
+        best = np.full((Pa, L), -np.inf)
+        best_step = np.ones((Pa, L), dtype=np.int64)
+        for k in range(1, lookahead + 1):
+            value = step_gains(sub, S[active], ev, k, coef) @ prices  # (Pa, L)
+            ratio = value / (k * cost[active, None])
+            better = ratio > best + 1e-12
+            best = np.where(better, ratio, best)
+            best_step = np.where(better, k, best_step)
+        m = min(units_per_round, L)
+        top = np.argsort(-best, axis=1, kind="stable")[:, :m]  # (Pa, m) best locations first
+        r = np.take_along_axis(best, top, axis=1)
+        take = r > stop_ratio
+        rows = np.broadcast_to(np.arange(Pa)[:, None], top.shape)[take]
+        cols = top[take]
+        S[active[rows], cols] += best_step[rows, cols]
+        active = active[take[:, 0]]
+        if progress is not None:
+            progress(rnd)
+    return S

@@ -1,0 +1,208 @@
+"""Lagrangian decomposition (column generation) solver for production scale.
+
+Parts are independent given their own levels and the class constraints are sums over parts, so
+the problem is a multiple-choice knapsack over per-part stock vectors (see
+:mod:`optimizer.stocking.master`). With class prices ``u`` the Lagrangian splits into one
+problem per part, ``min cost . S - u . ontime_p(S)``, solved approximately by per-part marginal
+analysis (:func:`optimizer.stocking.columns.marginal_paths`), whose visited vectors become
+columns. Steps (targets mode):
+
+1. **Start**: prices ``1 / D_c`` (every class's share alike), per-part paths down to a ratio
+   threshold (the union of the paths at a threshold is the classic system-approach greedy).
+2. **Price**: the LP master (with big-M slacks, so it is always feasible) gives class duals,
+   the Lagrange multipliers; a short class is priced at its penalty. Per-part paths under
+   them (down to half the break-even ratio) add the columns those prices favour; repeated
+   until the pool meets the targets, then ``rounds`` more times.
+3. **Choose**: the MIP master (HiGHS) picks one column per part.
+4. **Neighbourhood**: every part's chosen vector +-1 unit at every location (and, for small
+   instances, 1-for-1 moves between locations) is evaluated exactly and added; the MIP is
+   re-solved while it improves.
+
+The LP value is a lower bound on the cost of any plan made of pool columns (not a bound on the
+true optimum: the pool is not every vector). Budget mode maximises the overall on-time demand
+under the budget with the same pool machinery (prices: every class alike).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from optimizer.stocking.columns import ColumnPool, evaluate_columns, marginal_paths
+from optimizer.stocking.evaluate import Evaluation, evaluate_parts
+from optimizer.stocking.master import solve_master
+from optimizer.stocking.problem import StockingProblem
+
+Progress = Callable[[float], None]
+UNITS_PER_ROUND = 4
+"""Locations a part may add a step at per pricing round on larger instances (P x L > 2,000)."""
+BIG_M = 1e3
+"""Phase-1 penalty per class: ``BIG_M x sum(unit_cost) / D_c`` per unit of on-time demand short,
+i.e. a whole class share is worth 1,000 units of every part."""
+MAX_PHASE1 = 8
+"""Pricing rounds allowed to reach feasibility before giving up."""
+
+
+@dataclass
+class LagrangeResult:
+    """Levels (P, L), their evaluation, the pool LP bound (targets mode), the pool size, notes."""
+
+    levels: np.ndarray
+    evaluation: Evaluation
+    lp_bound: float | None
+    columns: int
+    feasible: bool
+    notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _neighbours(S: np.ndarray, swaps: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``(parts, vectors)``: every part's vector +-1 at each location (and 1-for-1 moves)."""
+    P, L = S.shape
+    eye = np.eye(L, dtype=np.int64)
+    moves = [eye, -eye]
+    if swaps:
+        a, b = np.nonzero(~np.eye(L, dtype=bool))
+        moves.append(eye[b] - eye[a])
+    D = np.concatenate(moves)  # (Q, L)
+    cand = S[:, None, :] + D[None, :, :]
+    ok = np.all(cand >= 0, axis=2)
+    parts = np.broadcast_to(np.arange(P)[:, None], ok.shape)[ok]
+    return parts, cand[ok]
+
+
+def plan_levels(problem: StockingProblem, targets: np.ndarray | None = None, *,
+                budget: float | None = None, rounds: int = 1, neighbourhood: int | None = None,
+                swap_limit: int = 20_000, time_limit_s: float = 20.0,
+                progress: Progress | None = None) -> LagrangeResult:
+    """Base-stock levels meeting ``targets`` (C,) at low investment, or the best under ``budget``.
+
+    ``targets`` default to the problem's class targets (NaN: unconstrained); pass the
+    ceiling-capped targets of :func:`optimizer.stocking.greedy.effective_targets` for classes
+    no stock can reach. ``rounds`` pricing rounds follow the start; ``neighbourhood`` rounds of
+    local columns (default: 3 while ``P x L <= 5,000``, else 0: at scale each round
+    evaluates ``2 L`` vectors per part for little gain); 1-for-1 moves join the neighbourhood
+    while ``P x L^2 <= swap_limit``. Cheap enough to call from other code (restock runs).
+    """
+    t0 = time.perf_counter()
+    say = progress or (lambda f: None)
+    P, L, C = problem.n_parts, problem.n_locations, problem.n_classes
+    tg = problem.class_target if targets is None else np.asarray(targets, dtype=float)
+    D = problem.class_demand_per_year
+    cost = problem.unit_cost
+    pool = ColumnPool(L, C)
+    notes: list[str] = []
+    timings: dict[str, float] = {}
+    zero = np.zeros((P, L), dtype=np.int64)
+    evaluate_columns(problem, np.arange(P), zero, pool)  # every part may hold nothing
+    if budget is None:
+        con = ~np.isnan(tg) & (D > 0)
+        prices0 = np.where(con, 1.0 / np.where(D > 0, D, 1.0), 0.0)
+    else:
+        con = np.zeros(C, dtype=bool)
+        prices0 = np.where(D > 0, 1.0, 0.0)
+    if budget is None and not con.any():
+        ev = evaluate_parts(problem, zero)
+        return LagrangeResult(zero, ev, 0.0, len(pool), True, notes, timings)
+
+    # 1. start: paths under prices0 down to a first threshold.
+    per_round = 1 if P * L <= 2000 else UNITS_PER_ROUND
+    ratio = _first_ratio(problem, prices0) * 1e-3
+    S_path = marginal_paths(problem, prices0, pool, stop_ratio=ratio, units_per_round=per_round)
+    timings["start"] = time.perf_counter() - t0
+    say(0.2)
+    lp = None
+    if budget is None:
+        # 2. pricing rounds: big-M phase 1 (short classes priced at their penalty) until the
+        # pool meets the targets, then the LP duals as Lagrange multipliers.
+        penalty = np.where(con, BIG_M * float(cost.sum()) / np.where(D > 0, D, 1.0), 0.0)
+        lp = solve_master(pool, P, D, tg, integer=False, penalty=penalty,
+                          time_limit_s=time_limit_s)
+        extra = 0
+        for r in range(MAX_PHASE1 + rounds):
+            t = time.perf_counter()
+            short = bool(np.any(lp.shortfall > 1e-9 * np.maximum(D, 1e-12)))
+            if not short:
+                if extra >= rounds:
+                    break
+                extra += 1
+            u = lp.prices
+            if not np.any(u > 0):
+                break
+            marginal_paths(problem, u, pool, stop_ratio=0.5, units_per_round=per_round)
+            lp = solve_master(pool, P, D, tg, integer=False, penalty=penalty,
+                              time_limit_s=time_limit_s)
+            timings[f"pricing{r + 1}"] = time.perf_counter() - t
+            say(min(0.7, 0.2 + 0.1 * (r + 1)))
+        if np.any(lp.shortfall > 1e-9 * np.maximum(D, 1e-12)):
+            notes.append("the targets cannot be met by the generated columns "
+                         "(too strict for the model)")
+            return _finish(problem, S_path, None, pool, False, notes, timings)
+    else:
+        # budget: deepen the paths until they can spend the budget
+        while float(cost @ S_path.sum(axis=1)) < budget and ratio > 1e-12:
+            ratio /= 10
+            S_path = marginal_paths(problem, prices0, pool, stop_ratio=ratio, start=S_path,
+                                    units_per_round=per_round)
+
+    # 3-4. MIP, then neighbourhood columns while they help.
+    t = time.perf_counter()
+    mip = solve_master(pool, P, D, tg if budget is None else None, budget=budget,
+                       time_limit_s=time_limit_s)
+    if mip.choice is None or np.any(mip.choice < 0):
+        notes.append(f"master MIP: {mip.status}; falling back to the path levels")
+        return _finish(problem, S_path, lp.objective if lp else None, pool, budget is not None,
+                       notes, timings)
+    _, levels, _, _ = pool.arrays()
+    S = levels[mip.choice]
+    timings["mip"] = time.perf_counter() - t
+    n_rounds = neighbourhood if neighbourhood is not None else (3 if P * L <= 5000 else 0)
+    for k in range(n_rounds):
+        t = time.perf_counter()
+        parts, vecs = _neighbours(S, swaps=swap_limit >= P * L * L)
+        before = len(pool)
+        evaluate_columns(problem, parts, vecs, pool)
+        if len(pool) == before:
+            break
+        mip2 = solve_master(pool, P, D, tg if budget is None else None, budget=budget,
+                            time_limit_s=time_limit_s)
+        timings[f"neighbourhood{k + 1}"] = time.perf_counter() - t
+        say(0.7 + 0.3 * (k + 1) / n_rounds)
+        if mip2.choice is None or np.any(mip2.choice < 0):
+            break
+        better = (mip2.objective < mip.objective - 1e-9 if budget is None
+                  else mip2.objective > mip.objective + 1e-12)
+        mip = mip2 if better or mip2.objective == mip.objective else mip
+        S = pool.arrays()[1][mip.choice]
+        if not better:
+            break
+    bound = None
+    if budget is None:
+        lpf = solve_master(pool, P, D, tg, integer=False, time_limit_s=time_limit_s)
+        bound = lpf.objective if np.isfinite(lpf.objective) else None
+    return _finish(problem, S, bound, pool, True, notes, timings)
+
+
+def _finish(problem: StockingProblem, S: np.ndarray, bound: float | None, pool: ColumnPool,
+            feasible: bool, notes: list[str], timings: dict[str, float]) -> LagrangeResult:
+    t = time.perf_counter()
+    ev = evaluate_parts(problem, S)
+    timings["final evaluation"] = time.perf_counter() - t
+    return LagrangeResult(S, ev, bound, len(pool), feasible, notes, timings)
+
+
+def _first_ratio(problem: StockingProblem, prices: np.ndarray) -> float:
+    """Largest ``prices . gain / cost`` of a first unit anywhere (the scale of the thresholds)."""
+    from optimizer.stocking.gains import availability_coefficients, step_gains
+
+    zero = np.zeros((problem.n_parts, problem.n_locations), dtype=np.int64)
+    ev = evaluate_parts(problem, zero, with_fill=False)
+    coef = availability_coefficients(problem, ev)
+    best = 0.0
+    for k in (1, 2):
+        value = step_gains(problem, zero, ev, k, coef) @ prices / (k * problem.unit_cost[:, None])
+        best = max(best, float(value.max(initial=0.0)))
+    return best if best > 0 else 1.0
