@@ -1,0 +1,110 @@
+"""The decomposition solver, its master problem and column pool against independent checks."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from optimizer.stocking.columns import ColumnPool, evaluate_columns, part_contributions
+from optimizer.stocking.evaluate import evaluate
+from optimizer.stocking.exact import solve_exact
+from optimizer.stocking.greedy import effective_targets
+from optimizer.stocking.lagrange import plan_levels
+from optimizer.stocking.master import solve_master
+from tests.optimizer.stocking.fixtures import random_problem
+
+
+def test_column_contributions_sum_to_the_class_shares() -> None:
+    pr = random_problem(3, n_parts=5)
+    S = np.random.default_rng(1).integers(0, 3, (5, 4))
+    pool = ColumnPool(pr.n_locations, pr.n_classes)
+    evaluate_columns(pr, np.arange(5), S, pool)
+    _, levels, cost, ontime = pool.arrays()
+    assert np.array_equal(levels, S)
+    assert np.allclose(cost, pr.unit_cost * S.sum(axis=1))
+    ev = evaluate(pr, S)
+    D = pr.class_demand_per_year
+    ok = D > 0
+    assert np.allclose(ontime.sum(axis=0)[ok] / D[ok], ev.class_on_time[ok], atol=1e-8)
+    assert np.allclose(part_contributions(pr, ev), ontime, atol=1e-8)
+
+
+def test_master_mip_equals_brute_force_choice() -> None:
+    pr = random_problem(8, n_parts=3, n_depots=2, targets=(0.6, 0.5))
+    rng = np.random.default_rng(0)
+    pool = ColumnPool(pr.n_locations, pr.n_classes)
+    parts = np.repeat(np.arange(3), 6)
+    vecs = rng.integers(0, 4, (18, pr.n_locations))
+    vecs[::6] = 0
+    evaluate_columns(pr, parts, vecs, pool)
+    part, _, cost, ontime = pool.arrays()
+    D = pr.class_demand_per_year
+    tg = pr.class_target
+    res = solve_master(pool, 3, D, tg)
+    by_part = [np.nonzero(part == p)[0] for p in range(3)]
+    best = np.inf
+    for a in by_part[0]:
+        for b in by_part[1]:
+            for c in by_part[2]:
+                tot = ontime[[a, b, c]].sum(axis=0)
+                ok = np.all(tot[D > 0] >= (tg[D > 0] + 1e-7) * D[D > 0])
+                if ok:
+                    best = min(best, cost[[a, b, c]].sum())
+    if np.isfinite(best):
+        assert res.objective == pytest.approx(best, rel=1e-9)
+        assert cost[res.choice].sum() == pytest.approx(best, rel=1e-9)
+    else:
+        assert res.choice is None
+
+
+def test_master_lp_with_penalty_reports_shortfall() -> None:
+    pr = random_problem(2, n_parts=2, targets=(0.99, 0.99))
+    pool = ColumnPool(pr.n_locations, pr.n_classes)
+    evaluate_columns(pr, np.arange(2), np.zeros((2, pr.n_locations), dtype=np.int64), pool)
+    D = pr.class_demand_per_year
+    pen = np.where(D > 0, 1e6, 0.0)
+    lp = solve_master(pool, 2, D, pr.class_target, integer=False, penalty=pen)
+    assert np.all(lp.shortfall[D > 0] > 0)  # zero stock meets nothing
+    assert np.allclose(lp.prices[D > 0], 1e6)  # a short class is priced at its penalty
+
+
+@pytest.mark.parametrize("seed", [0, 3, 9])
+def test_plan_levels_feasible_and_within_two_percent_of_exact(seed: int) -> None:
+    pr = random_problem(seed, n_parts=4, targets=(0.75, 0.65))
+    tg, _ = effective_targets(pr)
+    res = plan_levels(pr, tg)
+    assert res.feasible
+    assert evaluate(pr, res.levels).meets_targets(pr, tg)
+    inv = float(pr.unit_cost @ res.levels.sum(axis=1))
+    x = solve_exact(pr, res.levels + 2, targets=tg)
+    assert x.investment <= inv + 1e-6
+    assert inv <= x.investment * 1.02 + 1e-6
+    assert res.lp_bound is not None and res.lp_bound <= inv + 1e-6
+
+
+def test_plan_levels_budget_respected() -> None:
+    pr = random_problem(4, n_parts=5, targets=(0.7, 0.6))
+    full = plan_levels(pr, effective_targets(pr)[0])
+    budget = 0.5 * float(pr.unit_cost @ full.levels.sum(axis=1))
+    res = plan_levels(pr, budget=budget)
+    assert float(pr.unit_cost @ res.levels.sum(axis=1)) <= budget + 1e-6
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_fixed_point_is_a_fixed_point(seed: int) -> None:
+    """Independent check of the accelerated fixed point: one plain (undamped) model pass from
+    the returned availabilities reproduces them."""
+    from optimizer.stocking.evaluate import direct_demand, location_rates, pipelines, stream_flows
+
+    pr = random_problem(seed, n_parts=3, n_depots=3, max_pref=4)
+    S = np.random.default_rng(seed).integers(0, 3, (3, 4))
+    ev = evaluate(pr, S)
+    valid = pr.stream_pref >= 0
+    A_pref = np.where(valid, ev.availability[pr.stream_part[:, None], np.where(valid, pr.stream_pref, 0)], 0)
+    fill, miss, on_time = stream_flows(A_pref, pr.stream_p_on_time)
+    order = pr.depth_order
+    lam = location_rates(pr, direct_demand(pr, fill, miss), order)
+    A = pipelines(pr, S, lam, order)[2]
+    assert np.allclose(A, ev.availability, atol=1e-8)
+    assert np.allclose(on_time, ev.stream_on_time, atol=1e-8)
