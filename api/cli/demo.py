@@ -95,9 +95,12 @@ def demo(db: Path = typer.Option(Path("spares.db"), "--db", help="SQLite databas
     _curl(sc, keys, host, port)
     if not serve:
         return
-    from api.cli.serve import serve as run_server
+    from api.cli.serve import ServeError, run
 
-    run_server(host=host, port=port, url=url, plan=plan_dir, log_level="warning")
+    try:
+        run(url, host, port, plan=plan_dir)
+    except ServeError as exc:
+        raise _fail(str(exc)) from None
 
 
 def _refresh(session: Session, sc: Scenario) -> int:
