@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from inventory.domain import Scenario
@@ -114,6 +114,20 @@ class AppContext:
         try:
             with self.session_maker() as session, session.begin():
                 yield session
+        finally:
+            if lock is not None:
+                lock.release()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A Core connection in a write transaction (commit on success, rollback on error),
+        queued like ``sessions(write=True)``: the hot path's lighter alternative to a Session."""
+        lock = self._write_lock
+        if lock is not None:
+            lock.acquire()
+        try:
+            with self.engine.begin() as conn:
+                yield conn
         finally:
             if lock is not None:
                 lock.release()

@@ -55,6 +55,8 @@ class RunResult:
     achieved_rps: float
     saturated: bool = False
     failures: dict[str, int] = field(default_factory=dict)
+    server_cpu_ms: float = float("nan")
+    """Server CPU milliseconds per request over the run (see :func:`server_cpu_seconds`)."""
 
 
 def prepare(db_url: str, scenario_name: str) -> tuple[str, list[tuple[str, str]], tuple[float, ...]]:
@@ -145,10 +147,19 @@ async def run_rate(port: int, key: str, pairs: list[tuple[str, str]], mix: tuple
         body = json.dumps({"ticket_id": f"LOAD-{i}", "site_id": site, "part_id": part,
                            "severity": sev, "reported_at": datetime.now(UTC).isoformat()}).encode()
         conn = idle.pop() if idle else None
+        headers = f"{auth}idempotency-key: {uuid.uuid4().hex}\r\n"
         try:
-            conn = conn or await _Conn.open(port)
-            status, raw = await conn.post("/v1/dispatches", body,
-                                          f"{auth}idempotency-key: {uuid.uuid4().hex}\r\n")
+            if conn is not None:
+                try:
+                    status, raw = await conn.post("/v1/dispatches", body, headers)
+                except (OSError, asyncio.IncompleteReadError):
+                    # the server closed this idle keep-alive connection: send on a fresh one
+                    # (same Idempotency-Key, so a request that did arrive is not decided twice)
+                    conn.close()
+                    conn = None
+            if conn is None:
+                conn = await _Conn.open(port)
+                status, raw = await conn.post("/v1/dispatches", body, headers)
             good = status == 201
             if not good:
                 failures[f"HTTP {status}"] += 1
@@ -186,11 +197,29 @@ async def run_rate(port: int, key: str, pairs: list[tuple[str, str]], mix: tuple
                      saturated, dict(failures))
 
 
+def server_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of the server process and its children (uvicorn workers), from
+    /proc (Linux); NaN elsewhere. The difference over a run divided by the requests served is the
+    server's CPU cost per request, a figure that other load on the machine inflates far less
+    than it inflates latency."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    try:
+        pids = [pid] + [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        for p in pids:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+    except (OSError, ValueError):
+        return float("nan")
+    return total
+
+
 def report(r: RunResult) -> str:
     return (f"rate {r.rate:.0f}/s: sent {r.sent}, ok {r.ok}, errors {r.errors}, reserved "
             f"{r.reserved}, backordered {r.backordered}; latency p50 {r.p50_ms:.1f} ms, p90 "
             f"{r.p90_ms:.1f} ms, p99 {r.p99_ms:.1f} ms, max {r.max_ms:.1f} ms; achieved "
-            f"{r.achieved_rps:.0f} req/s" + (f"; errors by kind {r.failures}" if r.failures else "")
+            f"{r.achieved_rps:.0f} req/s; server CPU {r.server_cpu_ms:.2f} ms per request"
+            + (f"; errors by kind {r.failures}" if r.failures else "")
             + ("; SATURATED: stopped early, server fell behind"
                                                if r.saturated else ""))
 
@@ -253,15 +282,22 @@ def main() -> None:
         print(f"prepared {args.scenario} in {time.perf_counter() - t:.1f} s ({len(pairs)} pairs)")
         proc = start_server(db_url, args.port, args.workers)
         try:
+            def measured(rate: float, seed: int) -> RunResult:
+                cpu = server_cpu_seconds(proc.pid)
+                load = os.getloadavg()[0]
+                r = _run(run_rate(args.port, key, pairs, mix, rate, args.duration,
+                                  args.max_requests, seed))
+                r.server_cpu_ms = (server_cpu_seconds(proc.pid) - cpu) * 1000 / max(1, r.sent)
+                print(f"(load average before the run: {load:.2f})", flush=True)
+                return r
+
             if not args.find_max:
-                print(report(_run(run_rate(args.port, key, pairs, mix, args.rate,
-                                           args.duration, args.max_requests, args.seed))))
+                print(report(measured(args.rate, args.seed)))
                 return
             best = None
             rate = 50.0
             while rate <= args.rate:
-                r = _run(run_rate(args.port, key, pairs, mix, rate, args.duration,
-                                  args.max_requests, args.seed + int(rate)))
+                r = measured(rate, args.seed + int(rate))
                 print(report(r), flush=True)
                 if r.p99_ms > args.p99_ms or r.errors or r.saturated:
                     break

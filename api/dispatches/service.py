@@ -30,7 +30,7 @@ from api.dispatches.enums import EventKind, Status, next_status
 from api.dispatches.models import DispatchCreate
 from api.problems import Problem, field_problem
 from api.stock import service as stock
-from api.webhooks.service import enqueue, subscriptions
+from api.webhooks.service import active_subscription_ids, enqueue
 from inventory.db.dispatch_models import Dispatch, DispatchEvent, DispatchOrder, as_utc
 from optimizer.deadlines import Deadline
 from optimizer.dispatch import DispatchDecision, DispatchRequest, Option, decide
@@ -48,6 +48,8 @@ _O: Table = DispatchOrder.__table__  # type: ignore[assignment]
 _E: Table = DispatchEvent.__table__  # type: ignore[assignment]
 
 
+_INSERT_D = _D.insert()
+_INSERT_O = _O.insert()
 _BY_KEY = select(_D.c.request_hash, _D.c.decision).where(
     _D.c.owner == bindparam("owner"), _D.c.idempotency_key == bindparam("key"))
 
@@ -198,7 +200,7 @@ def create_dispatch(ctx: AppContext, body: DispatchCreate, *, owner: str,
                  levels=ctx.levels, deadline=deadline, ready_at=ready)
     for _ in range(MAX_RESERVE_ATTEMPTS):
         try:
-            with ctx.sessions(write=True) as session:
+            with ctx.transaction() as session:
                 # a concurrent first request with this key is caught by the unique
                 # (owner, idempotency_key) on insert, below
                 now_free = stock.free_stock(session=session, part_ids=parts)
@@ -222,7 +224,7 @@ def create_dispatch(ctx: AppContext, body: DispatchCreate, *, owner: str,
                   "stock changed under the request repeatedly; retry with the same Idempotency-Key")
 
 
-def _record(ctx: AppContext, session: Session, body: DispatchCreate, req: DispatchRequest,
+def _record(ctx: AppContext, session: Connection, body: DispatchCreate, req: DispatchRequest,
             dec: DispatchDecision, deadline: Deadline, ready: datetime, owner: str, key: str,
             digest: str) -> Created:
     """Reserve the chosen units and write the dispatch, its order and its webhook messages."""
@@ -234,7 +236,7 @@ def _record(ctx: AppContext, session: Session, body: DispatchCreate, req: Dispat
                                             reference=dispatch_id, at=now):
         raise _Raced()
     out = decision_body(dispatch_id, body, dec, ready, now)
-    session.execute(_D.insert(), {
+    session.execute(_INSERT_D, {
         "id": dispatch_id, "ticket_id": body.ticket_id, "owner": owner, "idempotency_key": key,
         "request_hash": digest, "site_id": body.site_id, "part_id": body.part_id,
         "shipped_part_id": ch.part_id if ch else None, "severity": body.severity,
@@ -247,7 +249,7 @@ def _record(ctx: AppContext, session: Session, body: DispatchCreate, req: Dispat
         "created_at": now, "updated_at": now})
     if dec.replenishment is not None:
         o = dec.replenishment
-        session.execute(_O.insert(), {
+        session.execute(_INSERT_O, {
             "dispatch_id": dispatch_id, "kind": o.kind, "depot_id": o.depot_id,
             "part_id": o.part_id, "quantity": o.quantity, "from_id": o.from_id,
             "expected_at": o.expected_at, "status": "open", "created_at": now})
@@ -257,11 +259,13 @@ def _record(ctx: AppContext, session: Session, body: DispatchCreate, req: Dispat
     return Created(201, out, False)
 
 
-def _subscription_ids(ctx: AppContext, session: Session, owner: str) -> list[str]:
-    """Active subscription ids of ``owner`` (cached for a few seconds, cleared on changes)."""
+def _subscription_ids(ctx: AppContext, session: Session | Connection, owner: str) -> list[str]:
+    """Active subscription ids of ``owner``, cached per process for a few seconds and cleared
+    on (un)subscribe in this process; with several server processes a new subscription gets the
+    changes committed from at most ``subscription_cache`` seconds after it was made."""
     ids = ctx.subscription_cache.get(owner)
     if ids is None:
-        ids = [s.id for s in subscriptions(session=session, owner=owner)]
+        ids = active_subscription_ids(session=session, owner=owner)
         ctx.subscription_cache[owner] = ids
     return ids
 

@@ -48,24 +48,29 @@ def stock_rows(*, session: Session, depot_id: str | None = None,
     return sorted(rows, key=lambda r: (r["depot_id"], r["part_id"]))
 
 
-_FREE = (select(_BAL.c.depot_id, _BAL.c.part_id, _BAL.c.on_hand - _BAL.c.reserved)
-         .where(_BAL.c.part_id.in_(bindparam("parts", expanding=True)),
-                _BAL.c.on_hand > _BAL.c.reserved))
+_FREE = (select(_BAL.c.depot_id, _BAL.c.on_hand - _BAL.c.reserved)
+         .where(_BAL.c.part_id == bindparam("part"), _BAL.c.on_hand > _BAL.c.reserved))
 
 
 def free_stock(*, session: Session | Connection,
                part_ids: Iterable[str]) -> dict[tuple[str, str], int]:
     """``{(depot_id, part_id): on_hand - reserved}`` (> 0 only) for the given parts, over all
-    depots: one indexed read of the ledger balances (the dispatch hot path). ``session`` may be a
-    plain connection (the lock-free snapshot read)."""
-    rows = session.execute(_FREE, {"parts": list(dict.fromkeys(part_ids))})
-    return {(d, p): int(n) for d, p, n in rows}
+    depots: one indexed read per part (usually one: the part without substitutes) of the ledger
+    balances, the dispatch hot path. ``session`` may be a plain connection."""
+    out: dict[tuple[str, str], int] = {}
+    for part in dict.fromkeys(part_ids):
+        for depot, n in session.execute(_FREE, {"part": part}):
+            out[(depot, part)] = int(n)
+    return out
 
 
-def reserve(*, session: Session, depot_id: str, part_id: str, quantity: int, reference: str,
-            at: datetime) -> bool:
-    """Reserve atomically (one conditional UPDATE in the ledger); False if not enough free."""
-    return bool(ledger.reserve(session=session, depot_id=depot_id, part_id=part_id,
+def reserve(*, session: Session | Connection, depot_id: str, part_id: str, quantity: int,
+            reference: str, at: datetime) -> bool:
+    """Reserve atomically (one conditional UPDATE in the ledger); False if not enough free.
+
+    The ledger's reserve issues only Core statements through ``session.execute``, so the hot
+    path hands it a plain connection in its transaction."""
+    return bool(ledger.reserve(session=session, depot_id=depot_id, part_id=part_id,  # type: ignore[arg-type]
                                quantity=quantity, reference=reference, at=at))
 
 

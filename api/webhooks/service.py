@@ -11,7 +11,7 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from api.webhooks.signing import new_secret
@@ -31,6 +31,12 @@ def subscriptions(*, session: Session, owner: str) -> list[WebhookSubscription]:
         WebhookSubscription.owner == owner, WebhookSubscription.active.is_(True))))
 
 
+def active_subscription_ids(*, session: Session | Connection, owner: str) -> list[str]:
+    """Ids of the active subscriptions of ``owner`` (Core: works on a session or a connection)."""
+    t = WebhookSubscription.__table__
+    return list(session.scalars(select(t.c.id).where(t.c.owner == owner, t.c.active.is_(True))))
+
+
 def unsubscribe(*, session: Session, owner: str, subscription_id: str) -> bool:
     row = session.get(WebhookSubscription, subscription_id)
     if row is None or row.owner != owner or not row.active:
@@ -39,13 +45,13 @@ def unsubscribe(*, session: Session, owner: str, subscription_id: str) -> bool:
     return True
 
 
-def enqueue(*, session: Session, owner: str, event_type: str, data: dict[str, Any],
+def enqueue(*, session: Session | Connection, owner: str, event_type: str, data: dict[str, Any],
             subscription_ids: list[str] | None = None, now: datetime | None = None) -> int:
     """Queue ``event_type`` for every active subscription of ``owner`` (or the given ids, when the
     caller knows them from a cache) in the caller's transaction; returns the count."""
     now = now or datetime.now(UTC)
     if subscription_ids is None:
-        subscription_ids = [s.id for s in subscriptions(session=session, owner=owner)]
+        subscription_ids = active_subscription_ids(session=session, owner=owner)
     if not subscription_ids:
         return 0
     payload = json.dumps({"type": event_type,
