@@ -139,3 +139,24 @@ def test_not_found_bad_input_and_auth(planner_api) -> None:
     assert r.status_code == 403
     with api.ctx.sessions() as s:
         assert s.query(RestockRun).count() == 0
+
+
+def test_equal_plans_book_once_across_runs(planner_api) -> None:
+    """Two runs on the same ledger state make the same plan (same plan_ref): approving both books
+    the orders once; the second approval only counts them as already booked."""
+    api = planner_api
+    runs = []
+    for _ in range(2):
+        r = api.client.post("/v1/restock-runs", json={"quarter": "2027Q3"}, headers=api.h("planner"))
+        assert r.status_code == 202
+        runs.append(_wait(api, r.json()["id"]))
+    a, b = runs
+    assert a["id"] != b["id"] and a["status"] == b["status"] == "succeeded"
+    assert a["plan_ref"] == b["plan_ref"] and a["orders"] == b["orders"]
+    first = api.client.post(f"/v1/restock-runs/{a['id']}/approve", headers=api.h("planner")).json()
+    second = api.client.post(f"/v1/restock-runs/{b['id']}/approve", headers=api.h("planner")).json()
+    n = first["approval"]["posted"]
+    assert n > 0 and first["approval"]["skipped"] == 0
+    assert second["approval"]["posted"] == 0 and second["approval"]["skipped"] == n
+    assert not second["already_approved"]
+    assert len(_restock_moves(api)) == n
