@@ -54,13 +54,17 @@ def deliver_due(ctx: AppContext, *, client: httpx.Client | None = None,
     now = now or datetime.now(UTC)
     settings = ctx.settings
     lease = timedelta(seconds=settings.webhook_timeout_seconds * 2 + 30)
+    pending = (_OUT.c.delivered_at.is_(None), _OUT.c.next_attempt_at <= now,
+               _OUT.c.attempts < settings.webhook_max_attempts)
+    with (ctx.read_engine or ctx.engine).connect() as conn:  # idle polls take no write lock
+        if conn.execute(select(_OUT.c.id).where(*pending).limit(1)).first() is None:
+            return DeliveryReport(0, 0, 0)
     with ctx.sessions(write=True) as session:
         due = session.execute(
             select(_OUT.c.id, _OUT.c.payload, _OUT.c.attempts, _OUT.c.next_attempt_at,
                    _SUB.c.url, _SUB.c.secret)
             .join(_SUB, _SUB.c.id == _OUT.c.subscription_id)
-            .where(_OUT.c.delivered_at.is_(None), _OUT.c.next_attempt_at <= now,
-                   _OUT.c.attempts < settings.webhook_max_attempts)
+            .where(*pending)
             .order_by(_OUT.c.created_at, _OUT.c.id).limit(batch)).all()
         claimed = [m for m in due if session.execute(
             update(_OUT).where(_OUT.c.id == m.id, _OUT.c.next_attempt_at == m.next_attempt_at,
