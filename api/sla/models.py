@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, Field
 
 
@@ -10,7 +12,8 @@ class TierSeverityRow(BaseModel):
     severity: int
     delivered: int
     met: int
-    on_time_share: float | None = Field(description="met / delivered; None when nothing delivered")
+    overdue: int = Field(description="past due, neither delivered nor cancelled (counted missed)")
+    on_time_share: float | None = Field(description="met / (delivered + overdue); None when 0")
     target: float | None = Field(description="the contract target (lowest across contracts)")
 
 
@@ -19,13 +22,16 @@ class DepotRow(BaseModel):
     depot_kind: str
     delivered: int
     met: int
+    overdue: int
     on_time_share: float | None
 
 
 class Compliance(BaseModel):
     delivered: int
     met: int
+    overdue: int
     on_time_share: float | None
+    as_of: datetime = Field(description="overdue means due before this instant (the server's now)")
     by_tier_severity: list[TierSeverityRow]
     by_depot: list[DepotRow]
     by_depot_kind: list[DepotRow]

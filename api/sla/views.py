@@ -21,13 +21,14 @@ def compliance(request: Request,
                date_from: Annotated[AwareDatetime | None, Query(alias="from")] = None,
                date_to: Annotated[AwareDatetime | None, Query(alias="to")] = None,
                tier: str | None = None, _: Principal = Depends(principal)) -> Any:
-    """On-time share of delivered dispatches (reported in [from, to)) per tier and severity, per
-    depot and per depot kind (hq / regional / partner)."""
+    """On-time share of dispatches reported in [from, to) per tier and severity, per depot and per
+    depot kind (hq / regional / partner): met over delivered plus overdue (past due, neither
+    delivered nor cancelled, so a backorder or a lost shipment counts as missed)."""
     if date_from is not None and date_to is not None and date_to <= date_from:
         raise field_problem(422, "query.to", "must be after 'from'")
     ctx = request.app.state.ctx
     if tier is not None and tier not in {c.tier for c in ctx.scenario.contracts}:
         raise field_problem(422, "query.tier", f"unknown tier {tier!r}")
     with ctx.sessions() as session:
-        return service.compliance(session=session, scenario=ctx.scenario, date_from=date_from,
-                                  date_to=date_to, tier=tier)
+        return service.compliance(session=session, scenario=ctx.scenario, as_of=ctx.now(),
+                                  date_from=date_from, date_to=date_to, tier=tier)

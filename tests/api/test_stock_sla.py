@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 from tests.api.conftest import body
 
@@ -62,6 +63,18 @@ def test_sla_compliance(api):
         ("hq", 1.0), ("regional", 0.5)]
     window = {"from": "2025-06-05T00:00:00+08:00", "to": "2025-06-06T00:00:00+08:00"}
     assert api.client.get("/v1/sla/compliance", params=window, headers=api.h()).json()["delivered"] == 0
+    # a dispatch past its due time and never delivered counts as missed (overdue)
+    post_one = api.client.post("/v1/dispatches", json=body(ticket_id="OVERDUE", site_id="SH-01"),
+                               headers=api.h(**{"Idempotency-Key": uuid.uuid4().hex})).json()
+    assert api.client.get("/v1/sla/compliance", headers=api.h()).json()["overdue"] == 0
+    api.ctx.settings.clock = lambda: datetime(2025, 6, 5, 0, 0, tzinfo=UTC)  # past its due time
+    r = api.client.get("/v1/sla/compliance", headers=api.h()).json()
+    assert (r["delivered"], r["met"], r["overdue"], r["on_time_share"]) == (3, 2, 1, 0.5)
+    sh = next(x for x in r["by_depot"] if x["depot_id"] == post_one["source_depot_id"])
+    assert sh["overdue"] == 1
+    api.client.post(f"/v1/dispatches/{post_one['id']}/events", headers=api.h(),
+                    json={"kind": "cancelled", "at": "2025-06-04T10:10:00+08:00"})
+    assert api.client.get("/v1/sla/compliance", headers=api.h()).json()["overdue"] == 0
     only_gold = api.client.get("/v1/sla/compliance", params={"tier": "gold"}, headers=api.h()).json()
     assert only_gold["delivered"] == 1
     bad = api.client.get("/v1/sla/compliance", params={"tier": "diamond"}, headers=api.h())
