@@ -77,7 +77,8 @@ class RoutePlanOut(BaseModel):
     runs: list[RunOut]
     direct: list[LeftOut] = Field(description="on no run of the day, and a later day's run "
                                   "would be late: send as a direct trip")
-    deferred: list[LeftOut] = Field(description="on no run of the day, but a later day's run "
-                                    "still arrives by the deadline")
+    deferred: list[LeftOut] = Field(description="on no run of the day, but within a van's "
+                                    "round trip and a later day's run still arrives by the "
+                                    "deadline")
     total_km: float
     check: CheckOut

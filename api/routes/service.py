@@ -10,7 +10,8 @@ its part's size class times the quantity; road km are great-circle x the scenari
 driving time follows the same rule as every ETA (:meth:`optimizer.travel.TravelNetwork.drive_hours`,
 urban speed near both ends). The shift is the van mode's hours that day in the depot's time zone.
 :func:`optimizer.routing.runs.plan_runs` plans the runs, verified by the independent checker.
-A left-out delivery waits for a later day's run when that run still arrives by its deadline (by
+A left-out delivery waits for a later day's run when a van can get there and back within a shift
+and that run still arrives by its deadline (by
 :meth:`optimizer.travel.TravelNetwork.earliest_arrival`); otherwise it is flagged for a direct trip.
 """
 
@@ -186,15 +187,21 @@ def plan_day(*, session: Session, network: TravelNetwork, depot_id: str, day: da
     by_id = {p.dispatch_id: p for p in pending}
     left = [*not_ready, *((by_id[u.delivery_id], u.reason) for u in plan.direct)]
     left_out = tuple(
-        LeftOut(p, reason, _later_run_makes_it(network, depot_id, mode, p, start))
+        LeftOut(p, reason, _later_run_makes_it(network, depot_id, mode, p, start, end))
         for p, reason in sorted(left, key=lambda x: x[0].dispatch_id))
     return DayPlan(depot_id, day, depot.timezone, mode, start, end, fleet, tuple(pending),
                    left_out, deliveries, km, hours, plan)
 
 
 def _later_run_makes_it(network: TravelNetwork, depot_id: str, mode: TransportMode, p: Pending,
-                        shift_start: datetime) -> bool:
-    """Whether the next van run after this day's departure still arrives by the deadline."""
+                        shift_start: datetime, shift_end: datetime) -> bool:
+    """Whether a later day's van run can take it: a single-stop run there and back fits in a
+    shift as long as this one, and the next run after this day's departure arrives by the
+    deadline (by the ETA rules)."""
+    i, j = network.depot_index[depot_id], network.site_index[p.site_id]
+    drive = 2 * float(network.drive_hours(float(network.road_km[i, j]), mode.speed_kmh))
+    if timedelta(hours=drive, minutes=SERVICE_MINUTES) > shift_end - shift_start:
+        return False
     if p.due_at is None:
         return True
     after = max(p.ready_at, shift_start + timedelta(seconds=1))
