@@ -283,12 +283,14 @@ def main() -> None:
         proc = start_server(db_url, args.port, args.workers)
         try:
             def measured(rate: float, seed: int) -> RunResult:
-                cpu = server_cpu_seconds(proc.pid)
+                cpu, own = server_cpu_seconds(proc.pid), time.process_time()
                 load = os.getloadavg()[0]
                 r = _run(run_rate(args.port, key, pairs, mix, rate, args.duration,
                                   args.max_requests, seed))
                 r.server_cpu_ms = (server_cpu_seconds(proc.pid) - cpu) * 1000 / max(1, r.sent)
-                print(f"(load average before the run: {load:.2f})", flush=True)
+                print(f"(load average before the run: {load:.2f}; load generator CPU "
+                      f"{(time.process_time() - own) * 1000 / max(1, r.sent):.2f} ms per request)",
+                      flush=True)
                 return r
 
             if not args.find_max:
