@@ -10,8 +10,8 @@ its part's size class times the quantity; road km are great-circle x the scenari
 driving time follows the same rule as every ETA (:meth:`optimizer.travel.TravelNetwork.drive_hours`,
 urban speed near both ends). The shift is the van mode's hours that day in the depot's time zone.
 :func:`optimizer.routing.runs.plan_runs` plans the runs, verified by the independent checker.
-A left-out delivery waits for a later day's run when a van can get there and back within a shift
-and that run still arrives by its deadline (by
+A left-out delivery waits for a later day's run when it fits in a van, a van can get there and
+back within a shift and that run still arrives by its deadline (by
 :meth:`optimizer.travel.TravelNetwork.earliest_arrival`); otherwise it is flagged for a direct trip.
 """
 
@@ -173,12 +173,13 @@ def plan_day(*, session: Session, network: TravelNetwork, depot_id: str, day: da
             not_ready.append((p, f"picked only at {when:%Y-%m-%d %H:%M}, after the vans leave"))
         else:
             loadable.append(p)
+    load = {p.dispatch_id: DEFAULT_SIZE_LOADS[scenario.part(p.part_id).size_class] * p.quantity
+            for p in pending}
     # a deadline before the shift start stays a (flagged) delivery: the window may not invert
     deliveries = tuple(
         Delivery(p.dispatch_id, (scenario.site(p.site_id).lat, scenario.site(p.site_id).lon),
                  earliest=min(start, p.due_at or end), latest=p.due_at or end,
-                 service_minutes=SERVICE_MINUTES,
-                 load=DEFAULT_SIZE_LOADS[scenario.part(p.part_id).size_class] * p.quantity)
+                 service_minutes=SERVICE_MINUTES, load=load[p.dispatch_id])
         for p in loadable)
     km, hours = travel_matrices(network, depot_id, [p.site_id for p in loadable], mode.speed_kmh)
     fleet = Vans(vans, capacity, start, end)
@@ -187,7 +188,8 @@ def plan_day(*, session: Session, network: TravelNetwork, depot_id: str, day: da
     by_id = {p.dispatch_id: p for p in pending}
     left = [*not_ready, *((by_id[u.delivery_id], u.reason) for u in plan.direct)]
     left_out = tuple(
-        LeftOut(p, reason, _later_run_makes_it(network, depot_id, mode, p, start, end))
+        LeftOut(p, reason, load[p.dispatch_id] <= capacity
+                and _later_run_makes_it(network, depot_id, mode, p, start, end))
         for p, reason in sorted(left, key=lambda x: x[0].dispatch_id))
     return DayPlan(depot_id, day, depot.timezone, mode, start, end, fleet, tuple(pending),
                    left_out, deliveries, km, hours, plan)
