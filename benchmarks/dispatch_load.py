@@ -59,8 +59,13 @@ class RunResult:
     """Server CPU milliseconds per request over the run (see :func:`server_cpu_seconds`)."""
 
 
-def prepare(db_url: str, scenario_name: str) -> tuple[str, list[tuple[str, str]], tuple[float, ...]]:
-    """Migrate, load the scenario, create a ticketing key; returns the key and request pairs."""
+def prepare(db_url: str, scenario_name: str,
+            stock_multiplier: int = 1) -> tuple[str, list[tuple[str, str]], tuple[float, ...]]:
+    """Migrate, load the scenario, create a ticketing key; returns the key and request pairs.
+
+    ``stock_multiplier`` k > 1 receives (k - 1) x the opening on-hand stock at every depot (one
+    ledger receipt each), so a long run keeps exercising reservations (and rationing) instead
+    of turning into backorders once the opening stock is gone."""
     import scenarios
     from api.auth.service import create_key
     from inventory.db.engine import make_engine, session_factory
@@ -73,6 +78,15 @@ def prepare(db_url: str, scenario_name: str) -> tuple[str, list[tuple[str, str]]
     sessions = session_factory(engine)
     with sessions() as session, session.begin():
         load_scenario(sc, session=session)
+    if stock_multiplier > 1:
+        from inventory import ledger
+
+        with sessions() as session, session.begin():
+            for s in sc.stock:
+                if s.on_hand > 0:
+                    ledger.receive(session=session, depot_id=s.depot_id, part_id=s.part_id,
+                                   quantity=(stock_multiplier - 1) * s.on_hand,
+                                   reference="benchmark stock multiplier")
     with sessions() as session, session.begin():
         key = create_key(session=session, name="load-benchmark", scopes="ticketing")[1]
     engine.dispose()
@@ -269,6 +283,8 @@ def main() -> None:
     ap.add_argument("--port", type=int, default=8765)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--workers", type=int, default=1, help="spares serve --workers")
+    ap.add_argument("--stock-multiplier", type=int, default=1, metavar="K",
+                    help="start with K x the opening stock (keeps long runs reserving)")
     ap.add_argument("--decision-only", type=int, metavar="N", default=0,
                     help="time N pure decisions (no server) and exit")
     args = ap.parse_args()
@@ -278,7 +294,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db_url = f"sqlite:///{tmp}/load.db"
         t = time.perf_counter()
-        key, pairs, mix = prepare(db_url, args.scenario)
+        key, pairs, mix = prepare(db_url, args.scenario, args.stock_multiplier)
         print(f"prepared {args.scenario} in {time.perf_counter() - t:.1f} s ({len(pairs)} pairs)")
         proc = start_server(db_url, args.port, args.workers)
         try:
