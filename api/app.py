@@ -17,6 +17,7 @@ from sqlalchemy import text
 from api import fastjson, problems
 from api.context import ApiSettings, AppContext, TtlCache, plan_levels, snapshot_engine
 from api.dispatches.views import router as dispatches_router
+from api.restock.service import recover_runs, runs_dir
 from api.restock.views import router as restock_router
 from api.routes.views import router as route_plans_router
 from api.sla.views import router as sla_router
@@ -53,6 +54,8 @@ def create_app(settings: ApiSettings | None = None, *, context: AppContext | Non
         worker = WebhookWorker(ctx) if settings.webhook_worker else None
         if worker:
             worker.start()
+        # restock runs a previous process left queued run now; ones it left running are failed
+        recover_runs(ctx, runs_dir(getattr(app.state, "restock_dir", None)))
         try:
             yield
         finally:

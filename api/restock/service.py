@@ -15,7 +15,7 @@ import os
 import secrets
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -111,8 +111,11 @@ def start_run(ctx: AppContext, *, owner: str, quarter: str, budget: float | None
 
 
 def _set(ctx: AppContext, run_id: str, **values: Any) -> None:
+    """Record a running run's end; a run failed meanwhile as stale keeps its verdict."""
     with ctx.sessions(write=True) as session:
-        session.execute(update(RestockRun).where(RestockRun.id == run_id).values(**values))
+        session.execute(update(RestockRun).where(RestockRun.id == run_id,
+                                                 RestockRun.status == RunStatus.RUNNING.value)
+                        .values(**values))
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
@@ -125,12 +128,16 @@ def execute_run(ctx: AppContext, run_id: str, out_dir: Path) -> None:
     from optimizer.restock.outputs import write_outputs
 
     try:
-        with ctx.sessions() as session:
-            row = session.get(RestockRun, run_id)
-            if row is None or row.status != RunStatus.QUEUED.value:
+        with ctx.sessions(write=True) as session:
+            # claim the run: only one worker (thread or process) turns it from queued to running
+            claimed = session.execute(
+                update(RestockRun)
+                .where(RestockRun.id == run_id, RestockRun.status == RunStatus.QUEUED.value)
+                .values(status=RunStatus.RUNNING.value, started_at=datetime.now(UTC))).rowcount
+            row = session.get(RestockRun, run_id) if claimed == 1 else None
+            if row is None:
                 return
             quarter, budget = Quarter.parse(row.quarter), row.budget
-        _set(ctx, run_id, status=RunStatus.RUNNING.value, started_at=datetime.now(UTC))
         result = compute(ctx, quarter, budget)
         paths = write_outputs(result, out_dir)
         plan = result.plan
@@ -144,6 +151,39 @@ def execute_run(ctx: AppContext, run_id: str, out_dir: Path) -> None:
         with contextlib.suppress(Exception):
             _set(ctx, run_id, status=RunStatus.FAILED.value, finished_at=datetime.now(UTC),
                  error=f"{type(exc).__name__}: {exc}"[:2000])
+
+
+#: A run takes about a minute; one still ``running`` after this long has lost its process.
+STALE_AFTER = timedelta(minutes=30)
+INTERRUPTED = "interrupted: the server stopped while the run was executing; request a new run"
+
+
+def _fail_stale(session: Session, stale_after: timedelta) -> list[str]:
+    """Fail the runs still ``running`` ``stale_after`` after they started; their ids."""
+    cutoff = datetime.now(UTC) - stale_after
+    stale = [r.id for r in session.query(RestockRun).filter(
+        RestockRun.status == RunStatus.RUNNING.value, RestockRun.started_at < cutoff)]
+    if stale:
+        session.execute(
+            update(RestockRun)
+            .where(RestockRun.id.in_(stale), RestockRun.status == RunStatus.RUNNING.value)
+            .values(status=RunStatus.FAILED.value, finished_at=datetime.now(UTC), error=INTERRUPTED))
+    return stale
+
+
+def recover_runs(ctx: AppContext, out_root: Path, *,
+                 stale_after: timedelta = STALE_AFTER) -> tuple[list[str], list[str]]:
+    """After a server start: queue again the runs still ``queued`` and fail the ``running`` ones
+    older than ``stale_after`` (a recent one may belong to another live worker process; reading a
+    run fails it once it is stale too). Returns (requeued ids, failed ids): nothing is stuck or
+    lost silently."""
+    with ctx.sessions(write=True) as session:
+        stale = _fail_stale(session, stale_after)
+        queued = [r.id for r in session.query(RestockRun).filter(
+            RestockRun.status == RunStatus.QUEUED.value)]
+    for run_id in queued:
+        _submit(execute_run, ctx, run_id, out_root / run_id)
+    return queued, stale
 
 
 def compute(ctx: AppContext, quarter: Quarter, budget: float | None) -> RestockResult:
@@ -178,7 +218,14 @@ def run_view(row: RestockRun, *, already_approved: bool = False) -> dict[str, An
 
 
 def get_run(ctx: AppContext, run_id: str) -> dict[str, Any]:
+    """The run's view; a run whose process died (running past :data:`STALE_AFTER`) reads as failed."""
     with ctx.sessions() as session:
+        row = _load(session, run_id)
+        if not (row.status == RunStatus.RUNNING.value and as_utc(row.started_at) is not None
+                and as_utc(row.started_at) < datetime.now(UTC) - STALE_AFTER):
+            return run_view(row)
+    with ctx.sessions(write=True) as session:
+        _fail_stale(session, STALE_AFTER)
         return run_view(_load(session, run_id))
 
 

@@ -160,3 +160,34 @@ def test_equal_plans_book_once_across_runs(planner_api) -> None:
     assert second["approval"]["posted"] == 0 and second["approval"]["skipped"] == n
     assert not second["already_approved"]
     assert len(_restock_moves(api)) == n
+
+
+def test_restart_requeues_queued_runs_and_fails_orphaned_ones(planner_api, tmp_path,
+                                                              monkeypatch) -> None:
+    """A server start picks up what a stopped process left: queued runs execute, a run that was
+    executing when the process died is failed with a reason (never stuck, never lost)."""
+    from datetime import UTC, datetime, timedelta
+
+    api = planner_api
+    now = datetime.now(UTC)
+    with api.ctx.sessions() as s:
+        s.add(RestockRun(id="rr_left_queued", owner="k", quarter="2027Q1", status="queued",
+                         created_at=now))
+        s.add(RestockRun(id="rr_orphan", owner="k", quarter="2027Q1", status="running",
+                         created_at=now - timedelta(hours=2), started_at=now - timedelta(hours=2)))
+        s.add(RestockRun(id="rr_live", owner="k", quarter="2027Q1", status="running",
+                         created_at=now, started_at=now))
+        s.commit()
+    requeued, failed = service.recover_runs(api.ctx, tmp_path / "runs")
+    assert requeued == ["rr_left_queued"] and failed == ["rr_orphan"]
+    assert _wait(api, "rr_left_queued")["status"] == "succeeded"
+    orphan = api.client.get("/v1/restock-runs/rr_orphan", headers=api.h("planner")).json()
+    assert orphan["status"] == "failed" and "interrupted" in orphan["error"]
+    live = api.client.get("/v1/restock-runs/rr_live", headers=api.h("planner")).json()
+    assert live["status"] == "running"  # recent: may belong to another live worker process
+    # a second recovery claims nothing twice: the queued run is no longer queued
+    assert service.recover_runs(api.ctx, tmp_path / "runs") == ([], [])
+    # reading a run that outlived the staleness bound (its process is gone) fails it
+    monkeypatch.setattr(service, "STALE_AFTER", timedelta(0))
+    live = api.client.get("/v1/restock-runs/rr_live", headers=api.h("planner")).json()
+    assert live["status"] == "failed" and "interrupted" in live["error"]
