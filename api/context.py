@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +19,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from inventory.domain import Scenario
 from optimizer.dispatch import CriticalLevels, critical_levels
 from optimizer.travel import TravelNetwork
+
+try:  # POSIX: writer processes queue on an flock (see AppContext._writer)
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: SQLite's busy handler alone
+    fcntl = None  # type: ignore[assignment]
 
 
 @dataclass
@@ -86,10 +92,13 @@ class AppContext:
     """owner -> active subscription ids; cleared in-process on (un)subscribe."""
 
     def dispose(self) -> None:
-        """Close the connection pools (the snapshot engine's too)."""
+        """Close the connection pools (the snapshot engine's too) and the writer lock file."""
         if self.read_engine is not None and self.read_engine is not self.engine:
             self.read_engine.dispose()
         self.engine.dispose()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     def now(self) -> datetime:
         """The current instant (aware UTC) by the settings' clock."""
@@ -97,40 +106,56 @@ class AppContext:
         return (clock() if clock else datetime.now(UTC)).astimezone(UTC)
 
     def __post_init__(self) -> None:
-        # SQLite has one writer at a time; queueing writers on a lock in-process is much faster
-        # than letting them spin in SQLite's busy handler (which sleeps up to 100 ms per try)
-        self._write_lock = threading.Lock() if self.engine.dialect.name == "sqlite" else None
+        # SQLite has one writer at a time. Queueing writers on a lock (a thread lock in-process,
+        # an flock on a file beside the database across server processes) is much faster than
+        # letting them collide in SQLite's busy handler, which sleeps 1, 2, 5, 10 ... 100 ms per
+        # try. The locks only order writers; SQLite's own locking still guarantees correctness
+        # (other programs, e.g. the CLI, do not take them).
+        sqlite = self.engine.dialect.name == "sqlite"
+        self._write_lock = threading.Lock() if sqlite else None
+        db = self.engine.url.database if sqlite else None
+        self._lock_path = (f"{db}.writelock" if fcntl is not None and db and db != ":memory:"
+                           and not db.startswith("file:") else None)
+        self._lock_fd: int | None = None
+
+    @contextmanager
+    def _writer(self) -> Iterator[None]:
+        """Hold the writer locks (none on PostgreSQL, whose row locks do the queueing)."""
+        if self._write_lock is None:
+            yield
+            return
+        with self._write_lock:
+            if self._lock_path is None:
+                yield
+                return
+            if self._lock_fd is None:
+                self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     @contextmanager
     def sessions(self, *, write: bool = False) -> Iterator[Session]:
         """A session whose transaction commits on success and rolls back on error.
 
-        ``write=True`` marks a read-decide-write transaction: on SQLite these run one at a time
-        in this process.
+        ``write=True`` marks a read-decide-write transaction: on SQLite these queue for the
+        writer locks first.
         """
-        lock = self._write_lock if write else None
-        if lock is not None:
-            lock.acquire()
-        try:
+        if write:
+            with self._writer(), self.session_maker() as session, session.begin():
+                yield session
+        else:
             with self.session_maker() as session, session.begin():
                 yield session
-        finally:
-            if lock is not None:
-                lock.release()
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """A Core connection in a write transaction (commit on success, rollback on error),
         queued like ``sessions(write=True)``: the hot path's lighter alternative to a Session."""
-        lock = self._write_lock
-        if lock is not None:
-            lock.acquire()
-        try:
-            with self.engine.begin() as conn:
-                yield conn
-        finally:
-            if lock is not None:
-                lock.release()
+        with self._writer(), self.engine.begin() as conn:
+            yield conn
 
 
 def snapshot_engine(engine: Engine) -> Engine:
