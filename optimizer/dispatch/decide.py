@@ -23,7 +23,7 @@ import math
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from inventory.domain import DepotKind, Scenario
+from inventory.domain import DepotKind, Scenario, SizeClass
 from optimizer.deadlines import Deadline, compute_deadline
 from optimizer.dispatch.rationing import CriticalLevels
 from optimizer.dispatch.result import (
@@ -33,7 +33,7 @@ from optimizer.dispatch.result import (
     Outcome,
     ReplenishmentOrder,
 )
-from optimizer.travel import TravelNetwork
+from optimizer.travel import Leg, TravelNetwork
 
 HOUR = timedelta(hours=1)
 
@@ -76,6 +76,7 @@ def _options(request: DispatchRequest, scenario: Scenario, network: TravelNetwor
     enough = sorted((x for x in stocked if x[2] >= q),
                     key=lambda x: network.road_km[network.depot_index[x[0].depot_id], site_j])
     near_depots = list(dict.fromkeys(d.depot_id for d, _, _ in enough))[:max_sources]
+    legs_by_depot: dict[tuple[str, SizeClass], list[Leg]] = {}
     for depot, part_id, free in enough:
         crit = levels.level(depot.depot_id, part_id, tier)
         if depot.depot_id not in near_depots and depot.depot_id != hq:
@@ -87,7 +88,13 @@ def _options(request: DispatchRequest, scenario: Scenario, network: TravelNetwor
         part = scenario.part(part_id)
         taken_protected = max(0, q - max(0, free - crit))
         sub_cost = max(0.0, part.unit_cost - requested.unit_cost) * q
-        legs = network.options(depot.depot_id, request.site_id, part, ready_at)
+        # the legs depend on the part only through its size class: substitutes of one family
+        # usually share it, so each depot's legs are computed once per decision
+        leg_key = (depot.depot_id, part.size_class)
+        legs = legs_by_depot.get(leg_key)
+        if legs is None:
+            legs = legs_by_depot[leg_key] = network.options(depot.depot_id, request.site_id, part,
+                                                            ready_at)
         if not legs:
             blocked.append(Option(depot.depot_id, part_id, None, free, crit, None, None, None,
                                   False, taken_protected, 0.0, 0.0, sub_cost,
