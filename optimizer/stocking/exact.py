@@ -23,6 +23,7 @@ import numpy as np
 import pulp
 
 from optimizer.stocking.evaluate import evaluate_parts
+from optimizer.stocking.master import quiet_highs
 from optimizer.stocking.problem import StockingProblem
 
 MAX_VECTORS = 200_000
@@ -106,6 +107,7 @@ def solve_exact(problem: StockingProblem, upper: np.ndarray, targets: np.ndarray
         m += pulp.lpSum(float(contrib[p][v].sum()) * x[p][v] for p in range(problem.n_parts)
                         for v in range(len(x[p])))
         m += invest <= budget
+    quiet_highs()  # the process's first HiGHS prints a banner from its constructor
     solver = pulp.HiGHS(msg=False, timeLimit=time_limit_s, gapRel=1e-9)
     m.solve(solver)
     status = pulp.LpStatus[m.status]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from optimizer.stocking.distributions import backorder_stats
-from optimizer.stocking.evaluate import Evaluation, pipelines
+from optimizer.stocking.evaluate import Evaluation, exclusive_cumprod, pipelines
 from optimizer.stocking.problem import StockingProblem
 
 
@@ -23,13 +23,14 @@ def availability_coefficients(problem: StockingProblem, ev: Evaluation) -> np.nd
     P, L, C = problem.n_parts, problem.n_locations, problem.n_classes
     pref = problem.stream_pref
     valid = pref >= 0
-    A = np.where(valid, ev.availability[problem.stream_part[:, None], np.where(valid, pref, 0)], 0.0)
-    p = problem.stream_p_on_time
+    A = np.asfortranarray(np.where(valid, ev.availability[problem.stream_part[:, None],
+                                                          np.where(valid, pref, 0)], 0.0))
+    p = np.asfortranarray(problem.stream_p_on_time)
     K = pref.shape[1]
-    suffix = np.zeros((len(pref), K + 1))
+    suffix = np.zeros((len(pref), K + 1), order="F")  # column-major: the loop runs over columns
     for k in range(K - 1, -1, -1):
         suffix[:, k] = A[:, k] * p[:, k] + (1 - A[:, k]) * suffix[:, k + 1]
-    prefix = np.cumprod(np.concatenate([np.ones((len(A), 1)), 1 - A[:, :-1]], axis=1), axis=1)
+    prefix = exclusive_cumprod(1 - A)
     rate = np.where(problem.stream_in_service, problem.stream_rate_per_year, 0.0)
     coef = rate[:, None] * prefix * (p - suffix[:, 1:])
     idx = ((problem.stream_part[:, None] * L + np.where(valid, pref, 0)) * C

@@ -13,6 +13,10 @@ the class prices (duals, currency per on-time demand per year) for the pricing s
 
 from __future__ import annotations
 
+import ctypes
+import os
+import sys
+import threading
 from dataclasses import dataclass
 
 import highspy
@@ -22,6 +26,43 @@ from optimizer.stocking.columns import ColumnPool
 
 TARGET_MARGIN = 1e-7
 """Class constraints are met with this much share to spare (absorbs fixed-point tolerances)."""
+
+
+_banner_lock = threading.Lock()
+_banner_done = False
+
+
+def quiet_highs() -> highspy.Highs:
+    """A ``highspy.Highs`` with logging off.
+
+    The first ``highspy.Highs()`` of a process prints a copyright banner to stdout from its
+    constructor, before any option can be set (later ones print nothing). That one
+    construction runs with file descriptor 1 pointed at /dev/null (C buffers flushed before it
+    is restored), so neither this module nor PuLP's HiGHS (``exact.py``) writes to stdout.
+    """
+    global _banner_done
+    with _banner_lock:
+        if not _banner_done:
+            _banner_done = True
+            try:
+                sys.stdout.flush()
+                saved = os.dup(1)
+            except (OSError, ValueError):  # no usable fd 1: nothing to protect
+                saved = None
+            if saved is not None:
+                try:
+                    with open(os.devnull, "wb") as null:
+                        os.dup2(null.fileno(), 1)
+                        h = highspy.Highs()
+                        ctypes.CDLL(None).fflush(None)
+                finally:
+                    os.dup2(saved, 1)
+                    os.close(saved)
+                h.setOptionValue("output_flag", False)
+                return h
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    return h
 
 
 @dataclass(frozen=True)
@@ -53,8 +94,7 @@ def solve_master(pool: ColumnPool, n_parts: int, demand: np.ndarray, targets: np
     M, C = ontime.shape
     cons = np.zeros(C, dtype=bool) if targets is None else (~np.isnan(targets) & (demand > 0))
     ci = np.nonzero(cons)[0]
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = quiet_highs()
     h.setOptionValue("time_limit", float(time_limit_s))
     h.setOptionValue("mip_rel_gap", float(mip_gap))
     h.setOptionValue("threads", 1)
