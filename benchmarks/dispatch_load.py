@@ -263,6 +263,71 @@ def decision_only(scenario_name: str, n: int, seed: int) -> str:
             f"mean {statistics.fmean(ms):.2f} ms")
 
 
+def in_process(scenario_name: str, n: int, seed: int, stock_multiplier: int) -> str:
+    """CPU per create without the network: through the ASGI app (routing, auth, validation,
+    service, encoding) and through the service function alone, on a fresh SQLite database."""
+    from api.app import create_app
+    from api.cli.serve import build_app
+    from api.dispatches import service
+    from api.dispatches.models import DispatchCreate
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/cpu.db"
+        key, pairs, mix = prepare(url, scenario_name, stock_multiplier)
+        ctx = build_app(url, webhook_worker=False).state.ctx
+        app = create_app(context=ctx)
+        rng = random.Random(seed)
+
+        def body(i: int) -> dict[str, Any]:
+            site, part = pairs[rng.randrange(len(pairs))]
+            return {"ticket_id": f"CPU-{i}", "site_id": site, "part_id": part,
+                    "severity": rng.choices((1, 2, 3, 4), weights=mix)[0],
+                    "reported_at": datetime.now(UTC).isoformat()}
+
+        async def call(payload: dict[str, Any]) -> int:
+            raw = json.dumps(payload).encode()
+            headers = [(b"host", b"bench"), (b"content-type", b"application/json"),
+                       (b"content-length", str(len(raw)).encode()),
+                       (b"authorization", f"Bearer {key}".encode()),
+                       (b"idempotency-key", uuid.uuid4().hex.encode())]
+            scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+                     "method": "POST", "scheme": "http", "path": "/v1/dispatches",
+                     "raw_path": b"/v1/dispatches", "query_string": b"", "root_path": "",
+                     "headers": headers, "client": ("127.0.0.1", 1),
+                     "server": ("127.0.0.1", 8000), "state": {}}
+            inbox = [{"type": "http.request", "body": raw, "more_body": False}]
+            sent: list[dict[str, Any]] = []
+
+            async def receive() -> dict[str, Any]:
+                return inbox.pop() if inbox else {"type": "http.disconnect"}
+
+            async def send(message: dict[str, Any]) -> None:
+                sent.append(message)
+
+            await app(scope, receive, send)
+            return int(sent[0]["status"])
+
+        async def through_app() -> float:
+            for i in range(100):  # warm up
+                await call(body(i))
+            payloads = [body(100 + i) for i in range(n)]
+            t = time.process_time()
+            for p in payloads:
+                assert await call(p) == 201
+            return (time.process_time() - t) * 1000 / n
+
+        app_ms = asyncio.run(through_app())
+        bodies = [DispatchCreate(**body(10**6 + i)) for i in range(n)]
+        t = time.process_time()
+        for b in bodies:
+            service.create_dispatch(ctx, b, owner="bench", idempotency_key=uuid.uuid4().hex)
+        service_ms = (time.process_time() - t) * 1000 / n
+        ctx.dispose()
+    return (f"in process ({scenario_name}, {n} creates each, stock x{stock_multiplier}): "
+            f"{app_ms:.2f} ms CPU per create through the ASGI app, {service_ms:.2f} ms in the "
+            f"service alone (decide + reserve + record)")
+
+
 def _run(coro: Any) -> RunResult:
     try:
         import uvloop
@@ -287,9 +352,14 @@ def main() -> None:
                     help="start with K x the opening stock (keeps long runs reserving)")
     ap.add_argument("--decision-only", type=int, metavar="N", default=0,
                     help="time N pure decisions (no server) and exit")
+    ap.add_argument("--in-process", type=int, metavar="N", default=0,
+                    help="CPU per create through the ASGI app and the service (no network), exit")
     args = ap.parse_args()
     if args.decision_only:
         print(decision_only(args.scenario, args.decision_only, args.seed))
+        return
+    if args.in_process:
+        print(in_process(args.scenario, args.in_process, args.seed, args.stock_multiplier))
         return
     with tempfile.TemporaryDirectory() as tmp:
         db_url = f"sqlite:///{tmp}/load.db"
