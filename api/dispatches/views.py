@@ -27,7 +27,8 @@ PROBLEM = {"content": {"application/problem+json": {}}, "description": "problem 
 async def create_dispatch(body: DispatchCreate, request: Request,
                     idempotency_key: Annotated[str | None, Header(
                         alias="Idempotency-Key", max_length=255,
-                        description="unique per logical request; replays return the first answer")
+                        description="unique per logical request and API key; a replay returns "
+                                    "the first answer, another body with it is a 422")
                     ] = None,
                     who: Principal = Depends(require(Scope.TICKETING))) -> Any:
     """Deadline from the contract dialect, the cheapest source meeting it (rationing protected
@@ -66,7 +67,8 @@ def list_dispatches(request: Request, ticket_id: str | None = None, status: Stat
                     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                     offset: Annotated[int, Query(ge=0)] = 0,
                     _: Principal = Depends(require(Scope.TICKETING))) -> Any:
-    """Filter by ticket, status, at-risk flag and reported_at in [from, to)."""
+    """Filter by ticket, status, at-risk flag (`true`: not on time, backorders included) and
+    reported_at in [from, to); ordered by reported_at."""
     _check_range(date_from, date_to)
     items = service.list_dispatches(request.app.state.ctx, ticket_id=ticket_id, status=status,
                                     at_risk=at_risk, date_from=date_from, date_to=date_to,
