@@ -147,11 +147,7 @@ def plan_levels(problem: StockingProblem, targets: np.ndarray | None = None, *,
                          "(too strict for the model)")
             return _finish(problem, S_path, None, pool, False, notes, timings)
     else:
-        # budget: deepen the paths until they can spend the budget
-        while float(cost @ S_path.sum(axis=1)) < budget and ratio > 1e-12:
-            ratio /= 10
-            S_path = marginal_paths(problem, prices0, pool, stop_ratio=ratio, start=S_path,
-                                    units_per_round=per_round)
+        S_path = _deepen(problem, prices0, pool, S_path, ratio, budget, per_round)
 
     # 3-4. MIP, then neighbourhood columns while they help.
     t = time.perf_counter()
@@ -189,6 +185,68 @@ def plan_levels(problem: StockingProblem, targets: np.ndarray | None = None, *,
         lpf = solve_master(pool, P, D, tg, integer=False, time_limit_s=time_limit_s)
         bound = lpf.objective if np.isfinite(lpf.objective) else None
     return _finish(problem, S, bound, pool, True, notes, timings)
+
+
+def _deepen(problem: StockingProblem, prices: np.ndarray, pool: ColumnPool, S_path: np.ndarray,
+            ratio: float, budget: float, per_round: int) -> np.ndarray:
+    """Continue the paths (stopping ratio / 10 each time) until they can spend ``budget``."""
+    cost = problem.unit_cost
+    while float(cost @ S_path.sum(axis=1)) < budget and ratio > 1e-12:
+        ratio /= 10
+        S_path = marginal_paths(problem, prices, pool, stop_ratio=ratio, start=S_path,
+                                units_per_round=per_round)
+    return S_path
+
+
+@dataclass(frozen=True)
+class BudgetPoint:
+    """One budget of a frontier sweep: the budget and the chosen plan's investment (currency),
+    on-time demand per year (model, summed over the chosen columns), units and levels (P, L)."""
+
+    budget: float
+    investment: float
+    on_time_demand: float
+    units: int
+    levels: np.ndarray
+
+
+def budget_sweep(problem: StockingProblem, budgets: np.ndarray, *,
+                 extra_levels: tuple[np.ndarray, ...] = (), time_limit_s: float = 10.0,
+                 mip_gap: float = 1e-4, progress: Progress | None = None) -> list[BudgetPoint]:
+    """The best plan (overall on-time demand) under each of ``budgets``, from one column pool.
+
+    The pool is grown once, as in budget mode (every part's marginal-analysis path under equal
+    class prices, deepened until it can spend the largest budget), plus the vectors of
+    ``extra_levels`` (e.g. the targets plan, so the sweep sees it); then the budget MIP is
+    solved over that pool for each budget. Points share their columns, so a sweep costs about
+    one budget solve plus one MIP per point. Each MIP stops within ``mip_gap`` (relative) of
+    its optimum, so the on-time demand may dip by that much from one budget to a larger one.
+    """
+    say = progress or (lambda f: None)
+    P, L, C = problem.n_parts, problem.n_locations, problem.n_classes
+    D = problem.class_demand_per_year
+    pool = ColumnPool(L, C)
+    evaluate_columns(problem, np.arange(P), np.zeros((P, L), dtype=np.int64), pool)
+    for lv in extra_levels:
+        evaluate_columns(problem, np.arange(P), np.asarray(lv, dtype=np.int64), pool)
+    prices = np.where(D > 0, 1.0, 0.0)
+    per_round = 1 if P * L <= SINGLE_UNIT_PAIRS else UNITS_PER_ROUND
+    ratio = _first_ratio(problem, prices) * 1e-3
+    S_path = marginal_paths(problem, prices, pool, stop_ratio=ratio, units_per_round=per_round)
+    S_path = _deepen(problem, prices, pool, S_path, ratio, float(np.max(budgets, initial=0.0)),
+                     per_round)
+    say(0.5)
+    out = []
+    _, levels, cost, ontime = pool.arrays()
+    for i, b in enumerate(budgets):
+        mip = solve_master(pool, P, D, None, budget=float(b), time_limit_s=time_limit_s,
+                           mip_gap=mip_gap)
+        if mip.choice is not None and np.all(mip.choice >= 0):
+            ch = mip.choice
+            out.append(BudgetPoint(float(b), float(cost[ch].sum()), float(ontime[ch].sum()),
+                                   int(levels[ch].sum()), levels[ch]))
+        say(0.5 + 0.5 * (i + 1) / len(budgets))
+    return out
 
 
 def _finish(problem: StockingProblem, S: np.ndarray, bound: float | None, pool: ColumnPool,

@@ -11,17 +11,16 @@ from inventory.domain import Scenario
 from optimizer.stocking.baselines import item_approach, rule_of_thumb
 from optimizer.stocking.evaluate import Evaluation, evaluate_parts
 from optimizer.stocking.exact import solve_exact
-from optimizer.stocking.greedy import Progress, effective_targets, grow
-from optimizer.stocking.lagrange import plan_levels
+from optimizer.stocking.lagrange import Progress, budget_sweep, plan_levels
 from optimizer.stocking.problem import ReachLike, StockingProblem, build_problem
 from optimizer.stocking.result import BaselineResult, FrontierPoint, StockingPlan
+from optimizer.stocking.targets import effective_targets
 
 METHODS = ("greedy", "exact")
 
 
 def solve(problem: StockingProblem, method: str = "greedy", budget: float | None = None, *,
-          exact_margin: int = 2, polish: bool | None = None, progress: Progress | None = None
-          ) -> StockingPlan:
+          exact_margin: int = 2, progress: Progress | None = None) -> StockingPlan:
     """Base-stock levels for ``problem``.
 
     Parameters
@@ -34,8 +33,6 @@ def solve(problem: StockingProblem, method: str = "greedy", budget: float | None
     budget
         None: minimise investment subject to every class target. A number (currency): maximise
         the overall demand-weighted on-time share with investment <= budget.
-    polish
-        Kept for compatibility; the decomposition solver has its own neighbourhood step.
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
@@ -78,15 +75,27 @@ def make_plan(problem: StockingProblem, S: np.ndarray, ev: Evaluation, method: s
         effective_target=targets, notes=tuple(notes), frontier=frontier, baselines=baselines)
 
 
+FRONTIER_POINTS = 12
+"""Budgets of a frontier sweep, evenly spaced from 0 to ``extend`` x the plan's investment."""
+
+
 def frontier(problem: StockingProblem, plan: StockingPlan, *, extend: float = 1.25,
-             batch_fraction: float = 0.02, progress: Progress | None = None) -> tuple[FrontierPoint, ...]:
-    """Cost/service curve: the greedy path maximising the overall on-time share from zero stock
-    up to ``extend`` x the plan's investment, plus the plan itself (label ``targets``).
-    Investment is non-decreasing along the greedy path (units are only added)."""
-    zero = np.zeros((problem.n_parts, problem.n_locations), dtype=np.int64)
-    g = grow(problem, zero, stop_investment=max(plan.investment * extend, 1e-9),
-             batch_fraction=batch_fraction, progress=progress)
-    return (*g.path, FrontierPoint(plan.investment, plan.overall_on_time, plan.units, "targets"))
+             points: int = FRONTIER_POINTS, progress: Progress | None = None
+             ) -> tuple[FrontierPoint, ...]:
+    """Cost/service curve: the best overall on-time share under ``points`` + 1 budgets from 0 to
+    ``extend`` x the plan's investment (:func:`optimizer.stocking.lagrange.budget_sweep`, one
+    column pool that includes the plan's vectors; label ``budget``), keeping the efficient
+    points (each dearer point serves more), plus the plan itself (label ``targets``)."""
+    top = max(plan.investment * extend, 1e-9)
+    pts = budget_sweep(problem, np.linspace(0.0, top, points + 1), extra_levels=(plan.levels,),
+                       progress=progress)
+    total = float(problem.class_demand_per_year.sum())
+    curve: list[FrontierPoint] = []
+    for p in sorted(pts, key=lambda q: (q.investment, -q.on_time_demand)):
+        share = p.on_time_demand / total if total > 0 else float("nan")
+        if not curve or share > curve[-1].on_time + 1e-12:
+            curve.append(FrontierPoint(p.investment, share, p.units, "budget"))
+    return (*curve, FrontierPoint(plan.investment, plan.overall_on_time, plan.units, "targets"))
 
 
 def baselines(problem: StockingProblem, plan: StockingPlan) -> tuple[BaselineResult, ...]:
@@ -105,10 +114,27 @@ def plan_scenario(scenario: Scenario, method: str = "greedy", budget: float | No
 
         reach = build_reach(scenario, TravelNetwork(scenario))
     problem = build_problem(scenario, reach)
-    plan = solve(problem, method, budget, progress=progress)
+    # progress shares: solve, then the baselines and the frontier if asked
+    parts = [("solve", 3.0), ("baselines", 1.0 if with_baselines and budget is None else 0.0),
+             ("frontier", 3.0 if with_frontier else 0.0)]
+    total = sum(w for _, w in parts)
+    spans, at = {}, 0.0
+    for name, w in parts:
+        spans[name] = (at / total, w / total)
+        at += w
+
+    def stage(name: str) -> Progress | None:
+        if progress is None:
+            return None
+        start, width = spans[name]
+        return lambda f: progress(start + width * min(max(f, 0.0), 1.0))
+
+    plan = solve(problem, method, budget, progress=stage("solve"))
     extra: dict = {}
-    if with_frontier:
-        extra["frontier"] = frontier(problem, plan)
     if with_baselines and budget is None:
         extra["baselines"] = baselines(problem, plan)
+    if with_frontier:
+        extra["frontier"] = frontier(problem, plan, progress=stage("frontier"))
+    if progress is not None:
+        progress(1.0)
     return replace(plan, **extra) if extra else plan

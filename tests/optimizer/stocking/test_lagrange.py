@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 from optimizer.stocking.columns import ColumnPool, evaluate_columns, part_contributions
 from optimizer.stocking.evaluate import evaluate
 from optimizer.stocking.exact import solve_exact
-from optimizer.stocking.greedy import effective_targets
 from optimizer.stocking.lagrange import plan_levels
 from optimizer.stocking.master import solve_master
+from optimizer.stocking.targets import effective_targets
 from tests.optimizer.stocking.fixtures import random_problem
 
 

@@ -4,6 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from optimizer.stocking.evaluate import evaluate
+from optimizer.stocking.lagrange import budget_sweep
 from optimizer.stocking.solve import baselines, frontier, solve
 from tests.optimizer.stocking.fixtures import random_problem
 
@@ -46,10 +47,31 @@ def test_unknown_method_is_refused() -> None:
 
 @settings(max_examples=10, deadline=None)
 @given(seed=st.integers(0, 1000))
-def test_frontier_investment_monotone(seed: int) -> None:
+def test_frontier_efficient_and_monotone(seed: int) -> None:
     pr = random_problem(seed, n_parts=3, targets=(0.7, 0.6))
-    plan = solve(pr, polish=False)
-    pts = [p for p in frontier(pr, plan) if p.label == "greedy"]
+    plan = solve(pr)
+    pts = [p for p in frontier(pr, plan, points=6) if p.label == "budget"]
     inv = np.array([p.investment for p in pts])
-    assert np.all(np.diff(inv) >= 0)
+    on = np.array([p.on_time for p in pts])
+    assert np.all(np.diff(inv) >= 0) and np.all(np.diff(on) > 0)
     assert pts[0].investment == 0.0
+    assert on[0] == pytest.approx(evaluate(pr, np.zeros_like(plan.levels)).overall_on_time)
+    # the plan's own vectors are in the sweep's pool: a budget at or above the plan's
+    # investment serves at least as much as the plan
+    above = on[inv <= plan.investment * 1.25 + 1e-9][-1]
+    assert above >= plan.overall_on_time - 1e-7
+
+
+def test_budget_sweep_points_match_an_independent_evaluation() -> None:
+    pr = random_problem(12, n_parts=5, targets=(0.7, 0.6))
+    full = solve(pr)
+    budgets = np.array([0.0, 0.3, 0.6, 1.0]) * full.investment
+    pts = budget_sweep(pr, budgets)
+    assert [p.budget for p in pts] == list(budgets)
+    total = pr.class_demand_per_year.sum()
+    for p in pts:
+        assert p.investment <= p.budget + 1e-6
+        assert p.investment == pytest.approx(float(pr.unit_cost @ p.levels.sum(axis=1)))
+        ev = evaluate(pr, p.levels)
+        assert p.on_time_demand / total == pytest.approx(ev.overall_on_time, abs=1e-7)
+    assert all(b.on_time_demand >= a.on_time_demand * (1 - 1e-4) for a, b in zip(pts, pts[1:], strict=False))
