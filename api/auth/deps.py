@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import Depends, Request
+from fastapi import Request
 
 from api.auth.models import Principal, Scope
 from api.auth.service import authenticate
@@ -36,7 +36,8 @@ async def principal(request: Request) -> Principal:
 def require(scope: Scope) -> Callable[..., Any]:
     """Dependency: the caller must hold ``scope`` (admin holds all), else 403."""
 
-    async def check(p: Principal = Depends(principal)) -> Principal:
+    async def check(request: Request) -> Principal:
+        p = await principal(request)  # called, not a sub-dependency: one resolution per request
         if not p.has(scope):
             raise Problem(403, "forbidden", "Forbidden",
                           f"API key {p.name!r} lacks the {scope.value!r} scope")
