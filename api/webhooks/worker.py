@@ -1,8 +1,10 @@
 """Delivery of the webhook outbox: signed POSTs with retries and exponential backoff.
 
-:func:`deliver_due` sends every due message once and reschedules failures at
-``base * 2**(attempts-1)`` seconds (capped), so messages survive a receiver outage and a server
-restart (they stay in the table until delivered). :class:`WebhookWorker` runs it in a thread.
+:func:`deliver_due` claims the due messages, sends each once and reschedules failures at
+``base * 2**(attempts-1)`` seconds (capped at an hour, at most ``webhook_max_attempts`` tries), so
+messages survive a receiver outage and a server restart (they stay in the table until delivered).
+No transaction is open while a receiver is contacted, and a claim keeps a second worker (another
+server process) off the same message. :class:`WebhookWorker` runs it in a thread.
 """
 
 from __future__ import annotations
