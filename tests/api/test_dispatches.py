@@ -235,3 +235,31 @@ def test_query_and_path_problems_name_the_field(api):
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.part_id"
     r = post(api, body(quantity=0))
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.quantity"
+
+
+def test_cancel_after_pick_releases_and_a_cancelled_backorder_moves_no_stock(api):
+    d = post(api, body(ticket_id="PK")).json()
+    url = f"/v1/dispatches/{d['id']}/events"
+    api.client.post(url, json={"kind": "picked", "at": "2025-06-04T10:10:00+08:00"}, headers=api.h())
+    assert free(api, "GZ", "PSU-1200") == (1, 1)
+    r = api.client.post(url, json={"kind": "cancelled", "at": "2025-06-04T10:12:00+08:00"},
+                        headers=api.h())
+    assert r.json()["status"] == "cancelled" and free(api, "GZ", "PSU-1200") == (2, 0)
+    assert api.client.post(url, json={"kind": "shipped", "at": "2025-06-04T10:20:00+08:00"},
+                           headers=api.h()).status_code == 409
+    bo = post(api, body(ticket_id="BO2", part_id="LC-10G-B", quantity=5)).json()
+    assert bo["status"] == "backordered"
+    with api.ctx.sessions() as s:
+        before = [(r["depot_id"], r["on_hand"], r["reserved"])
+                  for r in stock.stock_rows(session=s, part_id="LC-10G-B")]
+    for kind in ("picked", "shipped"):  # nothing to pick or ship until stock is reserved
+        assert api.client.post(f"/v1/dispatches/{bo['id']}/events", headers=api.h(),
+                               json={"kind": kind, "at": "2025-06-04T11:00:00+08:00"}
+                               ).status_code == 409
+    r = api.client.post(f"/v1/dispatches/{bo['id']}/events", headers=api.h(),
+                        json={"kind": "cancelled", "at": "2025-06-04T11:00:00+08:00"})
+    assert r.json()["status"] == "cancelled"
+    with api.ctx.sessions() as s:
+        after = [(r["depot_id"], r["on_hand"], r["reserved"])
+                 for r in stock.stock_rows(session=s, part_id="LC-10G-B")]
+    assert after == before
