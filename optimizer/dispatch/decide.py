@@ -246,8 +246,11 @@ def _backorder(request: DispatchRequest, scenario: Scenario, deadline: Deadline,
         at, d, p = min(open_orders)
         if at < expected:
             expected, source = at, f"an open order of {p} arriving at {d}"
-    order = ReplenishmentOrder("buy", primary, request.part_id, request.quantity, "supplier",
-                               ready + timedelta(days=days), days)
+    # only the HQ buys from suppliers (regional and partner depots are refilled by transfers):
+    # the order is the HQ's buy; ``expected_at`` of the decision adds the transfers to the primary
+    lead = scenario.part(request.part_id).procurement_lead_time_days
+    order = ReplenishmentOrder("buy", scenario.hq.depot_id, request.part_id, request.quantity,
+                               "supplier", ready + timedelta(days=lead), lead)
     reason = (f"No depot has {request.quantity} free unit(s) of {request.part_id} or a substitute; "
               f"backordered, expected {expected:%Y-%m-%d} from {source}.")
     return DispatchDecision(request, tier, deadline, Outcome.BACKORDERED, None, tuple(blocked),

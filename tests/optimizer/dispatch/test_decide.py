@@ -152,6 +152,9 @@ def test_backorder_with_pipeline_date(tiny, net, levels):
     assert d.outcome is Outcome.BACKORDERED and d.chosen is None
     # 30 days procurement at the HQ + 2 days transfer to SH
     assert d.expected_at == WED_10 + timedelta(days=32)
+    r = d.replenishment  # the HQ buys (depots are refilled by transfers)
+    assert (r.kind, r.depot_id, r.from_id, r.lead_time_days) == ("buy", "HQ-SZ", "supplier", 30)
+    assert r.expected_at == WED_10 + timedelta(days=30)
     inbound = {("SH", "FAN-T1"): WED_10 + timedelta(days=3)}
     d = decide(req, scenario=tiny, network=net, free_stock=free, levels=levels, inbound=inbound)
     assert d.expected_at == WED_10 + timedelta(days=3)
