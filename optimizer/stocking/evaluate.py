@@ -258,9 +258,8 @@ def evaluate_parts(problem: StockingProblem, S: np.ndarray, *, tol: float = 1e-1
     """Evaluate every part of ``problem`` at once (vectorised); see the module docstring.
 
     The fixed point runs on the preference lists restricted to stocked locations
-    (:func:`compact_lists`, exact) as a nonlinear Gauss-Seidel over tree levels: each location's
-    availability is solved exactly against its own overflow feedback (``_self_consistent``)
-    with the other locations' availabilities of the previous sweep. ``initial_availability``
+    (:func:`compact_lists`, exact), damped and Anderson-accelerated per part
+    (:func:`_anderson_step`). ``initial_availability``
     (P, L) warm-starts it (e.g. from the evaluation of nearby levels); ``with_fill=False``
     skips the (N, K) ``stream_fill`` output (an (N, 0) array then), which the solvers do not need.
     """
@@ -279,6 +278,10 @@ def evaluate_parts(problem: StockingProblem, S: np.ndarray, *, tol: float = 1e-1
         A = stocked.astype(float)
     else:
         A = np.where(stocked, initial_availability, 0.0)
+    # The iteration works on transposed (K', N) copies, list position first, so every per-
+    # position step reads contiguous memory; padding points at an extra always-zero entry.
+    flat_t = np.ascontiguousarray(np.where(ok, flat, P * L).T)
+    A_ext = np.zeros(P * L + 1)
     it = 0
     dX: list[np.ndarray] = []
     dF: list[np.ndarray] = []
@@ -287,21 +290,25 @@ def evaluate_parts(problem: StockingProblem, S: np.ndarray, *, tol: float = 1e-1
     width = K
     while True:
         it += 1
-        # Columns whose prefix (probability that every earlier location is out) is below
+        # Positions whose prefix (probability that every earlier location is out) is below
         # TAIL_EPS for every stream fill at most that much: they are left out (see TAIL_EPS).
-        A_pref = A.ravel()[flat[:, :width]] * okf[:, :width]
-        out = 1.0 - A_pref
-        prefix = exclusive_cumprod(out)
-        fill = prefix * A_pref
-        miss = prefix[:, -1] * out[:, -1]
+        A_ext[:-1] = A.ravel()
+        a_t = A_ext[flat_t[:width]]  # (width, N)
+        out_t = 1.0 - a_t
+        prefix_t = np.empty_like(a_t)
+        prefix_t[0] = 1.0
+        for k in range(1, width):
+            np.multiply(prefix_t[k - 1], out_t[k - 1], out=prefix_t[k])
+        miss = prefix_t[-1] * out_t[-1]
         if width < K and miss.max(initial=0.0) > TAIL_EPS:
             width = K
             continue
-        live = np.nonzero(prefix.max(axis=0) > TAIL_EPS)[0]
+        live = np.nonzero(prefix_t.max(axis=1) > TAIL_EPS)[0]
+        fill_t = prefix_t * a_t
+        fill_t *= rate
+        direct = np.bincount(flat_t[:width].ravel(), weights=fill_t.ravel(), minlength=P * L + 1)
         width = min(width, int(live[-1]) + 2) if live.size else 1
-        direct = np.bincount(flat[:, :fill.shape[1]].ravel(), weights=(rate[:, None] * fill).ravel(),
-                             minlength=P * L)
-        direct += np.bincount(primary_flat, weights=rate * miss, minlength=P * L)
+        direct = direct[:-1] + np.bincount(primary_flat, weights=rate * miss, minlength=P * L)
         lam = location_rates(problem, direct.reshape(P, L), order)
         A_new = pipelines(problem, S, lam, order)[2]
         g = A_new - A

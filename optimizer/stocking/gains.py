@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from optimizer.stocking.distributions import backorder_stats
-from optimizer.stocking.evaluate import Evaluation, exclusive_cumprod, pipelines
+from optimizer.stocking.evaluate import Evaluation, pipelines
 from optimizer.stocking.problem import StockingProblem
 
 
@@ -22,20 +22,28 @@ def availability_coefficients(problem: StockingProblem, ev: Evaluation) -> np.nd
     """(P, L, C) on-time demand per year gained per unit of availability at (part, location)."""
     P, L, C = problem.n_parts, problem.n_locations, problem.n_classes
     pref = problem.stream_pref
-    valid = pref >= 0
-    A = np.asfortranarray(np.where(valid, ev.availability[problem.stream_part[:, None],
-                                                          np.where(valid, pref, 0)], 0.0))
-    p = np.asfortranarray(problem.stream_p_on_time)
     K = pref.shape[1]
-    suffix = np.zeros((len(pref), K + 1), order="F")  # column-major: the loop runs over columns
+    # Transposed (K, N) layout, list position first (contiguous per-position steps); padding
+    # points at an extra location index P * L with availability 0, dropped at the end.
+    flat_t = np.ascontiguousarray(np.where(pref >= 0, problem.stream_part[:, None] * L + pref,
+                                           P * L).T)
+    A_ext = np.append(ev.availability.ravel(), 0.0)
+    a_t = A_ext[flat_t]
+    p_t = np.ascontiguousarray(problem.stream_p_on_time.T)
+    suffix = np.zeros((K + 1, a_t.shape[1]))  # on-time share of positions k.. when reached
     for k in range(K - 1, -1, -1):
-        suffix[:, k] = A[:, k] * p[:, k] + (1 - A[:, k]) * suffix[:, k + 1]
-    prefix = exclusive_cumprod(1 - A)
+        np.multiply(1.0 - a_t[k], suffix[k + 1], out=suffix[k])
+        suffix[k] += a_t[k] * p_t[k]
+    prefix = np.empty_like(a_t)  # probability that positions < k are all out
+    if K:
+        prefix[0] = 1.0
+    for k in range(1, K):
+        np.multiply(prefix[k - 1], 1.0 - a_t[k - 1], out=prefix[k])
     rate = np.where(problem.stream_in_service, problem.stream_rate_per_year, 0.0)
-    coef = rate[:, None] * prefix * (p - suffix[:, 1:])
-    idx = ((problem.stream_part[:, None] * L + np.where(valid, pref, 0)) * C
-           + problem.stream_class[:, None])[valid]
-    return np.bincount(idx, weights=coef[valid], minlength=P * L * C).reshape(P, L, C)
+    coef = rate * prefix * (p_t - suffix[1:])
+    idx = flat_t * C + problem.stream_class
+    out = np.bincount(idx.ravel(), weights=coef.ravel(), minlength=(P * L + 1) * C)
+    return out[:P * L * C].reshape(P, L, C)
 
 
 def step_gains(problem: StockingProblem, S: np.ndarray, ev: Evaluation, step: int = 1,

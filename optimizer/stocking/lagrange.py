@@ -86,7 +86,7 @@ def plan_levels(problem: StockingProblem, targets: np.ndarray | None = None, *,
     """Base-stock levels meeting ``targets`` (C,) at low investment, or the best under ``budget``.
 
     ``targets`` default to the problem's class targets (NaN: unconstrained); pass the
-    ceiling-capped targets of :func:`optimizer.stocking.greedy.effective_targets` for classes
+    ceiling-capped targets of :func:`optimizer.stocking.targets.effective_targets` for classes
     no stock can reach. ``rounds`` pricing rounds follow the start; ``neighbourhood`` rounds of
     local columns (default: 3 while ``P x L <= 5,000``, else 0: at scale each round
     evaluates ``2 L`` vectors per part for little gain); 1-for-1 moves join the neighbourhood

@@ -14,7 +14,7 @@ class FrontierPoint:
     investment: float
     on_time: float
     units: int
-    label: str = "greedy"
+    label: str = "budget"
 
 
 @dataclass(frozen=True)
