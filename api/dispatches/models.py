@@ -126,6 +126,11 @@ class DispatchOut(BaseModel):
     sla: SlaOut
     events: list[EventOut] = []
     created_at: datetime
+    redecided_at: datetime | None = Field(
+        default=None, description="when a backorder was filled: the source, mode, ETA, cost and "
+                                  "alternatives above are then from that re-decision (the "
+                                  "deadline is unchanged; an Idempotency-Key replay still "
+                                  "returns the create answer)")
 
 
 class DispatchList(BaseModel):

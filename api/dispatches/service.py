@@ -151,6 +151,7 @@ def decision_body(dispatch_id: str, body: DispatchCreate, dec: DispatchDecision,
         "sla": {"outcome": None, "delta_hours": None, "delivered_at": None},
         "events": [],
         "created_at": iso(created_at),
+        "redecided_at": None,
     }
 
 
@@ -301,6 +302,8 @@ def _views(ctx: AppContext, session: Session, rows: list[Dispatch]) -> list[dict
     out = []
     for row in rows:
         view = dict(row.decision)
+        if row.redecision:  # a filled backorder: the decision that reserved it
+            view.update(row.redecision)
         view["status"] = row.status
         view["sla"] = {"outcome": row.sla_outcome, "delta_hours": row.sla_delta_hours,
                        "delivered_at": iso(as_utc(row.delivered_at))}
@@ -374,6 +377,7 @@ def record_event(ctx: AppContext, dispatch_id: str, kind: EventKind, at: datetim
                           "the dispatch changed status meanwhile; read it and retry")
         session.refresh(row)
         extra: dict[str, Any] = {}
+        released = kind is EventKind.CANCELLED and row.reserved
         _apply_stock(session, row, kind, now)
         if kind is EventKind.DELIVERED:
             extra = _fix_sla(row, at)
@@ -385,6 +389,30 @@ def record_event(ctx: AppContext, dispatch_id: str, kind: EventKind, at: datetim
                 data=_event_data(row.id, row.ticket_id, target.value, kind.value, at, **extra),
                 subscription_ids=_subscription_ids(ctx, session, row.owner))
         session.flush()
+        if released:  # the released units may fill a waiting backorder, in this transaction
+            from api.dispatches.backorders import fill_backorders  # (it imports this module)
+
+            fill_backorders(ctx, session, [row.shipped_part_id])
+        return dispatch_view(ctx, session, row)
+
+
+def redecide(ctx: AppContext, dispatch_id: str) -> dict[str, Any]:
+    """Decide a backordered dispatch again on the free stock now (the fill that a receipt,
+    adjustment or cancel runs by itself); backorders with an earlier deadline for the same
+    units go first. Still no stock: it stays backordered. Any other status is a 409."""
+    from api.dispatches.backorders import fill_backorders
+
+    with ctx.sessions(write=True) as session:
+        row = _load(session, dispatch_id)
+        if row.status != Status.BACKORDERED.value:
+            raise Problem(409, "not-backordered", "Not a backorder",
+                          f"dispatch {dispatch_id!r} is {row.status!r}; only a backordered "
+                          "dispatch is decided again",
+                          errors=[{"field": "path.dispatch_id",
+                                   "message": f"status is {row.status}"}])
+        parts = [row.part_id, *ctx.scenario.substitutes_for(row.part_id)]
+        fill_backorders(ctx, session, parts, only=row.id)
+        session.refresh(row)
         return dispatch_view(ctx, session, row)
 
 

@@ -90,6 +90,17 @@ def post_event(request: Request, body: EventCreate,
                                                  body.at, body.note))
 
 
+@router.post("/{dispatch_id}/redecide", response_model=DispatchOut,
+             responses={404: PROBLEM, 409: PROBLEM})
+def redecide(request: Request, dispatch_id: Annotated[str, Path(max_length=40)],
+             _: Principal = Depends(require(Scope.TICKETING))) -> Any:
+    """Decide a backordered dispatch again on the free stock now and reserve it when a source
+    has the units (receipts, positive adjustments and cancellations do this by themselves;
+    this is for stock that came free another way). Backorders with an earlier deadline for the
+    same units go first; without stock it stays backordered. Other statuses are a 409."""
+    return FastJSONResponse(service.redecide(request.app.state.ctx, dispatch_id))
+
+
 def _check_range(date_from: datetime | None, date_to: datetime | None) -> None:
     if date_from is not None and date_to is not None and date_to <= date_from:
         raise field_problem(422, "query.to", "must be after 'from'")

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 
 from api.auth.deps import principal, require
 from api.auth.models import Principal, Scope
+from api.dispatches.backorders import fill_backorders
 from api.problems import Problem, field_problem
 from api.stock import service
 from api.stock.models import Adjustment, Receipt, StockRow
@@ -38,11 +39,14 @@ def _post(request: Request, fn: Any, body: Receipt | Adjustment, who: Principal,
     _check_ids(request, body.depot_id, body.part_id, "body")
     at = body.at or datetime.now(UTC)
     ref = body.reference or f"api:{who.key_id}"
+    ctx = request.app.state.ctx
     try:
-        with request.app.state.ctx.sessions(write=True) as session:
+        with ctx.sessions(write=True) as session:
             fn(session=session, depot_id=body.depot_id, part_id=body.part_id,
                quantity=body.quantity, reference=ref, at=at, actor=f"{who.name} ({who.key_id})",
                **extra)
+            if body.quantity > 0:  # units came free: waiting backorders get them first
+                fill_backorders(ctx, session, [body.part_id])
     except (ValueError, service.LedgerError) as exc:  # the ledger refuses an impossible movement
         raise Problem(409, "ledger-refused", "Stock movement refused", str(exc),
                       errors=[{"field": "body.quantity", "message": str(exc)}]) from exc
@@ -53,7 +57,9 @@ def _post(request: Request, fn: Any, body: Receipt | Adjustment, who: Principal,
 @router.post("/receipts", status_code=201, response_model=list[StockRow])
 def post_receipt(body: Receipt, request: Request,
                  who: Principal = Depends(require(Scope.PLANNER))) -> Any:
-    """Receive units into on-hand stock (one ledger receipt movement, with the key as actor)."""
+    """Receive units into on-hand stock (one ledger receipt movement, with the key as actor).
+    Backordered dispatches of the part (or of a part it may replace) are then decided again,
+    earliest deadline first, and reserved in the same transaction."""
     return _post(request, service.receive, body, who)
 
 
@@ -61,7 +67,8 @@ def post_receipt(body: Receipt, request: Request,
 def post_adjustment(body: Adjustment, request: Request,
                     who: Principal = Depends(require(Scope.PLANNER))) -> Any:
     """Correct on-hand stock with a reason (one ledger adjustment movement, with the key as
-    actor); removing more than the free units is a 409."""
+    actor); removing more than the free units is a 409. Adding units fills waiting backorders
+    as a receipt does."""
     if body.quantity == 0:
         raise field_problem(422, "body.quantity", "must not be 0")
     return _post(request, service.adjust, body, who, reason=body.reason)

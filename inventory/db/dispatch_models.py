@@ -43,7 +43,8 @@ class Dispatch(Base):
 
     ``(owner, idempotency_key)`` is unique: a replay of the create with the same key finds this
     row, compares ``request_hash`` (SHA-256 of the canonical request body) and answers
-    ``decision``, the stored create answer.
+    ``decision``, the stored create answer. ``redecision`` holds the later decision that moved a
+    backorder to ``reserved`` (source, mode, ETA recomputed when stock came free).
     """
 
     __tablename__ = "dispatches"
@@ -75,6 +76,9 @@ class Dispatch(Base):
     sla_delta_hours: Mapped[float | None] = mapped_column(Float)
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     decision: Mapped[dict] = mapped_column(JSON)
+    redecision: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    """The decision that filled a backorder (or an explicit re-decision), shown by GET; the
+    create answer in ``decision`` stays what an Idempotency-Key replay returns."""
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
