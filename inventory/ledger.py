@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, exists, insert, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from inventory.db.models import BUCKETS, DepotRow, PartRow, StockBalance, StockMovement
@@ -226,18 +226,37 @@ def post(*, session: Session, kind: str, depot_id: str, part_id: str, quantity: 
 
 # --- named movements -------------------------------------------------------------------------
 
-def reserve(*, session: Session, depot_id: str, part_id: str, quantity: int,
+_RESERVE = (update(_BAL)
+            .where(_BAL.c.depot_id == bindparam("depot"), _BAL.c.part_id == bindparam("part"),
+                   _BAL.c.on_hand - _BAL.c.reserved >= bindparam("q"))
+            .values(reserved=_BAL.c.reserved + bindparam("q"), version=_BAL.c.version + 1))
+"""The guarded update of :func:`reserve`, built once (what :func:`_guarded_update` builds for the
+deltas ``(0, q, 0, 0, 0)``: reserved grows by q only while q units are free)."""
+_INSERT_MOVEMENT = insert(_MOV)
+assert KIND_DELTAS["reserve"] == (0, 1, 0, 0, 0), "_RESERVE encodes these deltas"
+
+
+def reserve(*, session: Session | Connection, depot_id: str, part_id: str, quantity: int,
             reference: str | None = None, at: datetime | None = None,
             actor: str | None = None) -> bool:
-    """Hold ``quantity`` free units; False (nothing written) if fewer are free right now."""
+    """Hold ``quantity`` free units; False (nothing written) if fewer are free right now.
+
+    The dispatch hot path: two statements built once (the conditional ``UPDATE`` whose row count
+    decides, then the ``reserve`` movement row), run on an ORM session or a plain Core
+    connection.
+    """
     try:
         d = deltas_for("reserve", quantity)
         when = _now(at)
     except ValueError as exc:
         raise LedgerError("reserve", depot_id, part_id, str(exc)) from exc
-    if not _guarded_update(session, depot_id, part_id, d):
+    won = session.execute(_RESERVE, {"depot": depot_id, "part": part_id, "q": quantity})
+    if won.rowcount != 1:
         return False
-    _record(session, "reserve", depot_id, part_id, quantity, d, reference, None, actor, when)
+    session.execute(_INSERT_MOVEMENT, {
+        "at": when, "recorded_at": datetime.now(UTC), "depot_id": depot_id, "part_id": part_id,
+        "kind": "reserve", "quantity": quantity, "reference": reference, "reason": None,
+        "actor": actor, **{f"d_{b}": v for b, v in zip(BUCKETS, d, strict=True)}})
     return True
 
 

@@ -8,15 +8,14 @@ DataFrame) into plain dicts.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, select, update
+from sqlalchemy import Connection, Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from inventory import ledger
-from inventory.db.models import BUCKETS as LEDGER_BUCKETS
-from inventory.db.models import StockBalance, StockMovement
+from inventory.db.models import StockBalance
 
 LedgerError = ledger.LedgerError
 """What the ledger raises for an impossible movement (a ValueError)."""
@@ -65,36 +64,13 @@ def free_stock(*, session: Session | Connection,
     return out
 
 
-_MOV: Table = StockMovement.__table__  # type: ignore[assignment]
-_RESERVE = (update(_BAL)
-            .where(_BAL.c.depot_id == bindparam("depot"), _BAL.c.part_id == bindparam("part"),
-                   _BAL.c.on_hand - _BAL.c.reserved >= bindparam("q"))
-            .values(reserved=_BAL.c.reserved + bindparam("q"), version=_BAL.c.version + 1))
-_INSERT_MOVE = _MOV.insert()
-
-
 def reserve(*, session: Session | Connection, depot_id: str, part_id: str, quantity: int,
             reference: str, at: datetime) -> bool:
-    """Reserve atomically; False (nothing written) if fewer than ``quantity`` units are free.
-
-    The movement and guard of :func:`inventory.ledger.reserve` (deltas from
-    :func:`inventory.ledger.deltas_for`, one conditional ``UPDATE`` whose row count decides, then
-    the ``reserve`` movement row) as two statements built once: the dispatch hot path runs it
-    hundreds of times a second, and the ledger's general version builds its statements per
-    call. ``tests/api/test_stock_reserve.py`` checks both write the same rows.
-    """
-    d = ledger.deltas_for("reserve", quantity)
-    if at.tzinfo is None:
-        raise ledger.LedgerError("reserve", depot_id, part_id, "at must be timezone-aware")
-    won = session.execute(_RESERVE, {"depot": depot_id, "part": part_id, "q": quantity})
-    if won.rowcount != 1:
-        return False
-    session.execute(_INSERT_MOVE, {
-        "at": at.astimezone(UTC), "recorded_at": datetime.now(UTC), "depot_id": depot_id,
-        "part_id": part_id, "kind": "reserve", "quantity": quantity, "reference": reference,
-        "reason": None, "actor": None,
-        **{f"d_{b}": v for b, v in zip(LEDGER_BUCKETS, d, strict=True)}})
-    return True
+    """Reserve atomically (:func:`inventory.ledger.reserve`, statements built once); False
+    (nothing written) if fewer than ``quantity`` units are free. ``session`` may be a plain
+    connection (the dispatch hot path)."""
+    return ledger.reserve(session=session, depot_id=depot_id, part_id=part_id,
+                          quantity=quantity, reference=reference, at=at)
 
 
 def release(*, session: Session, depot_id: str, part_id: str, quantity: int, reference: str,

@@ -203,6 +203,37 @@ def test_balances_always_equal_replay(loaded, ops):
         s.rollback()
 
 
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(quantities=st.lists(st.integers(1, 5), min_size=1, max_size=8))
+def test_reserve_on_a_plain_connection_matches_a_model(loaded, quantities):
+    """The dispatch hot path reserves on a Core connection: each reserve wins exactly when the
+    model's free units cover it, writes one movement (0, q, 0, 0, 0) and bumps the version."""
+    at = datetime(2025, 6, 4, 10, 0, tzinfo=timezone(timedelta(hours=8)))
+    with loaded() as s:
+        engine = s.get_bind()
+    with engine.connect() as conn:
+        tx = conn.begin()
+        start = ledger.balance(session=conn, depot_id="R-N", part_id="P-1")
+        first_id = max((m.id for m in ledger.movements(session=conn)), default=0)
+        free, wins = start.available, []
+        for i, q in enumerate(quantities):
+            won = ledger.reserve(session=conn, depot_id="R-N", part_id="P-1", quantity=q,
+                                 reference=f"hot-{i}", at=at)
+            assert won is (q <= free)
+            if won:
+                free -= q
+                wins.append((f"hot-{i}", q))
+        end = ledger.balance(session=conn, depot_id="R-N", part_id="P-1")
+        assert (end.on_hand, end.reserved, end.version - start.version) == \
+            (start.on_hand, start.reserved + sum(q for _, q in wins), len(wins))
+        moves = [m for m in ledger.movements(session=conn) if m.id > first_id]
+        assert [(m.reference, m.quantity, m.kind, m.deltas, m.depot_id) for m in moves] == \
+            [(ref, q, "reserve", (0, q, 0, 0, 0), "R-N") for ref, q in wins]
+        assert all(m.at == at.astimezone(UTC) for m in moves)
+        assert ledger.verify(session=conn) == []
+        tx.rollback()
+
+
 # --- no oversell under concurrency ----------------------------------------------------------------
 
 def test_32_concurrent_clients_never_oversell(loaded, db_url):
