@@ -3,12 +3,15 @@
 :func:`deliver_due` claims the due messages, sends each once and reschedules failures at
 ``base * 2**(attempts-1)`` seconds (capped at an hour, at most ``webhook_max_attempts`` tries), so
 messages survive a receiver outage and a server restart (they stay in the table until delivered).
+A message that used every try is ``failed`` (logged; listed and retried through
+``/v1/webhooks/{id}/deliveries``).
 No transaction is open while a receiver is contacted, and a claim keeps a second worker (another
 server process) off the same message. :class:`WebhookWorker` runs it in a thread.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -23,6 +26,8 @@ from inventory.db.dispatch_models import WebhookOutbox, WebhookSubscription
 
 _OUT: Table = WebhookOutbox.__table__  # type: ignore[assignment]
 _SUB: Table = WebhookSubscription.__table__  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
 
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 3600.0
@@ -102,7 +107,10 @@ def deliver_due(ctx: AppContext, *, client: httpx.Client | None = None,
                 values = {"attempts": attempts, "last_error": err[:500],
                           "next_attempt_at": now + timedelta(seconds=backoff_seconds(attempts))}
                 failed += 1
-                gave_up += attempts >= settings.webhook_max_attempts
+                if attempts >= settings.webhook_max_attempts:
+                    gave_up += 1  # a dead letter: GET /v1/webhooks/{id}/deliveries?status=failed
+                    log.warning("webhook message %s failed %d times, giving up: %s", msg_id,
+                                attempts, err)
             session.execute(update(_OUT).where(_OUT.c.id == msg_id).values(**values))
     return DeliveryReport(delivered, failed, gave_up)
 

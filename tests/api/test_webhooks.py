@@ -177,3 +177,59 @@ def test_a_hanging_receiver_blocks_neither_dispatches_nor_a_second_worker(api):
         release.set()
         server.shutdown()
         server.server_close()
+
+
+def test_dead_letters_are_listed_and_retried(api, receiver):
+    from api.auth.service import create_key
+
+    api.ctx.settings.webhook_max_attempts = 2
+    sub = api.client.post("/v1/webhooks", json={"url": receiver.url}, headers=api.h()).json()
+    api.client.post("/v1/dispatches", json=body(),
+                    headers=api.h(**{"Idempotency-Key": uuid.uuid4().hex}))
+    url = f"/v1/webhooks/{sub['id']}/deliveries"
+    receiver.down = True
+    now = datetime.now(UTC)
+    assert deliver_due(api.ctx, now=now).gave_up == 0
+    (pending,) = api.client.get(url, params={"status": "pending"}, headers=api.h()).json()
+    assert pending["attempts"] == 1 and pending["next_attempt_at"]
+    assert deliver_due(api.ctx, now=now + timedelta(seconds=3)).gave_up == 1
+    assert deliver_due(api.ctx, now=now + timedelta(days=1)).failed == 0  # no try left
+    assert api.client.get(url, params={"status": "pending"}, headers=api.h()).json() == []
+    (dead,) = api.client.get(url, params={"status": "failed"}, headers=api.h()).json()
+    assert dead["id"] == pending["id"] and dead["status"] == "failed"
+    assert (dead["attempts"], dead["last_error"]) == (2, "HTTP 503")
+    assert dead["next_attempt_at"] is None and dead["payload"]["type"] == "dispatch.reserved"
+    # the owner and an admin see it; another ticketing key does not; a planner key lacks the scope
+    assert api.client.get(url, headers=api.h("admin")).json() == [dead]
+    with api.ctx.sessions() as s:
+        other = create_key(session=s, name="other", scopes="ticketing")[1]
+    nope = api.client.get(url, headers={"Authorization": f"Bearer {other}"})
+    assert nope.status_code == 404 and nope.json()["errors"][0]["field"] == "path.subscription_id"
+    assert api.client.get(url, headers=api.h("planner")).status_code == 403
+    bad = api.client.get(url, params={"status": "lost"}, headers=api.h())
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.status"
+    # retry: tries start over and the next pass delivers it, once
+    receiver.down = False
+    r = api.client.post(f"{url}/{dead['id']}/retry", headers=api.h())
+    assert r.status_code == 202 and (r.json()["status"], r.json()["attempts"]) == ("pending", 0)
+    assert deliver_due(api.ctx, now=now + timedelta(days=1)).delivered == 1
+    assert len(receiver.got) == 1 and receiver.got[0][0]["webhook-id"] == dead["id"]
+    (done,) = api.client.get(url, params={"status": "delivered"}, headers=api.h()).json()
+    assert done["id"] == dead["id"] and done["last_error"] is None and done["delivered_at"]
+    again = api.client.post(f"{url}/{dead['id']}/retry", headers=api.h())
+    assert again.status_code == 409 and again.json()["errors"][0]["field"] == "path.message_id"
+    assert api.client.post(f"{url}/msg_nope/retry", headers=api.h()).status_code == 404
+
+
+def test_a_dead_letter_of_a_removed_subscription_is_not_retried(api, receiver):
+    api.ctx.settings.webhook_max_attempts = 1
+    sub = api.client.post("/v1/webhooks", json={"url": receiver.url}, headers=api.h()).json()
+    api.client.post("/v1/dispatches", json=body(),
+                    headers=api.h(**{"Idempotency-Key": uuid.uuid4().hex}))
+    receiver.down = True
+    assert deliver_due(api.ctx, now=datetime.now(UTC)).gave_up == 1
+    url = f"/v1/webhooks/{sub['id']}/deliveries"
+    (dead,) = api.client.get(url, params={"status": "failed"}, headers=api.h()).json()
+    assert api.client.delete(f"/v1/webhooks/{sub['id']}", headers=api.h()).status_code == 204
+    r = api.client.post(f"{url}/{dead['id']}/retry", headers=api.h())
+    assert r.status_code == 409 and r.json()["type"].endswith("subscription-inactive")
