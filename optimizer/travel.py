@@ -23,7 +23,8 @@ rest at the mode's speed. Travel durations are rounded up to whole seconds.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -69,7 +70,9 @@ class Leg:
     """One feasible delivery: when it leaves the depot and arrives on site, distance and cost.
 
     ``road_km`` is the distance driven (for AIR, the two courier legs), ``air_km`` the flight
-    distance, ``cost = fixed_cost + cost_per_km * road_km`` in the scenario currency.
+    distance, ``cost = fixed_cost + cost_per_km * road_km`` in the scenario currency. The
+    explanation text is formatted only when read (:attr:`legs`, :attr:`explanation`): most legs
+    a decision or a reach computation weighs are never shown.
     """
 
     mode_id: str
@@ -80,7 +83,8 @@ class Leg:
     road_km: float
     air_km: float
     cost: float
-    legs: tuple[str, ...]
+    render: Callable[[], tuple[str, ...]] = field(repr=False, compare=False)
+    """Formats :attr:`legs` (kept as a closure over the instants and distances above)."""
 
     @property
     def hours(self) -> float:
@@ -88,12 +92,29 @@ class Leg:
         return (self.arrives_at - self.departs_at) / timedelta(hours=1)
 
     @property
+    def legs(self) -> tuple[str, ...]:
+        """The steps in words: picking at the depot, then the transport."""
+        return self.render()
+
+    @property
     def explanation(self) -> str:
-        return "; ".join(self.legs)
+        return "; ".join(self.render())
 
 
 def _ceil_seconds(hours: float) -> timedelta:
     return timedelta(seconds=math.ceil(hours * 3600 - 1e-6))
+
+
+def _once(make: Callable[[], str]) -> Callable[[], str]:
+    """``make`` called on the first use only, its text kept for the next."""
+    memo: list[str] = []
+
+    def get() -> str:
+        if not memo:
+            memo.append(make())
+        return memo[0]
+
+    return get
 
 
 def _at_local(day: date, clock: time, zone: ZoneInfo) -> datetime:
@@ -261,28 +282,48 @@ class TravelNetwork:
             mode = self.modes[self.mode_index[mode_id]]
         except KeyError as exc:
             raise KeyError(f"unknown depot, site or transport mode: {exc.args[0]!r}") from None
+        return self._arrival(i, j, mode, self.picked_at(i, ready))
+
+    def _picked_note(self, i: int, picked: datetime) -> str:
+        depot = self.depots[i]
+        return (f"picked at {depot.depot_id} by "
+                f"{picked.astimezone(self.depot_cal[i].zone):%a %Y-%m-%d %H:%M} {depot.timezone} "
+                f"({depot.handling_hours:g} h handling in opening hours {describe(depot.hours)})")
+
+    def _arrival(self, i: int, j: int, mode: TransportMode, picked: datetime,
+                 picked_note: Callable[[], str] | None = None) -> Leg | None:
+        """:meth:`earliest_arrival` from depot ``i`` to site ``j`` for a part picked at
+        ``picked``; the explanation is a closure, formatted only when read (``picked_note``: the
+        picking sentence, shared by the legs of one depot)."""
+        if picked_note is None:
+            picked_note = _once(lambda: self._picked_note(i, picked))
         depot, site = self.depots[i], self.sites[j]
         zone = self.depot_cal[i].zone
-        picked = self.picked_at(i, ready)
         road = float(self.road_km[i, j])
-        notes = [f"picked at {depot.depot_id} by {picked.astimezone(zone):%a %Y-%m-%d %H:%M} "
-                 f"{depot.timezone} ({depot.handling_hours:g} h handling in opening hours "
-                 f"{describe(depot.hours)})"]
         if mode.kind in (TransportKind.COURIER, TransportKind.VAN_RUN):
             dep = self.departure(i, mode, picked)
             arr = dep + timedelta(seconds=int(self.drive_seconds(np.array(road), mode.speed_kmh)))
-            notes.append(f"{mode.name} ({mode.kind.value}) leaves {dep.astimezone(zone):%a %H:%M} "
-                         f"and drives {road:.0f} km at up to {mode.speed_kmh:g} km/h")
+
+            def drive() -> tuple[str, ...]:
+                return (picked_note(),
+                        f"{mode.name} ({mode.kind.value}) leaves {dep.astimezone(zone):%a %H:%M} "
+                        f"and drives {road:.0f} km at up to {mode.speed_kmh:g} km/h")
+
             return Leg(mode.mode_id, depot.depot_id, site.site_id, dep, arr, road, 0.0,
-                       mode.fixed_cost + mode.cost_per_km * road, tuple(notes))
+                       mode.fixed_cost + mode.cost_per_km * road, drive)
         if mode.kind is TransportKind.PARCEL:
             ship = self.parcel_ship(i, mode, picked)
             arr = self.parcel_delivery(self.site_cal[j], mode, ship.astimezone(zone).date())
-            notes.append(f"{mode.name} (parcel) picked up at the {mode.cutoff:%H:%M} cut-off "
-                         f"{ship.astimezone(zone):%a %Y-%m-%d}, delivered "
-                         f"{arr.astimezone(self.site_cal[j].zone):%a %Y-%m-%d %H:%M} {site.timezone}")
+
+            def parcel() -> tuple[str, ...]:
+                return (picked_note(),
+                        f"{mode.name} (parcel) picked up at the {mode.cutoff:%H:%M} cut-off "
+                        f"{ship.astimezone(zone):%a %Y-%m-%d}, delivered "
+                        f"{arr.astimezone(self.site_cal[j].zone):%a %Y-%m-%d %H:%M} "
+                        f"{site.timezone}")
+
             return Leg(mode.mode_id, depot.depot_id, site.site_id, ship, arr, road, 0.0,
-                       mode.fixed_cost + mode.cost_per_km * road, tuple(notes))
+                       mode.fixed_cost + mode.cost_per_km * road, parcel)
         if not self.air_possible(i, j, mode):
             return None
         dep = self.departure(i, mode, picked)
@@ -293,19 +334,33 @@ class TravelNetwork:
         oh = int(self.depot_hub[i])
         road_legs = float(self.depot_hub_road_km[i]) + last_km
         air_km = float(self.hub_air_km[oh, dh])
-        notes.append(f"courier {self.depot_hub_road_km[i]:.0f} km to {self.hubs[oh].hub_id}, flight "
-                     f"{flight.astimezone(self.hub_zone[oh]):%a %H:%M} {air_km:.0f} km to "
-                     f"{self.hubs[dh].hub_id}, {mode.handling_hours:g} h handling at each hub, "
-                     f"courier {last_km:.0f} km to site")
+
+        def air() -> tuple[str, ...]:
+            return (picked_note(),
+                    f"courier {self.depot_hub_road_km[i]:.0f} km to {self.hubs[oh].hub_id}, "
+                    f"flight {flight.astimezone(self.hub_zone[oh]):%a %H:%M} {air_km:.0f} km to "
+                    f"{self.hubs[dh].hub_id}, {mode.handling_hours:g} h handling at each hub, "
+                    f"courier {last_km:.0f} km to site")
+
         return Leg(mode.mode_id, depot.depot_id, site.site_id, dep, arr, road_legs, air_km,
-                   mode.fixed_cost + mode.cost_per_km * road_legs, tuple(notes))
+                   mode.fixed_cost + mode.cost_per_km * road_legs, air)
 
     def allowed_modes(self, size_class: SizeClass) -> list[TransportMode]:
         """Transport modes that accept parts of ``size_class``."""
         return [m for m in self.modes if size_class in m.size_classes]
 
     def options(self, depot_id: str, site_id: str, part: Part, ready_at: datetime) -> list[Leg]:
-        """All feasible legs for ``part`` (modes accepting its size class), earliest arrival first."""
-        legs = [self.earliest_arrival(depot_id, site_id, m.mode_id, ready_at)
-                for m in self.allowed_modes(part.size_class)]
+        """All feasible legs for ``part`` (modes accepting its size class), earliest arrival first
+        (each as :meth:`earliest_arrival` answers it; the picking time is computed once)."""
+        ready = require_aware(ready_at, "ready_at")
+        try:
+            i, j = self.depot_index[depot_id], self.site_index[site_id]
+        except KeyError as exc:
+            raise KeyError(f"unknown depot or site: {exc.args[0]!r}") from None
+        modes = self.allowed_modes(part.size_class)
+        if not modes:
+            return []
+        picked = self.picked_at(i, ready)
+        note = _once(lambda: self._picked_note(i, picked))
+        legs = [self._arrival(i, j, m, picked, note) for m in modes]
         return sorted((leg for leg in legs if leg is not None), key=lambda g: (g.arrives_at, g.cost))

@@ -105,7 +105,7 @@ def _options(request: DispatchRequest, scenario: Scenario, network: TravelNetwor
                 depot.depot_id, part_id, leg.mode_id, free, crit, leg.departs_at,
                 leg.arrives_at, margin, due is None or leg.arrives_at <= due, taken_protected,
                 round(leg.cost, 2), round(taken_protected * part.unit_cost, 2),
-                round(sub_cost, 2), route=leg.explanation))
+                round(sub_cost, 2), leg=leg))
     return feasible, blocked
 
 
@@ -229,7 +229,7 @@ def _replace_reason(o: Option, why: str) -> Option:
     several times more, and a decision renames dozens of options)."""
     return Option(o.depot_id, o.part_id, o.mode_id, o.free_units, o.critical_level, o.departs_at,
                   o.arrives_at, o.margin_hours, o.meets_deadline, o.takes_protected,
-                  o.transport_cost, o.protection_cost, o.substitute_cost, o.route, why)
+                  o.transport_cost, o.protection_cost, o.substitute_cost, o.leg, why)
 
 
 def _backorder(request: DispatchRequest, scenario: Scenario, deadline: Deadline, tier: str,

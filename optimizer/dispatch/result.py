@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from optimizer.deadlines import Deadline
+from optimizer.travel import Leg
 
 
 class Outcome(StrEnum):
@@ -52,6 +53,8 @@ class Option:
     ``substitute_cost`` the price difference when a dearer substitute is shipped. ``cost`` is
     their sum (scenario currency). ``margin_hours`` is due minus ETA (negative: late; None when
     the milestone has no part deadline). ``lost_because`` is empty for the chosen option.
+    ``leg`` is the ETA leg behind a feasible option; :attr:`route` formats its explanation when
+    read (only the options an answer shows are ever formatted).
     """
 
     depot_id: str
@@ -67,8 +70,13 @@ class Option:
     transport_cost: float
     protection_cost: float
     substitute_cost: float
-    route: str = ""
+    leg: Leg | None = field(default=None, repr=False, compare=False)
     lost_because: str = ""
+
+    @property
+    def route(self) -> str:
+        """How the part travels, in words ("" when the option cannot ship)."""
+        return "" if self.leg is None else self.leg.explanation
 
     @property
     def cost(self) -> float:

@@ -173,6 +173,24 @@ def test_options_respect_size_classes_and_sort_by_eta(net: TravelNetwork) -> Non
     assert {g.mode_id for g in large} == {"courier", "van"}
 
 
+def test_options_agree_with_earliest_arrival_and_explain_each_leg(net: TravelNetwork) -> None:
+    """``options`` picks once per depot; each leg is what ``earliest_arrival`` says for its mode,
+    and its explanation (formatted when read) names the picking and the transport."""
+    ready = local(2025, 3, 11, 16, 30)  # the parcel cut-off is missed, the van waits a night
+    for depot in ("HQ", "SHA"):
+        for leg in net.options(depot, "S1", net.scenario.part("P1"), ready):
+            one = net.earliest_arrival(depot, "S1", leg.mode_id, ready)
+            assert (one.departs_at, one.arrives_at, one.cost, one.road_km, one.air_km) == \
+                (leg.departs_at, leg.arrives_at, leg.cost, leg.road_km, leg.air_km)
+            assert one.legs == leg.legs and leg.explanation == "; ".join(leg.legs)
+            assert len(leg.legs) == 2 and leg.legs[0].startswith(f"picked at {depot} by ")
+    leg = net.earliest_arrival("SHA", "S1", "parcel", ready)
+    assert "cut-off Wed 2025-03-12" in leg.explanation and "delivered Thu 2025-03-13 10:00" in \
+        leg.explanation
+    leg = net.earliest_arrival("HQ", "S1", "air", local(2025, 3, 11, 22, 0))
+    assert "flight Wed 07:00" in leg.explanation and "to PVG" in leg.explanation
+
+
 def test_two_time_zones(net: TravelNetwork) -> None:
     # 10:00 in Shanghai is 08:00 in Urumqi: the Urumqi depot (opens 09:00) waits an hour, then 1 h pick.
     leg = net.earliest_arrival("URC", "S3", "courier", local(2025, 3, 11, 10, 0))
