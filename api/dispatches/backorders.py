@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, select, update
+from sqlalchemy import Connection, Table, select, text, update
 from sqlalchemy.orm import Session
 
 from api.context import AppContext
@@ -47,8 +47,22 @@ MAX_RESERVE_ATTEMPTS = 3
 """Decide-and-reserve tries per backorder when a concurrent transaction took the chosen units
 (PostgreSQL; SQLite writers are serialised)."""
 
+FILL_LOCK_KEY = 0x5350_4152_4553_4230  # "SPARESB0"
+"""PostgreSQL advisory lock that serialises the transactions that free stock and fill."""
+
 _D: Table = Dispatch.__table__  # type: ignore[assignment]
 _E: Table = DispatchEvent.__table__  # type: ignore[assignment]
+
+
+def lock_for_fill(session: Session | Connection) -> None:
+    """Call first in a transaction that will free stock and fill backorders (before it locks any
+    balance row). On PostgreSQL these transactions then run one at a time (a transaction-scoped
+    advisory lock, across server processes): two of them freeing stock at different depots and
+    each reserving at the other's could otherwise deadlock. Creates do not take it; they hold one
+    balance row and wait on nothing else, so no cycle forms. SQLite needs nothing (one writer)."""
+    bind = session.get_bind() if isinstance(session, Session) else session
+    if bind.dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": FILL_LOCK_KEY})
 
 
 def parts_served_by(ctx: AppContext, part_ids: Iterable[str]) -> list[str]:
@@ -95,12 +109,14 @@ def fill_backorders(ctx: AppContext, session: Session | Connection, freed_part_i
     re-decision cannot jump the queue: it is filled only if no earlier backorder needs the
     units first).
     """
-    wanted = parts_served_by(ctx, freed_part_ids)
-    if not wanted:
+    freed = list(dict.fromkeys(freed_part_ids))
+    wanted = parts_served_by(ctx, freed)
+    if not wanted or not _any_free(session, freed):
         return []
+    # the stored answers (~10 kB each) are read only for the rows decided below
     rows = session.execute(
         select(_D.c.id, _D.c.ticket_id, _D.c.owner, _D.c.site_id, _D.c.part_id, _D.c.severity,
-               _D.c.quantity, _D.c.reported_at, _D.c.decision)
+               _D.c.quantity, _D.c.reported_at)
         .where(_D.c.status == Status.BACKORDERED.value, _D.c.part_id.in_(wanted))
         .order_by(_D.c.due_at.is_(None), _D.c.due_at, _D.c.reported_at, _D.c.id)).all()
     filled: list[str] = []
@@ -117,7 +133,13 @@ def fill_backorders(ctx: AppContext, session: Session | Connection, freed_part_i
                 break
         if only is not None and row.id == only:
             break
+        if filled and filled[-1] == row.id and not _any_free(session, freed):
+            break  # the freed units are all taken: the rest keep waiting
     return filled
+
+
+def _any_free(session: Session | Connection, part_ids: list[str]) -> bool:
+    return any(n > 0 for n in stock.free_stock(session=session, part_ids=part_ids).values())
 
 
 def _fill_one(ctx: AppContext, session: Session | Connection, row: Any,
@@ -127,7 +149,7 @@ def _fill_one(ctx: AppContext, session: Session | Connection, row: Any,
     now = ctx.now()
     reported = as_utc(row.reported_at)
     assert reported is not None
-    stored = row.decision
+    stored = session.execute(select(_D.c.decision).where(_D.c.id == row.id)).scalar_one()
     first_ready = stored.get("ready_at")
     ready = max(now, reported, *([datetime.fromisoformat(first_ready)] if first_ready else []))
     req = DispatchRequest(row.site_id, row.part_id, row.severity, reported, row.quantity)

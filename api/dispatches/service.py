@@ -368,6 +368,10 @@ def record_event(ctx: AppContext, dispatch_id: str, kind: EventKind, at: datetim
                                    "message": f"not allowed from {current.value}"}])
         _check_event_time(row, at, None if last is None else as_utc(last.at))
         now = ctx.now()
+        if kind is EventKind.CANCELLED and row.reserved:  # frees stock: fills backorders below
+            from api.dispatches.backorders import lock_for_fill
+
+            lock_for_fill(session)
         # guard against a concurrent event: only one UPDATE from `current` can win
         won = session.execute(update(Dispatch).where(Dispatch.id == row.id,
                                                      Dispatch.status == current.value)
@@ -400,9 +404,10 @@ def redecide(ctx: AppContext, dispatch_id: str) -> dict[str, Any]:
     """Decide a backordered dispatch again on the free stock now (the fill that a receipt,
     adjustment or cancel runs by itself); backorders with an earlier deadline for the same
     units go first. Still no stock: it stays backordered. Any other status is a 409."""
-    from api.dispatches.backorders import fill_backorders
+    from api.dispatches.backorders import fill_backorders, lock_for_fill
 
     with ctx.sessions(write=True) as session:
+        lock_for_fill(session)
         row = _load(session, dispatch_id)
         if row.status != Status.BACKORDERED.value:
             raise Problem(409, "not-backordered", "Not a backorder",

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 
 from api.auth.deps import principal, require
 from api.auth.models import Principal, Scope
-from api.dispatches.backorders import fill_backorders
+from api.dispatches.backorders import fill_backorders, lock_for_fill
 from api.problems import Problem, field_problem
 from api.stock import service
 from api.stock.models import Adjustment, Receipt, StockRow
@@ -42,6 +42,8 @@ def _post(request: Request, fn: Any, body: Receipt | Adjustment, who: Principal,
     ctx = request.app.state.ctx
     try:
         with ctx.sessions(write=True) as session:
+            if body.quantity > 0:
+                lock_for_fill(session)
             fn(session=session, depot_id=body.depot_id, part_id=body.part_id,
                quantity=body.quantity, reference=ref, at=at, actor=f"{who.name} ({who.key_id})",
                **extra)

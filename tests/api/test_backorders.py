@@ -145,3 +145,60 @@ def test_explicit_redecide(api):
     assert api.client.post("/v1/dispatches/dsp_nope/redecide", headers=api.h()).status_code == 404
     assert api.client.post(url, headers=api.h("planner")).status_code == 403
     sound(api)
+
+
+def test_receipts_and_cancels_racing_fill_each_backorder_once(api, tiny):
+    """Two app contexts (as two server processes) take 8 receipts and 4 cancels concurrently
+    while 12 one-unit backorders wait: the 12 freed units fill all 12, each exactly once."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fastapi.testclient import TestClient
+
+    from api.app import build_context, create_app
+    from api.context import ApiSettings
+
+    held = [post(api, body(ticket_id=f"H{i}", part_id="LC-10G-B")).json() for i in range(4)]
+    assert {h["status"] for h in held} == {"reserved"}  # all 4 LC-10G-B units (HQ 3, GZ 1)
+    sites = ["GZ-01", "GZ-02", "SH-01", "SH-03", "CD-01", "CD-02"]
+    waiting = [post(api, body(ticket_id=f"W{i}", part_id="LC-10G-B", site_id=sites[i % 6],
+                              severity=1 + i % 4)).json() for i in range(12)]
+    assert {w["status"] for w in waiting} == {"backordered"}
+    other = build_context(ApiSettings(database_url=api.ctx.settings.database_url, scenario=tiny,
+                                      clock=api.ctx.settings.clock))
+    apps = [create_app(context=api.ctx), create_app(context=other)]
+    jobs = [("receipt", d) for d in ("HQ-SZ", "GZ", "SH", "CD") * 2] + \
+        [("cancel", h["id"]) for h in held]
+    start = threading.Barrier(len(jobs))
+
+    def run(i: int) -> int:
+        kind, what = jobs[i]
+        with TestClient(apps[i % 2]) as c:
+            start.wait()
+            if kind == "receipt":
+                return c.post("/v1/stock/receipts", headers=api.h("planner"), json={
+                    "depot_id": what, "part_id": "LC-10G-B", "quantity": 1}).status_code
+            return c.post(f"/v1/dispatches/{what}/events", headers=api.h(), json={
+                "kind": "cancelled", "at": "2025-06-04T10:30:00+08:00"}).status_code
+
+    try:
+        with ThreadPoolExecutor(len(jobs)) as pool:
+            codes = list(pool.map(run, range(len(jobs))))
+    finally:
+        other.dispose()
+    assert codes == [201] * 8 + [200] * 4
+    got = [get(api, w["id"]) for w in waiting]
+    assert [g["status"] for g in got] == ["reserved"] * 12
+    with api.ctx.sessions() as s:
+        for g in got:
+            moves = ledger.movements(session=s, reference=g["id"])
+            assert [(m.kind, m.depot_id, m.quantity) for m in moves] == \
+                [("reserve", g["source_depot_id"], 1)]
+        rows = {b.depot_id: b for b in ledger.balances(session=s, part_id="LC-10G-B")}
+        assert ledger.verify(session=s) == []
+    assert sum(b.reserved for b in rows.values()) == 12
+    assert all(b.available == 0 for b in rows.values())
+    per_depot = {}
+    for g in got:
+        per_depot[g["source_depot_id"]] = per_depot.get(g["source_depot_id"], 0) + 1
+    assert per_depot == {d: b.reserved for d, b in rows.items() if b.reserved}
