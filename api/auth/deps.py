@@ -44,3 +44,16 @@ def require(scope: Scope) -> Callable[..., Any]:
         return p
 
     return check
+
+
+def require_any(*scopes: Scope) -> Callable[..., Any]:
+    """Dependency: the caller must hold one of ``scopes`` (admin holds all), else 403."""
+    names = " or ".join(repr(s.value) for s in scopes)
+
+    async def check(request: Request) -> Principal:
+        p = await principal(request)
+        if not any(p.has(s) for s in scopes):
+            raise Problem(403, "forbidden", "Forbidden", f"API key {p.name!r} lacks the {names} scope")
+        return p
+
+    return check

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from pydantic import AwareDatetime
 
-from api.auth.deps import require
+from api.auth.deps import require, require_any
 from api.auth.models import Principal, Scope
 from api.dispatches import service
 from api.dispatches.enums import Status
@@ -93,11 +93,12 @@ def post_event(request: Request, body: EventCreate,
 @router.post("/{dispatch_id}/redecide", response_model=DispatchOut,
              responses={404: PROBLEM, 409: PROBLEM})
 def redecide(request: Request, dispatch_id: Annotated[str, Path(max_length=40)],
-             _: Principal = Depends(require(Scope.TICKETING))) -> Any:
+             _: Principal = Depends(require_any(Scope.TICKETING, Scope.PLANNER))) -> Any:
     """Decide a backordered dispatch again on the free stock now and reserve it when a source
     has the units (receipts, positive adjustments and cancellations do this by themselves;
     this is for stock that came free another way). Backorders with an earlier deadline for the
-    same units go first; without stock it stays backordered. Other statuses are a 409."""
+    same units go first; without stock it stays backordered. Other statuses are a 409.
+    Ticketing or planner keys."""
     return FastJSONResponse(service.redecide(request.app.state.ctx, dispatch_id))
 
 
