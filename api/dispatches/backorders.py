@@ -105,9 +105,8 @@ def fill_backorders(ctx: AppContext, session: Session | Connection, freed_part_i
     """Reserve backorders that the free stock of ``freed_part_ids`` can now serve, earliest
     deadline first, in the caller's write transaction; returns the filled dispatch ids.
 
-    ``only`` restricts the fill to one dispatch (the others keep waiting, so an explicit
-    re-decision cannot jump the queue: it is filled only if no earlier backorder needs the
-    units first).
+    ``only`` stops the fill after that dispatch: backorders ahead of it in deadline order are
+    served first (an explicit re-decision cannot jump the queue), those behind it keep waiting.
     """
     freed = list(dict.fromkeys(freed_part_ids))
     wanted = parts_served_by(ctx, freed)
