@@ -202,3 +202,15 @@ def test_receipts_and_cancels_racing_fill_each_backorder_once(api, tiny):
     for g in got:
         per_depot[g["source_depot_id"]] = per_depot.get(g["source_depot_id"], 0) + 1
     assert per_depot == {d: b.reserved for d, b in rows.items() if b.reserved}
+
+
+def test_redecide_does_not_jump_the_queue(api):
+    late = post(api, body(ticket_id="SILV", site_id="SH-04", part_id="LC-10G-B", quantity=5)).json()
+    early = post(api, body(ticket_id="PLAT", site_id="GZ-01", part_id="LC-10G-B",
+                           quantity=5)).json()
+    with api.ctx.sessions() as s:  # the HQ holds 5: enough for one
+        ledger.receive(session=s, depot_id="HQ-SZ", part_id="LC-10G-B", quantity=2)
+    r = api.client.post(f"/v1/dispatches/{late['id']}/redecide", headers=api.h())
+    assert r.status_code == 200 and r.json()["status"] == "backordered"
+    assert get(api, early["id"])["status"] == "reserved"  # its deadline comes first
+    sound(api)
