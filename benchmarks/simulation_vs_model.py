@@ -1,7 +1,8 @@
 """Simulation vs analytic model: simulated on-time share per class next to the prediction.
 
 For each scenario: build reach and problem, solve the greedy plan (``--plan quantileQ``: a
-quick per-location Poisson quantile plan instead, where the greedy is too slow), evaluate it
+quick, lean per-location Poisson quantile plan instead, which stresses the model's
+independence approximation when the HQ is short), evaluate it
 analytically and simulate it; print per class the target, the prediction, the simulated share
 with its 95% interval (``*``: prediction more than 0.05 pp outside it) and the gap, plus the
 availability and backorder gaps per location kind, and the timings.
