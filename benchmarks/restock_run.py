@@ -50,8 +50,8 @@ def main() -> None:
     if args.targets == "rule-of-thumb":
         from optimizer.forecast.select import forecast_scenario
         from optimizer.stocking.baselines import rule_of_thumb
-        from optimizer.stocking.greedy import effective_targets
         from optimizer.stocking.problem import build_problem
+        from optimizer.stocking.targets import effective_targets
 
         t1 = time.perf_counter()
         problem, _ = scale_rates(build_problem(sc, reach), forecast_scenario(sc))
