@@ -31,6 +31,8 @@ def main() -> None:
     parser.add_argument("--solvers", default="pyvrp,ortools")
     parser.add_argument("--out", type=Path, default=Path("/tmp/solomon-bench"))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="PyVRP: seeds run side by side (one process each), best kept")
     args = parser.parse_args()
     names = [n.strip() for n in args.only.split(",") if n.strip()] or None
     paths = instance_paths(args.instances, names)
@@ -43,6 +45,7 @@ def main() -> None:
             out_dir=args.out / solver,
             solver=solver,
             seed=args.seed,
+            seeds=args.seeds if solver == "pyvrp" else 1,
             bks_path=args.instances / "bks.csv",
             on_done=lambda r: print(f"  {r.instance} {r.cost} gap {r.gap_pct}%", file=sys.stderr),
         )

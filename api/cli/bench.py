@@ -30,6 +30,7 @@ def solomon(
     only: Annotated[str | None, typer.Option(help="Comma-separated instance names.")] = None,
     solver: Annotated[str, typer.Option(help="pyvrp or ortools.")] = "pyvrp",
     seed: Annotated[int, typer.Option(help="Solver seed.")] = 0,
+    seeds: Annotated[int, typer.Option(min=1, help="PyVRP: seeds run side by side, best kept.")] = 1,
 ) -> None:
     """Solve Solomon VRPTW instances, check every solution and compare to the best known."""
     console = Console()
@@ -37,6 +38,8 @@ def solomon(
         raise typer.BadParameter(
             f"unknown solver {solver!r}; choose from {', '.join(sorted(SOLVERS))}", param_hint="--solver"
         )
+    if seeds > 1 and solver != "pyvrp":
+        raise typer.BadParameter("--seeds > 1 is offered for pyvrp only", param_hint="--seeds")
     names = [n.strip() for n in only.split(",") if n.strip()] if only else None
     try:
         paths = instance_paths(instances, names)
@@ -61,6 +64,7 @@ def solomon(
                 out_dir=out,
                 solver=solver,
                 seed=seed,
+                seeds=seeds,
                 bks_path=instances / "bks.csv",
                 on_done=done,
             )

@@ -8,7 +8,7 @@ same interface. ``check(problem, routes)`` verifies any route set on its own.
 from optimizer.routing.checker import CheckReport, Violation, ViolationKind, check
 from optimizer.routing.ortools_solver import solve_ortools
 from optimizer.routing.problem import ProblemError, RoutingProblem, dimacs_matrix
-from optimizer.routing.pyvrp_solver import solve
+from optimizer.routing.pyvrp_solver import solve, solve_seeds
 from optimizer.routing.solution import RoutingSolution
 from optimizer.routing.stop import FirstOf, MaxIterations, MaxRuntime, NoImprovement
 
@@ -26,5 +26,6 @@ __all__ = [
     "check",
     "dimacs_matrix",
     "solve",
+    "solve_seeds",
     "solve_ortools",
 ]

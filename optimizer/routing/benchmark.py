@@ -9,7 +9,7 @@ from pathlib import Path
 
 from optimizer.routing.checker import check
 from optimizer.routing.ortools_solver import solve_ortools
-from optimizer.routing.pyvrp_solver import solve
+from optimizer.routing.pyvrp_solver import solve, solve_seeds
 from optimizer.routing.solomon import read_bks, read_vrp, write_sol
 from optimizer.routing.stop import MaxRuntime
 
@@ -56,16 +56,21 @@ def run_solomon(
     out_dir: Path | str,
     solver: str = "pyvrp",
     seed: int = 0,
+    seeds: int = 1,
     bks_path: Path | str | None = None,
     on_done: Callable[[BenchRow], None] | None = None,
 ) -> list[BenchRow]:
     """Solve every instance for ``seconds``, check it, write its ``.sol`` and ``results.csv``.
 
     ``feasible`` in each row is the independent checker's verdict, not the solver's.
+    ``seeds`` > 1 (PyVRP only) runs that many seeds side by side and keeps the best
+    (:func:`optimizer.routing.pyvrp_solver.solve_seeds`).
     ``gap_pct`` is ``100 * (cost - bks) / bks``.
     """
     if solver not in SOLVERS:
         raise ValueError(f"unknown solver {solver!r}; choose from {sorted(SOLVERS)}")
+    if seeds != 1 and solver != "pyvrp":
+        raise ValueError("seeds > 1 is offered for the pyvrp solver only")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     bks = {}
@@ -75,7 +80,10 @@ def run_solomon(
     for path in paths:
         instance = read_vrp(path)
         problem = instance.to_problem()
-        solution = SOLVERS[solver](problem, MaxRuntime(seconds), seed=seed)
+        if seeds > 1:
+            solution = solve_seeds(problem, MaxRuntime(seconds), seed=seed, seeds=seeds)
+        else:
+            solution = SOLVERS[solver](problem, MaxRuntime(seconds), seed=seed)
         report = check(problem, solution.routes)
         best = bks.get(instance.name.upper())
         gap = None if best is None else round(100 * (report.cost - best.cost) / best.cost, 3)

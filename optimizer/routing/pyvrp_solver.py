@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pyvrp
@@ -117,3 +120,27 @@ def solve(problem: RoutingProblem, stop: StoppingCriterion, *, seed: int = 0) ->
         seconds=time.perf_counter() - began,
         dropped=dropped,
     )
+
+
+def _solve_seed(args: tuple[RoutingProblem, StoppingCriterion, int]) -> RoutingSolution:
+    problem, stop, seed = args
+    return solve(problem, stop, seed=seed)
+
+
+def solve_seeds(problem: RoutingProblem, stop: StoppingCriterion, *, seed: int = 0,
+                seeds: int = 1) -> RoutingSolution:
+    """Run ``seeds`` independent PyVRP searches (seeds ``seed .. seed + seeds - 1``) side by side in
+    worker processes, each under ``stop``, and keep the best: feasible first, then lowest cost, then
+    lowest seed. With a wall-clock stop this uses ``seeds`` cores for the same elapsed time; the
+    search is sensitive to its seed (see BENCHMARKS.md "Routing"), so more cores buy quality."""
+    if seeds < 1:
+        raise ValueError(f"seeds must be >= 1, got {seeds}")
+    if seeds == 1:
+        return solve(problem, stop, seed=seed)
+    began = time.perf_counter()
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    with ProcessPoolExecutor(max_workers=seeds, mp_context=context) as pool:
+        found = list(pool.map(_solve_seed, [(problem, stop, seed + k) for k in range(seeds)]))
+    best = min(enumerate(found), key=lambda kv: (not kv[1].feasible, kv[1].cost, kv[0]))[1]
+    return dataclasses.replace(best, seconds=time.perf_counter() - began)
