@@ -347,12 +347,10 @@ def evaluate_parts(problem: StockingProblem, S: np.ndarray, *, tol: float = 1e-1
     return Evaluation(shares, overall, on_time, full, A, lam, mean, var, ebo, vbo, delay, it)
 
 
-def subproblem(problem: StockingProblem, parts: np.ndarray) -> StockingProblem:
-    """The problem restricted to the part indices ``parts`` (streams re-indexed)."""
-    parts = np.asarray(parts, dtype=np.int64)
-    remap = np.full(problem.n_parts, -1, dtype=np.int64)
-    remap[parts] = np.arange(len(parts))
-    keep = remap[problem.stream_part] >= 0
+def select_streams(problem: StockingProblem, parts: np.ndarray, streams: np.ndarray,
+                   owner: np.ndarray) -> StockingProblem:
+    """A problem of the parts ``parts`` (new part ``i`` = old ``parts[i]``) and the streams
+    ``streams`` (old indices), stream ``k`` now belonging to new part ``owner[k]``."""
     return StockingProblem(
         name=problem.name, currency=problem.currency, part_ids=problem.part_ids[parts],
         location_ids=problem.location_ids, parent=problem.parent, transit_days=problem.transit_days,
@@ -361,12 +359,21 @@ def subproblem(problem: StockingProblem, parts: np.ndarray) -> StockingProblem:
         repair_yield=problem.repair_yield[parts],
         procurement_lead_time_days=problem.procurement_lead_time_days[parts],
         class_tier=problem.class_tier, class_severity=problem.class_severity,
-        class_target=problem.class_target, stream_part=remap[problem.stream_part[keep]],
-        stream_class=problem.stream_class[keep],
-        stream_rate_per_year=problem.stream_rate_per_year[keep],
-        stream_primary=problem.stream_primary[keep], stream_pref=problem.stream_pref[keep],
-        stream_p_on_time=problem.stream_p_on_time[keep],
-        stream_in_service=problem.stream_in_service[keep])
+        class_target=problem.class_target, stream_part=owner,
+        stream_class=problem.stream_class[streams],
+        stream_rate_per_year=problem.stream_rate_per_year[streams],
+        stream_primary=problem.stream_primary[streams], stream_pref=problem.stream_pref[streams],
+        stream_p_on_time=problem.stream_p_on_time[streams],
+        stream_in_service=problem.stream_in_service[streams])
+
+
+def subproblem(problem: StockingProblem, parts: np.ndarray) -> StockingProblem:
+    """The problem restricted to the part indices ``parts`` (streams re-indexed, order kept)."""
+    parts = np.asarray(parts, dtype=np.int64)
+    remap = np.full(problem.n_parts, -1, dtype=np.int64)
+    remap[parts] = np.arange(len(parts))
+    keep = np.nonzero(remap[problem.stream_part] >= 0)[0]
+    return select_streams(problem, parts, keep, remap[problem.stream_part[keep]])
 
 
 def evaluate(problem: StockingProblem, S: np.ndarray, *, chunk_parts: int | None = None,

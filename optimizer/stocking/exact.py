@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pulp
 
-from optimizer.stocking.evaluate import evaluate_parts
+from optimizer.stocking.evaluate import evaluate_parts, select_streams
 from optimizer.stocking.master import quiet_highs
 from optimizer.stocking.problem import StockingProblem
 
@@ -47,19 +47,7 @@ def replicate(problem: StockingProblem, parts: np.ndarray) -> StockingProblem:
     rows = [by_part[p] for p in parts]
     idx = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
     owner = np.repeat(np.arange(len(parts)), [len(r) for r in rows])
-    return StockingProblem(
-        name=problem.name, currency=problem.currency, part_ids=problem.part_ids[parts],
-        location_ids=problem.location_ids, parent=problem.parent, transit_days=problem.transit_days,
-        unit_cost=problem.unit_cost[parts], repairable=problem.repairable[parts],
-        repair_turnaround_days=problem.repair_turnaround_days[parts],
-        repair_yield=problem.repair_yield[parts],
-        procurement_lead_time_days=problem.procurement_lead_time_days[parts],
-        class_tier=problem.class_tier, class_severity=problem.class_severity,
-        class_target=problem.class_target, stream_part=owner,
-        stream_class=problem.stream_class[idx], stream_rate_per_year=problem.stream_rate_per_year[idx],
-        stream_primary=problem.stream_primary[idx], stream_pref=problem.stream_pref[idx],
-        stream_p_on_time=problem.stream_p_on_time[idx],
-        stream_in_service=problem.stream_in_service[idx])
+    return select_streams(problem, parts, idx, owner)
 
 
 def vector_contributions(problem: StockingProblem, upper: np.ndarray
