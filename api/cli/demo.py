@@ -24,12 +24,14 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from inventory.domain import Scenario, SeverityTerm
+    from optimizer.dispatch.rationing import CriticalLevels
     from optimizer.stocking.result import StockingPlan
 
 console = Console()
 errors = Console(stderr=True)
 
 KEEP_TABLES = frozenset({"api_keys", "webhook_subscriptions"})
+EXAMPLE_TRIES = 200  # (site, part) pairs tried for an on-time curl example
 """Service tables a refresh keeps; the others (dispatches, their events, orders, outbox, restock
 runs) refer to stock of the previous load and are cleared with it."""
 
@@ -92,7 +94,7 @@ def demo(db: Path = typer.Option(Path("spares.db"), "--db", help="SQLite databas
             keys = _keys(session)
     finally:
         engine.dispose()
-    _curl(sc, keys, host, port)
+    _curl(sc, keys, host, port, plan_dir)
     if not serve:
         return
     from api.cli.serve import ServeError, run
@@ -218,23 +220,49 @@ def _keys(session: Session) -> dict[str, str]:
             for scope in ("ticketing", "planner")}
 
 
-def _curl(sc: Scenario, keys: dict[str, str], host: str, port: int) -> None:
+def _example_request(sc: Scenario, now: datetime,
+                     levels: CriticalLevels | None = None) -> tuple[str, str, str]:
+    """A platinum (else best-tier) site and installed part whose severity-1 request, made now,
+    the decision rule (rationed by ``levels``) serves on time from the opening stock; returns
+    (site_id, part_id, expected outcome). Falls back to the first platinum pair when none is."""
+    from optimizer.dispatch.decide import decide
+    from optimizer.dispatch.result import DispatchRequest, Outcome
+    from optimizer.travel import TravelNetwork
+
+    installed = sorted({(b.site_id, b.part_id) for b in sc.installed_base})
+    rank = {s.site_id: sc.contract(s.contract_id).tier != "platinum" for s in sc.sites}
+    pairs = sorted(installed, key=lambda sp: (rank[sp[0]], sp))
+    if not pairs:
+        return sc.sites[0].site_id, sc.parts[0].part_id, "no installed base to ask for"
+    free = {(r.depot_id, r.part_id): r.on_hand for r in sc.stock if r.on_hand > 0}
+    network = TravelNetwork(sc)
+    for site_id, part_id in pairs[:EXAMPLE_TRIES]:
+        decision = decide(DispatchRequest(site_id, part_id, 1, now), scenario=sc,
+                          network=network, free_stock=free, levels=levels)
+        if decision.outcome == Outcome.ON_TIME:
+            return site_id, part_id, (f"expected: on time from {decision.chosen.depot_id} by "
+                                      f"{decision.chosen.mode_id}")
+    site_id, part_id = pairs[0]
+    return site_id, part_id, "expected: at risk (no pair tried could be served on time now)"
+
+
+def _curl(sc: Scenario, keys: dict[str, str], host: str, port: int, plan_dir: Path) -> None:
     from zoneinfo import ZoneInfo
 
-    installed = {(b.site_id, b.part_id) for b in sc.installed_base}
-    by_tier = sorted(sc.sites, key=lambda s: (sc.contract(s.contract_id).tier != "platinum",
-                                              s.site_id))
-    site, part = next(((s, p) for s in by_tier for p in sorted(sc._index["parts"])
-                       if (s.site_id, p) in installed), (sc.sites[0], sc.parts[0].part_id))
-    now = datetime.now(UTC).astimezone(ZoneInfo(site.timezone)).replace(microsecond=0)
+    from api.context import plan_levels
+
+    utc_now = datetime.now(UTC).replace(microsecond=0)
+    site_id, part, expected = _example_request(sc, utc_now, plan_levels(sc, plan_dir))
+    site = sc.site(site_id)
+    now = utc_now.astimezone(ZoneInfo(site.timezone))
     body = (f'{{"ticket_id": "INC-1001", "site_id": "{site.site_id}", "part_id": "{part}", '
             f'"severity": 1, "reported_at": "{now.isoformat()}"}}')
     base = f"http://{host}:{port}"
     console.print("API keys created (stored hashed, shown once):", markup=False)
     for scope, key in keys.items():
         typer.echo(f"  {scope:<9} {key}")
-    console.print(f"Ask for a replacement {part} at {site.name} ({site.site_id}), severity 1:",
-                  markup=False)
+    console.print(f"Ask for a replacement {part} at {site.name} ({site.site_id}), severity 1 "
+                  f"({expected}):", markup=False)
     typer.echo(f"curl -s -X POST {base}/v1/dispatches \\\n"
                f"  -H 'Authorization: Bearer {keys['ticketing']}' \\\n"
                f"  -H 'Idempotency-Key: demo-1001' -H 'Content-Type: application/json' \\\n"

@@ -64,6 +64,12 @@ def test_demo_creates_plans_and_refreshes(tmp_path, monkeypatch) -> None:
         made = client.post("/v1/dispatches", json=body, headers={
             "Authorization": f"Bearer {ticketing}", "Idempotency-Key": "demo-1001"})
     assert made.status_code == 201, made.text
+    # the example is one the service can serve on time, and the printed expectation is its answer
+    expected = re.search(r"expected: on time from (\S+) by (\S+)\)", out)
+    assert expected is not None, out
+    answer = made.json()
+    assert answer["on_time"] is True
+    assert (answer["source_depot_id"], answer["mode_id"]) == (expected[1], expected[2])
     app.state.ctx.engine.dispose()
 
     # re-running refreshes: the scenario reloaded, the earlier dispatch and its hold gone
