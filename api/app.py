@@ -1,7 +1,8 @@
 """The FastAPI application of the dispatch service: ``create_app(settings)``.
 
 Routers are sliced by domain concept (``api/dispatches``, ``api/stock``, ``api/sla``,
-``api/webhooks``), each with models (schemas), service (plain functions) and views (routes).
+``api/webhooks``, ``api/pipeline``, ``api/orders``, ...), each with models (schemas), service
+(plain functions) and views (routes).
 Errors are RFC 9457 problem details (:mod:`api.problems`); OpenAPI with examples is at /docs.
 """
 
@@ -17,6 +18,8 @@ from sqlalchemy import text
 from api import fastjson, problems
 from api.context import ApiSettings, AppContext, TtlCache, plan_levels, snapshot_engine
 from api.dispatches.views import router as dispatches_router
+from api.orders.views import router as orders_router
+from api.pipeline.views import router as pipeline_router
 from api.restock.service import recover_runs, runs_dir
 from api.restock.views import router as restock_router
 from api.routes.views import router as route_plans_router
@@ -74,7 +77,7 @@ def create_app(settings: ApiSettings | None = None, *, context: AppContext | Non
     app.state.ctx = ctx
     problems.install(app)
     for router in (dispatches_router, stock_router, sla_router, webhooks_router, restock_router,
-                   route_plans_router):
+                   route_plans_router, pipeline_router, orders_router):
         app.include_router(router)
 
     @app.get("/healthz", tags=["health"])

@@ -1,0 +1,76 @@
+"""Routes of /v1/orders (planner scope): the orders dispatches opened, and their completion."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+
+from api.auth.deps import require
+from api.auth.models import Principal, Scope
+from api.orders import service
+from api.orders.models import (
+    DispatchOrderList,
+    DispatchOrderOut,
+    OrderEventCreate,
+    OrderEventOut,
+    OrderKind,
+    OrderStatus,
+)
+from api.pipeline.service import actor_of, check_known
+from api.problems import field_problem
+
+router = APIRouter(prefix="/v1/orders", tags=["orders"])
+
+PROBLEM = {"content": {"application/problem+json": {}}, "description": "problem details"}
+OrderId = Annotated[int, Path(ge=1, description="the order's id (``id`` in the list)")]
+
+
+@router.get("", response_model=DispatchOrderList, responses={401: PROBLEM, 403: PROBLEM,
+                                                             422: PROBLEM})
+def list_orders(request: Request, kind: OrderKind | None = None,
+                status: OrderStatus | None = None,
+                depot_id: Annotated[str | None, Query(description="where the units land")] = None,
+                from_id: Annotated[str | None, Query(
+                    description="where they come from: a depot or 'supplier'")] = None,
+                part_id: str | None = None,
+                dispatch_id: Annotated[str | None, Query(max_length=40)] = None,
+                limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                offset: Annotated[int, Query(ge=0)] = 0,
+                _: Principal = Depends(require(Scope.PLANNER))) -> Any:
+    """Replenishment (transfer, buy), repair and scrap orders that dispatches opened, filtered
+    by every parameter given, oldest first; each with the ledger movements booked for it."""
+    ctx = request.app.state.ctx
+    check_known(ctx, "query", depot_id=depot_id, part_id=part_id)
+    if from_id is not None and from_id != "supplier":
+        check_known(ctx, "query", from_id=from_id)
+    if dispatch_id is not None and not dispatch_id.strip():
+        raise field_problem(422, "query.dispatch_id", "must not be blank")
+    items = service.list_orders(ctx, kind=kind, status=status, depot_id=depot_id,
+                                from_id=from_id, part_id=part_id, dispatch_id=dispatch_id,
+                                limit=limit, offset=offset)
+    return {"items": items, "count": len(items)}
+
+
+@router.get("/{order_id}", response_model=DispatchOrderOut, responses={404: PROBLEM})
+def get_order(request: Request, order_id: OrderId,
+              _: Principal = Depends(require(Scope.PLANNER))) -> Any:
+    """One order with the ledger movements booked for it."""
+    return service.get_order(request.app.state.ctx, order_id)
+
+
+@router.post("/{order_id}/events", response_model=OrderEventOut,
+             responses={404: PROBLEM, 409: PROBLEM, 422: PROBLEM},
+             summary="Send, receive, scrap or cancel a dispatch order")
+def post_event(request: Request, body: OrderEventCreate, order_id: OrderId,
+               who: Principal = Depends(require(Scope.PLANNER))) -> Any:
+    """Book an order's step in the ledger (reference `order:<id>`, the key as actor) and move
+    its status. `sent`: the transfer ships from the parent (in transit to the depot), the buy is
+    placed, the defective unit goes to repair. `received` (from open or sent): the units land on
+    hand at the order's depot (a repair order may name another `depot_id`), booking the `sent`
+    movements first when they are missing, and waiting backorders are filled. `scrapped` (repair
+    and scrap orders, with a `reason`): the unit is condemned. `cancelled`: an open order closes
+    with nothing booked. A step taken twice, or not allowed from the status, is a 409; so is one
+    the balances do not allow (nothing is written)."""
+    return service.record_event(request.app.state.ctx, order_id, body,
+                                actor=actor_of(who.name, who.key_id))
