@@ -1,4 +1,9 @@
-"""The default routing solver: PyVRP 0.14 (iterated local search) on a :class:`RoutingProblem`."""
+"""The default routing solver: PyVRP 0.12 (hybrid genetic search) on a :class:`RoutingProblem`.
+
+PyVRP is pinned below 0.13 on purpose: 0.13 replaced the hybrid genetic search by an iterated
+local search that, at the 10 s per instance we plan with, lands several times further from the
+Solomon best-known distances on this machine (BENCHMARKS.md "Routing", "Which PyVRP").
+"""
 
 from __future__ import annotations
 
@@ -27,15 +32,16 @@ _HORIZON = np.iinfo(np.int64).max
 def to_pyvrp(problem: RoutingProblem) -> pyvrp.ProblemData:
     """Translate ``problem`` into PyVRP's ``ProblemData`` (stop ``i`` is location ``i``).
 
-    Client ``i - 1`` is stop ``i``; the depot is location 0 with the shift as its window.
+    The depot is location 0 with the shift as its window; client ``i - 1`` is stop ``i``.
+    Coordinates only label the locations (PyVRP searches on the matrices).
     """
     n = problem.num_stops
     coords = problem.coordinates if problem.coordinates is not None else np.zeros((n, 2))
-    locations = [pyvrp.Location(float(x), float(y)) for x, y in coords]
     windows, demand = problem.time_windows, problem.demand
     clients = [
         pyvrp.Client(
-            location=i,
+            x=float(coords[i, 0]),
+            y=float(coords[i, 1]),
             delivery=[int(q) for q in demand[i]],
             service_duration=int(problem.service[i]),
             tw_early=int(windows[i, 0]),
@@ -46,14 +52,14 @@ def to_pyvrp(problem: RoutingProblem) -> pyvrp.ProblemData:
         for i in range(1, n)
     ]
     start, end = problem.shift
-    depot = pyvrp.Depot(location=0, tw_early=start, tw_late=end)
+    depot = pyvrp.Depot(x=float(coords[0, 0]), y=float(coords[0, 1]), tw_early=start, tw_late=end)
     vehicles = pyvrp.VehicleType(
         num_available=problem.num_vehicles,
         capacity=list(problem.capacity),
         tw_early=start,
         tw_late=end,
     )
-    return pyvrp.ProblemData(locations, clients, [depot], [vehicles], [problem.distance], [problem.duration])
+    return pyvrp.ProblemData(clients, [depot], [vehicles], [problem.distance], [problem.duration])
 
 
 def _pyvrp_stop(stop: StoppingCriterion) -> pyvrp.stop.StoppingCriterion:
@@ -103,7 +109,7 @@ def solve(problem: RoutingProblem, stop: StoppingCriterion, *, seed: int = 0) ->
         )
     result = pyvrp.solve(to_pyvrp(problem), _pyvrp_stop(stop), seed=seed, collect_stats=False)
     best = result.best
-    routes = [[activity.idx + 1 for activity in route if activity.is_client()] for route in best.routes()]
+    routes = [[int(v) for v in route.visits()] for route in best.routes()]  # location = stop
     routes = [r for r in routes if r]
     visited = {s for r in routes for s in r}
     dropped = [s for s in range(1, problem.num_stops) if s not in visited]
