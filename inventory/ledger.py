@@ -48,12 +48,13 @@ KIND_DELTAS: dict[str, Deltas] = {
     "repair_out":        (0, 0, 0, 0, -1),   # repaired unit leaves the sender's repair count ...
     "repair_in":         (1, 0, 0, 0, 0),    # ... and lands at another receiving depot
     "condemned":         (0, 0, 0, 0, -1),   # repair failed: the unit is scrapped, needs a reason
+    "scrapped":          (0, 0, 0, -1, 0),   # a defective unit written off unrepaired, needs a reason
 }
 """Per-unit bucket deltas of every movement kind; a movement applies ``quantity * deltas``."""
 
 SIGNED_KINDS = frozenset({"adjustment"})
 """Kinds whose quantity may be negative (all others need quantity > 0)."""
-REASON_KINDS = frozenset({"adjustment", "condemned"})
+REASON_KINDS = frozenset({"adjustment", "condemned", "scrapped"})
 """Kinds that must say why."""
 
 
@@ -209,7 +210,7 @@ def post(*, session: Session, kind: str, depot_id: str, part_id: str, quantity: 
     kind : a key of :data:`KIND_DELTAS`.
     quantity : pieces, > 0 (``adjustment`` may be negative).
     reference : what caused it (dispatch id, order id, ...).
-    reason : free text; required for ``adjustment`` and ``condemned``.
+    reason : free text; required for ``adjustment``, ``condemned`` and ``scrapped``.
     at : when it happened (aware datetime; default now, stored as UTC).
     """
     try:

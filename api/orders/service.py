@@ -19,8 +19,8 @@ sent       transfer: ``transfer_out`` at the parent, ``transfer_expected`` at th
 received   transfer: ``transfer_in``; buy: ``order_received``; repair: ``repair_out`` at
            ``from_id`` and ``repair_in`` at the depot (``repair_return`` when they are equal).
            From ``open`` the ``sent`` movements are booked first, in the same transaction
-scrapped   repair or scrap order: ``condemned`` at ``from_id`` with the reason (from ``open``
-           after ``send_to_repair``: the ledger writes units off only out of the repair bucket)
+scrapped   repair or scrap order, with the reason: from ``open`` ``scrapped`` at ``from_id`` (the
+           defective unit is written off unrepaired); from ``sent`` ``condemned`` (repair failed)
 cancelled  nothing (only an ``open`` order: units already sent complete as received or scrapped;
            a cancelled repair order leaves its unit in the defective bucket)
 =========  ==================================================================================
@@ -93,10 +93,10 @@ def event_moves(o: Any, current: OrderStatus, event: OrderEventKind, *, to_depot
     if event is OrderEventKind.SENT:
         return send_moves(o)
     ref = reference(o.id)
+    if event is OrderEventKind.SCRAPPED:  # open: still defective at the sender; sent: in repair
+        return scrap_moves(o.from_id, o.part_id, o.quantity, ref, reason or "",
+                           from_defective=current is OrderStatus.OPEN)
     before = send_moves(o) if current is OrderStatus.OPEN else []
-    if event is OrderEventKind.SCRAPPED:
-        return before + scrap_moves(o.from_id, o.part_id, o.quantity, ref, reason or "",
-                                    from_defective=False)
     if o.kind == OrderKind.TRANSFER:
         return before + [Move("transfer_in", o.depot_id, o.part_id, o.quantity, ref, reason)]
     if o.kind == OrderKind.BUY:

@@ -69,8 +69,9 @@ def post_event(request: Request, body: OrderEventCreate, order_id: OrderId,
     placed, the defective unit goes to repair. `received` (from open or sent): the units land on
     hand at the order's depot (a repair order may name another `depot_id`), booking the `sent`
     movements first when they are missing, and waiting backorders are filled. `scrapped` (repair
-    and scrap orders, with a `reason`): the unit is condemned. `cancelled`: an open order closes
-    with nothing booked. A step taken twice, or not allowed from the status, is a 409; so is one
-    the balances do not allow (nothing is written)."""
+    and scrap orders, with a `reason`): the unit is written off, `scrapped` from the defective
+    bucket when the order is open, `condemned` out of repair when it was sent. `cancelled`: an
+    open order closes with nothing booked. A step taken twice, or not allowed from the status,
+    is a 409; so is one the balances do not allow (nothing is written)."""
     return service.record_event(request.app.state.ctx, order_id, body,
                                 actor=actor_of(who.name, who.key_id))

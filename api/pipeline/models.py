@@ -69,9 +69,7 @@ class RepairReturn(PipelineBooking):
 
 class Scrap(PipelineBooking):
     """Units written off with a reason: from ``in_repair`` (``condemned``, the repair failed) or
-    from ``defective`` (``send_to_repair`` then ``condemned``: the ledger has no kind that writes
-    off a defective unit directly, so it passes the repair bucket, both movements carrying the
-    reason)."""
+    from ``defective`` (``scrapped``, never sent to repair)."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"depot_id": "HQ-SZ", "part_id": "PSU-1200", "quantity": 1, "reference": "RMA-77",

@@ -13,7 +13,7 @@ repair return, to the sender  ``repair_return`` (in_repair -1, on_hand +1)
 repair return, elsewhere      ``repair_out`` at the sender (in_repair -1), ``repair_in`` there
                               (on_hand +1)
 scrap from in_repair          ``condemned`` (in_repair -1), with the reason
-scrap from defective          ``send_to_repair`` (reference ``<ref>:scrap``) then ``condemned``
+scrap from defective          ``scrapped`` (defective -1), with the reason
 ============================  ===================================================================
 
 Nothing here creates or destroys stock except a scrap, which must say why. A movement the
@@ -56,9 +56,6 @@ _MOV: Table = StockMovement.__table__  # type: ignore[assignment]
 LANDING_KINDS = frozenset({"transfer_in", "order_received", "repair_return", "repair_in"})
 """Movement kinds that put serviceable units on hand (they may fill backorders)."""
 
-SCRAP_SEND_SUFFIX = ":scrap"
-"""Suffix of the reference of the ``send_to_repair`` that precedes a scrap from defective."""
-
 OPENED_BY = {"transfer_in": ("transfer_expected", "transfer"),
              "order_received": ("order_placed", "supplier buy")}
 """Closing kind -> (kind that opened the in-transit units, what it is called)."""
@@ -77,7 +74,7 @@ FAMILY: dict[Booking, tuple[tuple[str, str], ...]] = {
     Booking.ORDER_RECEIPT: (("order_received", ""),),
     Booking.REPAIR_SEND: (("send_to_repair", ""),),
     Booking.REPAIR_RETURN: (("repair_return", ""), ("repair_out", ""), ("repair_in", "")),
-    Booking.SCRAP: (("condemned", ""), ("send_to_repair", SCRAP_SEND_SUFFIX)),
+    Booking.SCRAP: (("condemned", ""), ("scrapped", "")),
 }
 """(movement kind, reference suffix) pairs a booking of each kind may write: a reference that
 already has movements of one of them was booked before (whatever the details)."""
@@ -156,13 +153,10 @@ def return_moves(depot_id: str, to_depot_id: str | None, part_id: str, quantity:
 
 def scrap_moves(depot_id: str, part_id: str, quantity: int, reference: str, reason: str,
                 *, from_defective: bool) -> list[Move]:
-    """Write units off with a reason: ``condemned`` from in_repair; from defective the unit
-    first passes the repair bucket (the ledger has no direct write-off of a defective unit)."""
-    out = [Move("condemned", depot_id, part_id, quantity, reference, reason)]
-    if from_defective:
-        out.insert(0, Move("send_to_repair", depot_id, part_id, quantity,
-                           reference + SCRAP_SEND_SUFFIX, f"scrap: {reason}"))
-    return out
+    """Write units off with a reason: ``condemned`` from in_repair (the repair failed),
+    ``scrapped`` from defective (never sent to repair)."""
+    kind = "scrapped" if from_defective else "condemned"
+    return [Move(kind, depot_id, part_id, quantity, reference, reason)]
 
 
 def book(ctx: AppContext, booking: Booking, moves: list[Move], *, reference: str, actor: str,

@@ -93,8 +93,7 @@ def repair_return(body: RepairReturn, request: Request,
              responses=RESPONSES, summary="Scrap defective or in-repair units")
 def scrap(body: Scrap, request: Request,
           who: Principal = Depends(require(Scope.PLANNER))) -> Any:
-    """Write units off with a reason. From `in_repair` (default): one `condemned` movement.
-    From `defective`: `send_to_repair` (reference `<reference>:scrap`) then `condemned`, since
-    the ledger writes units off only out of the repair bucket. More than the bucket holds is a
-    409."""
+    """Write units off with a reason. From `in_repair` (default): one `condemned` movement
+    (the repair failed). From `defective`: one `scrapped` movement (written off unrepaired).
+    More than the bucket holds is a 409."""
     return _book(request, Booking.SCRAP, body, who)

@@ -359,17 +359,17 @@ def test_a_reference_is_booked_once(api):
     count = moves_count(api)
     assert book(api, "repair-returns", **payload, to_depot_id="GZ").status_code == 200
     assert book(api, "repair-returns", **payload).status_code == 409  # to the sender: differs
-    # a scrap from defective: two movements, replayed as a pair; from in_repair it differs
+    # a scrap from defective: one movement, replayed; from in_repair it differs
     scrap = {**payload, "reference": "SCRAP-1", "reason": "burnt", "bucket": "defective"}
     assert book(api, "scraps", **scrap).status_code == 201
-    assert moves_count(api) == count + 2
+    assert moves_count(api) == count + 1
     replay = book(api, "scraps", **scrap)
     assert replay.status_code == 200, replay.text
     assert [(m["kind"], m["reference"], m["reason"]) for m in replay.json()["movements"]] == [
-        ("send_to_repair", "SCRAP-1:scrap", "scrap: burnt"), ("condemned", "SCRAP-1", "burnt")]
+        ("scrapped", "SCRAP-1", "burnt")]
     assert book(api, "scraps", **{**scrap, "bucket": "in_repair"}).status_code == 409
     assert book(api, "scraps", **{**scrap, "reason": "dropped"}).status_code == 409
-    assert moves_count(api) == count + 2
+    assert moves_count(api) == count + 1
     assert bal(api, "HQ-SZ", "PSU-1200") == (6, 0, 0, 0, 0)
 
 
@@ -385,7 +385,7 @@ def test_scrap_order_of_a_consumable_and_a_buy_order(api):
     r = order_event(api, scrap["id"], "scrapped", reason="consumable fan tray")
     assert r.status_code == 200, r.text
     assert [(m["kind"], m["depot_id"], m["reason"]) for m in r.json()["movements"]] == [
-        ("send_to_repair", "GZ", None), ("condemned", "GZ", "consumable fan tray")]
+        ("scrapped", "GZ", "consumable fan tray")]
     assert r.json()["status"] == "scrapped" and bal(api, "GZ", "FAN-T1") == (2, 0, 0, 0, 0)
     assert units(api) == start - 1  # a scrap is the one booking that removes units
     assert order_event(api, scrap["id"], "cancelled").status_code == 409

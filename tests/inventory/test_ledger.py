@@ -78,6 +78,18 @@ def test_repair_loop_and_condemn(s):
     assert bal(s) == (10, 0, 0, 0, 0) and bal(s, "R-N") == (4, 0, 0, 0, 0)
 
 
+def test_scrap_a_defective_unit_needs_a_reason_and_a_defective_unit(s):
+    with pytest.raises(LedgerError, match="reason is required"):
+        ledger.post(session=s, kind="scrapped", depot_id="HQ", part_id="P-1", quantity=1)
+    with pytest.raises(LedgerError):  # only 2 defective units at the HQ
+        ledger.post(session=s, kind="scrapped", depot_id="HQ", part_id="P-1", quantity=3,
+                    reason="water damage")
+    assert bal(s) == (10, 0, 0, 2, 0)
+    ledger.post(session=s, kind="scrapped", depot_id="HQ", part_id="P-1", quantity=2,
+                reason="water damage")
+    assert bal(s) == (10, 0, 0, 0, 0) and ledger.verify(session=s) == []
+
+
 def test_orders_and_new_balance_rows(s):
     ledger.order_placed(session=s, depot_id="R-N", part_id="P-2", quantity=5, reference="PO-9")
     ledger.order_received(session=s, depot_id="R-N", part_id="P-2", quantity=5, reference="PO-9")
