@@ -383,7 +383,9 @@ def record_event(ctx: AppContext, dispatch_id: str, kind: EventKind, at: datetim
         extra: dict[str, Any] = {}
         released = kind is EventKind.CANCELLED and row.reserved
         _apply_stock(session, row, kind, now)
-        if kind is EventKind.DELIVERED:
+        if kind is EventKind.CANCELLED:
+            extra = {"cancelled_order_ids": _cancel_open_refills(session, row)}
+        elif kind is EventKind.DELIVERED:
             extra = _fix_sla(row, at)
         elif kind is EventKind.DEFECTIVE_RECEIVED:
             extra = {"repair_order": _open_repair(ctx, session, row, at, now)}
@@ -444,6 +446,19 @@ def _apply_stock(session: Session, row: Dispatch, kind: EventKind, now: datetime
         row.reserved = False
     elif kind is EventKind.DEFECTIVE_RECEIVED and row.source_depot_id is not None:
         stock.defective_in(**{**args, "part_id": row.part_id})
+
+
+def _cancel_open_refills(session: Session, row: Dispatch) -> list[int]:
+    """Close the cancelled dispatch's replenishment orders (transfer, buy) that nothing was
+    booked for yet: they existed only to refill what this dispatch took. Orders already sent
+    stay as they are (their units are on the way and land as stock)."""
+    ids = [int(i) for i in session.scalars(
+        select(_O.c.id).where(_O.c.dispatch_id == row.id, _O.c.status == "open",
+                              _O.c.kind.in_(("transfer", "buy"))))]
+    if ids:
+        session.execute(update(_O).where(_O.c.id.in_(ids), _O.c.status == "open")
+                        .values(status="cancelled"))
+    return ids
 
 
 def _fix_sla(row: Dispatch, delivered_at: datetime) -> dict[str, Any]:

@@ -497,3 +497,18 @@ def test_openapi_shows_the_new_endpoints_with_examples(api):
         assert examples, model.__name__
         for example in model.model_json_schema()["examples"]:
             model.model_validate(example)
+
+
+def test_cancelling_a_dispatch_closes_its_open_refill_but_not_a_sent_one(api):
+    a, b = dispatch(api), dispatch(api)  # GZ's two PSU-1200, each opens a transfer from the HQ
+    refill_a = orders(api, dispatch_id=a["id"], kind="transfer")[0]
+    refill_b = orders(api, dispatch_id=b["id"], kind="transfer")[0]
+    assert order_event(api, refill_b["id"], "sent").status_code == 200  # b's refill is on its way
+    start = units(api)
+    for d in (a, b):
+        cancelled = event(api, d["id"], "cancelled", "2025-06-04T10:30:00+08:00")
+        assert cancelled["status"] == "cancelled"
+    assert orders(api, dispatch_id=a["id"], kind="transfer")[0]["status"] == "cancelled"
+    assert orders(api, dispatch_id=b["id"], kind="transfer")[0]["status"] == "sent"
+    assert order_event(api, refill_a["id"], "sent").status_code == 409  # closed, nothing books
+    assert bal(api, "GZ", "PSU-1200") == (2, 0, 1, 0, 0) and units(api) == start
