@@ -30,8 +30,14 @@ from sqlalchemy.orm import Session
 from inventory.db.dispatch_models import Dispatch, as_utc
 from inventory.domain import Scenario, TransportKind, TransportMode
 from optimizer.calendars import Calendar, day_interval
-from optimizer.routing.runs import DEFAULT_SIZE_LOADS, Delivery, RunPlan, Vans, plan_runs
-from optimizer.routing.stop import FirstOf, MaxRuntime, NoImprovement
+from optimizer.routing.runs import (
+    DEFAULT_SIZE_LOADS,
+    Delivery,
+    RunPlan,
+    Vans,
+    default_stop,
+    plan_runs,
+)
 from optimizer.travel import TravelNetwork, haversine_km
 
 PENDING_STATUSES = ("reserved", "picked")
@@ -183,7 +189,7 @@ def plan_day(*, session: Session, network: TravelNetwork, depot_id: str, day: da
         for p in loadable)
     km, hours = travel_matrices(network, depot_id, [p.site_id for p in loadable], mode.speed_kmh)
     fleet = Vans(vans, capacity, start, end)
-    stop = FirstOf(MaxRuntime(seconds), NoImprovement(20_000))
+    stop = default_stop(seconds)
     plan = plan_runs(depot, deliveries, fleet, hours, distance_km=km, stop=stop, seed=seed)
     by_id = {p.dispatch_id: p for p in pending}
     left = [*not_ready, *((by_id[u.delivery_id], u.reason) for u in plan.direct)]

@@ -82,7 +82,7 @@ def solve(problem: RoutingProblem, stop: StoppingCriterion, *, seed: int = 0) ->
     problem
         The VRPTW instance.
     stop
-        When to stop, e.g. ``MaxRuntime(10)`` or ``FirstOf(MaxRuntime(5), NoImprovement(20_000))``.
+        When to stop, e.g. ``MaxRuntime(10)`` or ``FirstOf(MaxRuntime(5), NoImprovement(1_000))``.
     seed
         Seed of PyVRP's random stream; the same seed and iteration budget give the same routes.
 
