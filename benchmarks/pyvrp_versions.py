@@ -5,6 +5,10 @@ Run it with the Python of a virtual environment that holds the PyVRP release to 
     python3 -m venv /tmp/pv14 && /tmp/pv14/bin/pip install pyvrp==0.14.1
     /tmp/pv14/bin/python benchmarks/pyvrp_versions.py --seconds 10 --seeds 0,1 --only R108,RC108
 
+``--params`` passes search parameters to releases from 0.13 on (iterated local search), as JSON
+with the keys ``ils``, ``neighbourhood``, ``perturbation`` and ``penalty``, each a dict of that
+parameter class's fields, e.g. ``'{"neighbourhood": {"num_neighbours": 30}}'``.
+
 Each seed is solved in its own process, side by side (one per core), so two seeds take the wall
 time of one. Distances follow the DIMACS convention (``round_func="dimacs"``: truncated to one
 decimal, solved in integer tenths). Prints one line per instance and seed, then the mean gap per
@@ -15,9 +19,11 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pyvrp
 import pyvrp.stop
@@ -25,11 +31,27 @@ import pyvrp.stop
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def solve_one(args: tuple[Path, float, int]) -> tuple[str, int, float, bool, int]:
+def solve_params(spec: dict[str, dict[str, Any]]) -> Any:
+    """``pyvrp.SolveParams`` of an iterated-local-search release (0.13+) from ``--params``."""
+    from pyvrp import IteratedLocalSearchParams, PenaltyParams, SolveParams
+    from pyvrp.search import NeighbourhoodParams, PerturbationParams
+
+    unknown = set(spec) - {"ils", "neighbourhood", "perturbation", "penalty"}
+    if unknown:
+        raise SystemExit(f"--params: unknown key(s) {sorted(unknown)}")
+    return SolveParams(ils=IteratedLocalSearchParams(**spec.get("ils", {})),
+                       penalty=PenaltyParams(**spec.get("penalty", {})),
+                       neighbourhood=NeighbourhoodParams(**spec.get("neighbourhood", {})),
+                       perturbation=PerturbationParams(**spec.get("perturbation", {})))
+
+
+def solve_one(args: tuple[Path, float, int, str]) -> tuple[str, int, float, bool, int]:
     """(instance, seed, cost in DIMACS distance, feasible, iterations) of one run."""
-    path, seconds, seed = args
+    path, seconds, seed, params = args
     data = pyvrp.read(str(path), round_func="dimacs")
-    result = pyvrp.solve(data, pyvrp.stop.MaxRuntime(seconds), seed=seed, collect_stats=False)
+    extra = {"params": solve_params(json.loads(params))} if params else {}
+    result = pyvrp.solve(data, pyvrp.stop.MaxRuntime(seconds), seed=seed, collect_stats=False,
+                         **extra)
     return path.stem.upper(), seed, result.best.distance() / 10, result.best.is_feasible(), \
         result.num_iterations
 
@@ -40,6 +62,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--seeds", default="0", help="comma-separated seeds, run side by side")
     parser.add_argument("--only", default="", help="comma-separated instance names (default all)")
+    parser.add_argument("--params", default="", help="JSON search parameters (0.13+ only)")
     args = parser.parse_args()
     bks = {r["instance"].upper(): float(r["cost"])
            for r in csv.DictReader((args.instances / "bks.csv").open())}
@@ -50,7 +73,7 @@ def main() -> None:
         for name in names:
             path = args.instances / f"{name}.vrp"
             for inst, seed, cost, feasible, iters in pool.map(
-                    solve_one, [(path, args.seconds, s) for s in seeds]):
+                    solve_one, [(path, args.seconds, s, args.params) for s in seeds]):
                 gap = 100 * (cost - bks[inst]) / bks[inst]
                 gaps[seed][inst] = gap if feasible else float("inf")
                 print(f"{inst} seed {seed}: {cost:.1f} gap {gap:.3f} % "
