@@ -1,6 +1,6 @@
 """Stocking scale benchmark: plan a generated scenario, report wall time per step and peak RSS.
 
-    python benchmarks/stocking_scale.py --parts 5000 --depots 30 --sites 2000 --seed 1
+    python benchmarks/stocking_scale.py --parts 5000 --depots 30 --sites 2000 --seed 1 [--workers 2]
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ def main() -> None:
     ap.add_argument("--depots", type=int, default=30)
     ap.add_argument("--sites", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--workers", type=int, default=1, help="pricing processes (spares plan: cores)")
     a = ap.parse_args()
     t0 = time.perf_counter()
     sc = generate(a.parts, a.depots, a.sites, a.seed)
@@ -30,7 +31,7 @@ def main() -> None:
     t2 = time.perf_counter()
     pr = build_problem(sc, reach)
     t3 = time.perf_counter()
-    plan = solve(pr, "greedy")
+    plan = solve(pr, "greedy", workers=a.workers)
     t4 = time.perf_counter()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
     print(f"{a.parts} parts x {a.depots} depots x {a.sites} sites: {len(pr.stream_part)} streams, "

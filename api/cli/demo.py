@@ -20,6 +20,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api.cli.cores import DEFAULT_WORKERS
+
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
@@ -189,7 +191,7 @@ def _plan(sc: Scenario) -> StockingPlan:
                   TimeElapsedColumn(), console=console, transient=True) as bar:
         task = bar.add_task(sc.name, total=1.0)
         try:
-            return plan_scenario(sc, with_baselines=False,
+            return plan_scenario(sc, with_baselines=False, workers=DEFAULT_WORKERS,
                                  progress=lambda f: bar.update(task, completed=f))
         except ValueError as exc:
             raise _fail(f"planning {sc.name} failed: {exc}") from None

@@ -10,6 +10,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 import scenarios
+from api.cli.cores import DEFAULT_WORKERS
 from inventory.domain import DomainError
 from optimizer.stocking.io import write_plan
 from optimizer.stocking.result import StockingPlan
@@ -45,6 +46,9 @@ def plan(
                                         help="Maximise on-time share within this investment."),
     method: str = typer.Option("greedy", "--method", help="greedy or exact (small instances)."),
     frontier: bool = typer.Option(False, "--frontier", help="Also write frontier.csv."),
+    workers: int = typer.Option(DEFAULT_WORKERS, "--workers", min=1,
+                                help="Processes that price the stock levels (default: the usable "
+                                     "cores, at most 8); 1 keeps it in one process."),
 ) -> None:
     """Optimise base-stock levels per part and depot against the contracts' on-time targets."""
     if method not in METHODS:
@@ -60,7 +64,8 @@ def plan(
         task = bar.add_task(sc.name, total=1.0)
         try:
             result = plan_scenario(sc, method, budget, with_frontier=frontier,
-                                   progress=lambda f: bar.update(task, completed=f))
+                                   progress=lambda f: bar.update(task, completed=f),
+                                   workers=workers)
         except ValueError as exc:
             errors.print(f"plan failed: {exc}", markup=False)
             raise typer.Exit(1) from None

@@ -16,13 +16,19 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api.cli.cores import DEFAULT_WORKERS
+
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sqlalchemy.orm import Session
 
     from inventory.domain import Scenario
     from optimizer.restock.positions import Positions
     from optimizer.restock.quarter import Quarter
     from optimizer.restock.run import RestockResult
+    from optimizer.stocking.problem import StockingProblem
+    from optimizer.stocking.result import StockingPlan
 
 console = Console()
 errors = Console(stderr=True)
@@ -68,6 +74,9 @@ def restock(
                                           "target by more than this many quarters of demand."),
     approve: bool = typer.Option(False, "--approve", help="Book the orders in the database "
                                  "ledger (idempotent by run id; database mode only)."),
+    workers: int = typer.Option(DEFAULT_WORKERS, "--workers", min=1,
+                                help="Processes that price the stock levels (default: the usable "
+                                     "cores, at most 8); 1 keeps it in one process."),
 ) -> None:
     """Quarterly restocking: forecast, re-plan, and transfer/repair/buy orders under a budget."""
     from optimizer.restock.quarter import Quarter
@@ -91,7 +100,8 @@ def restock(
             session, sc, positions, source = _from_database(url, q)
         targets = _targets(plan_dir, sc, positions) if plan_dir is not None else None
         result = _run(sc, positions, q, budget=budget, source=source, targets=targets,
-                      strength_months=strength, excess_quarters=excess_quarters)
+                      strength_months=strength, excess_quarters=excess_quarters,
+                      planner=_planner(workers))
         from optimizer.restock.outputs import write_outputs
 
         write_outputs(result, out)
@@ -150,6 +160,16 @@ def _targets(plan_dir: Path, sc: Scenario, positions: Positions) -> np.ndarray:
         return targets_from_plan(plan, positions.part_ids, positions.location_ids)
     except (PlanFormatError, ValueError, OSError) as exc:
         raise _fail(f"--plan {plan_dir}: {exc}") from None
+
+
+def _planner(workers: int) -> Callable[[StockingProblem], StockingPlan]:
+    """The re-plan step: the stocking solver with ``workers`` pricing processes."""
+    from optimizer.stocking.solve import solve
+
+    def planner(problem: StockingProblem) -> StockingPlan:
+        return solve(problem, "greedy", workers=workers)
+
+    return planner
 
 
 def _run(sc: Scenario, positions: Positions, q: Quarter, **kw: object) -> RestockResult:

@@ -141,3 +141,45 @@ def marginal_paths(problem: StockingProblem, prices: np.ndarray, pool: ColumnPoo
         if progress is not None:
             progress(rnd)
     return S
+
+
+_SHARED: dict[str, StockingProblem] = {}
+"""The problem a forked pricing worker reads (set before the fork: nothing is pickled)."""
+
+
+def _paths_worker(args: tuple[np.ndarray, np.ndarray, dict]) -> tuple[np.ndarray, np.ndarray, tuple]:
+    parts, prices, kw = args
+    problem = _SHARED["problem"]
+    local = ColumnPool(problem.n_locations, problem.n_classes)
+    S = marginal_paths(problem, prices, local, parts=parts, **kw)
+    return parts, S[parts], local.arrays()
+
+
+def paths(problem: StockingProblem, prices: np.ndarray, pool: ColumnPool, *, workers: int = 1,
+          parts: np.ndarray | None = None, start: np.ndarray | None = None,
+          **kw: object) -> np.ndarray:
+    """:func:`marginal_paths` over ``workers`` forked processes, each pricing every
+    ``workers``-th part (parts are independent, so the levels are the same as one process
+    gives); their columns join ``pool`` part block by part block. ``workers`` 1, or a platform
+    without ``fork``, runs in this process."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    P, L = problem.n_parts, problem.n_locations
+    active = np.arange(P) if parts is None else np.asarray(parts, dtype=np.int64)
+    if workers <= 1 or active.size < 2 * workers or \
+            "fork" not in multiprocessing.get_all_start_methods():
+        return marginal_paths(problem, prices, pool, parts=parts, start=start, **kw)
+    S = np.zeros((P, L), dtype=np.int64) if start is None else start.astype(np.int64).copy()
+    chunks = [active[w::workers] for w in range(workers)]
+    _SHARED["problem"] = problem
+    try:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as ex:
+            done = list(ex.map(_paths_worker, [(c, prices, {**kw, "start": S}) for c in chunks]))
+    finally:
+        _SHARED.pop("problem", None)
+    for chunk, levels, (part, lv, _cost, ontime) in done:
+        S[chunk] = levels
+        pool.add(part, lv, problem.unit_cost[part], ontime)
+    return S

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from optimizer.stocking.columns import ColumnPool, evaluate_columns, marginal_paths
+from optimizer.stocking.columns import ColumnPool, evaluate_columns, paths
 from optimizer.stocking.evaluate import Evaluation, evaluate_parts
 from optimizer.stocking.master import solve_master
 from optimizer.stocking.problem import StockingProblem
@@ -86,7 +86,7 @@ def _neighbours(S: np.ndarray, swaps: bool) -> tuple[np.ndarray, np.ndarray]:
 def plan_levels(problem: StockingProblem, targets: np.ndarray | None = None, *,
                 budget: float | None = None, rounds: int = 1, neighbourhood: int | None = None,
                 swap_limit: int = 20_000, time_limit_s: float = 20.0, mip_gap: float = MIP_GAP,
-                progress: Progress | None = None) -> LagrangeResult:
+                progress: Progress | None = None, workers: int = 1) -> LagrangeResult:
     """Base-stock levels meeting ``targets`` (C,) at low investment, or the best under ``budget``.
 
     ``targets`` default to the problem's class targets (NaN: unconstrained); pass the
@@ -95,7 +95,8 @@ def plan_levels(problem: StockingProblem, targets: np.ndarray | None = None, *,
     local columns (default: 3 while ``P x L <= 5,000``, else 0: at scale each round
     evaluates ``2 L`` vectors per part for little gain); 1-for-1 moves join the neighbourhood
     while ``P x L^2 <= swap_limit``. Each master MIP stops at relative gap ``mip_gap`` or
-    after ``time_limit_s``. Cheap enough to call from other code (restock runs).
+    after ``time_limit_s``. Cheap enough to call from other code (restock runs). ``workers`` > 1
+    prices the parts in that many forked processes (:func:`optimizer.stocking.columns.paths`).
     """
     t0 = time.perf_counter()
     say = progress or (lambda f: None)
@@ -121,7 +122,7 @@ def plan_levels(problem: StockingProblem, targets: np.ndarray | None = None, *,
     # 1. start: paths under prices0 down to a first threshold.
     per_round = 1 if P * L <= SINGLE_UNIT_PAIRS else UNITS_PER_ROUND
     ratio = _first_ratio(problem, prices0) * 1e-3
-    S_path = marginal_paths(problem, prices0, pool, stop_ratio=ratio, units_per_round=per_round)
+    S_path = paths(problem, prices0, pool, stop_ratio=ratio, units_per_round=per_round, workers=workers)
     timings["start"] = time.perf_counter() - t0
     say(0.2)
     lp = None
@@ -142,7 +143,7 @@ def plan_levels(problem: StockingProblem, targets: np.ndarray | None = None, *,
             u = lp.prices
             if not np.any(u > 0):
                 break
-            marginal_paths(problem, u, pool, stop_ratio=0.5, units_per_round=per_round)
+            paths(problem, u, pool, stop_ratio=0.5, units_per_round=per_round, workers=workers)
             lp = solve_master(pool, P, D, tg, integer=False, penalty=penalty,
                               time_limit_s=time_limit_s)
             timings[f"pricing{r + 1}"] = time.perf_counter() - t
@@ -152,7 +153,7 @@ def plan_levels(problem: StockingProblem, targets: np.ndarray | None = None, *,
                          "(too strict for the model)")
             return _finish(problem, S_path, None, pool, False, notes, timings)
     else:
-        S_path = _deepen(problem, prices0, pool, S_path, ratio, budget, per_round)
+        S_path = _deepen(problem, prices0, pool, S_path, ratio, budget, per_round, workers)
 
     # 3-4. MIP, then neighbourhood columns while they help.
     t = time.perf_counter()
@@ -193,13 +194,13 @@ def plan_levels(problem: StockingProblem, targets: np.ndarray | None = None, *,
 
 
 def _deepen(problem: StockingProblem, prices: np.ndarray, pool: ColumnPool, S_path: np.ndarray,
-            ratio: float, budget: float, per_round: int) -> np.ndarray:
+            ratio: float, budget: float, per_round: int, workers: int = 1) -> np.ndarray:
     """Continue the paths (stopping ratio / 10 each time) until they can spend ``budget``."""
     cost = problem.unit_cost
     while float(cost @ S_path.sum(axis=1)) < budget and ratio > 1e-12:
         ratio /= 10
-        S_path = marginal_paths(problem, prices, pool, stop_ratio=ratio, start=S_path,
-                                units_per_round=per_round)
+        S_path = paths(problem, prices, pool, stop_ratio=ratio, start=S_path,
+                                units_per_round=per_round, workers=workers)
     return S_path
 
 
@@ -217,7 +218,8 @@ class BudgetPoint:
 
 def budget_sweep(problem: StockingProblem, budgets: np.ndarray, *,
                  extra_levels: tuple[np.ndarray, ...] = (), time_limit_s: float = 10.0,
-                 mip_gap: float = 1e-4, progress: Progress | None = None) -> list[BudgetPoint]:
+                 mip_gap: float = 1e-4, progress: Progress | None = None,
+                 workers: int = 1) -> list[BudgetPoint]:
     """The best plan (overall on-time demand) under each of ``budgets``, from one column pool.
 
     The pool is grown once, as in budget mode (every part's marginal-analysis path under equal
@@ -237,9 +239,9 @@ def budget_sweep(problem: StockingProblem, budgets: np.ndarray, *,
     prices = np.where(D > 0, 1.0, 0.0)
     per_round = 1 if P * L <= SINGLE_UNIT_PAIRS else UNITS_PER_ROUND
     ratio = _first_ratio(problem, prices) * 1e-3
-    S_path = marginal_paths(problem, prices, pool, stop_ratio=ratio, units_per_round=per_round)
+    S_path = paths(problem, prices, pool, stop_ratio=ratio, units_per_round=per_round, workers=workers)
     S_path = _deepen(problem, prices, pool, S_path, ratio, float(np.max(budgets, initial=0.0)),
-                     per_round)
+                     per_round, workers)
     say(0.5)
     out = []
     _, levels, cost, ontime = pool.arrays()

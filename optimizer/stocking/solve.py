@@ -20,7 +20,8 @@ METHODS = ("greedy", "exact")
 
 
 def solve(problem: StockingProblem, method: str = "greedy", budget: float | None = None, *,
-          exact_margin: int = 2, progress: Progress | None = None) -> StockingPlan:
+          exact_margin: int = 2, progress: Progress | None = None,
+          workers: int = 1) -> StockingPlan:
     """Base-stock levels for ``problem``.
 
     Parameters
@@ -33,6 +34,10 @@ def solve(problem: StockingProblem, method: str = "greedy", budget: float | None
     budget
         None: minimise investment subject to every class target. A number (currency): maximise
         the overall demand-weighted on-time share with investment <= budget.
+    workers
+        Processes that price the parts (:func:`optimizer.stocking.columns.paths`); 1 keeps
+        everything in this process. Forked workers: use more than 1 only from a single-threaded
+        caller (the CLI), not inside a server.
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
@@ -42,7 +47,7 @@ def solve(problem: StockingProblem, method: str = "greedy", budget: float | None
     targets, notes = effective_targets(problem)
     bound = gap = None
     res = plan_levels(problem, targets if budget is None else None, budget=budget,
-                      progress=progress)
+                      progress=progress, workers=workers)
     S, ev = res.levels, res.evaluation
     notes.extend(res.notes)
     if budget is None and res.lp_bound is not None:
@@ -80,15 +85,15 @@ FRONTIER_POINTS = 12
 
 
 def frontier(problem: StockingProblem, plan: StockingPlan, *, extend: float = 1.25,
-             points: int = FRONTIER_POINTS, progress: Progress | None = None
-             ) -> tuple[FrontierPoint, ...]:
+             points: int = FRONTIER_POINTS, progress: Progress | None = None,
+             workers: int = 1) -> tuple[FrontierPoint, ...]:
     """Cost/service curve: the best overall on-time share under ``points`` + 1 budgets from 0 to
     ``extend`` x the plan's investment (:func:`optimizer.stocking.lagrange.budget_sweep`, one
     column pool that includes the plan's vectors; label ``budget``), keeping the efficient
     points (each dearer point serves more), plus the plan itself (label ``targets``)."""
     top = max(plan.investment * extend, 1e-9)
     pts = budget_sweep(problem, np.linspace(0.0, top, points + 1), extra_levels=(plan.levels,),
-                       progress=progress)
+                       progress=progress, workers=workers)
     total = float(problem.class_demand_per_year.sum())
     curve: list[FrontierPoint] = []
     for p in sorted(pts, key=lambda q: (q.investment, -q.on_time_demand)):
@@ -106,8 +111,10 @@ def baselines(problem: StockingProblem, plan: StockingPlan) -> tuple[BaselineRes
 
 def plan_scenario(scenario: Scenario, method: str = "greedy", budget: float | None = None, *,
                   with_frontier: bool = False, with_baselines: bool = True,
-                  reach: ReachLike | None = None, progress: Progress | None = None) -> StockingPlan:
-    """Scenario in, plan out: reach (built if not given), problem, solve, optional frontier/baselines."""
+                  reach: ReachLike | None = None, progress: Progress | None = None,
+                  workers: int = 1) -> StockingPlan:
+    """Scenario in, plan out: reach (built if not given), problem, solve, optional frontier/baselines
+    (``workers``: pricing processes, see :func:`solve`)."""
     if reach is None:
         from optimizer.reach import build_reach
         from optimizer.travel import TravelNetwork
@@ -129,12 +136,12 @@ def plan_scenario(scenario: Scenario, method: str = "greedy", budget: float | No
         start, width = spans[name]
         return lambda f: progress(start + width * min(max(f, 0.0), 1.0))
 
-    plan = solve(problem, method, budget, progress=stage("solve"))
+    plan = solve(problem, method, budget, progress=stage("solve"), workers=workers)
     extra: dict = {}
     if with_baselines and budget is None:
         extra["baselines"] = baselines(problem, plan)
     if with_frontier:
-        extra["frontier"] = frontier(problem, plan, progress=stage("frontier"))
+        extra["frontier"] = frontier(problem, plan, progress=stage("frontier"), workers=workers)
     if progress is not None:
         progress(1.0)
     return replace(plan, **extra) if extra else plan
