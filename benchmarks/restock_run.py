@@ -25,6 +25,7 @@ from optimizer.restock.build import location_ids, scenario_positions
 from optimizer.restock.outputs import write_outputs
 from optimizer.restock.quarter import Quarter
 from optimizer.restock.run import run_restock, scale_rates
+from optimizer.stocking.solve import solve
 
 
 def main() -> None:
@@ -35,6 +36,8 @@ def main() -> None:
     ap.add_argument("--targets", choices=("greedy", "rule-of-thumb"), default="greedy")
     ap.add_argument("--curve-points", type=int, default=5)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--workers", type=int, default=1,
+                    help="pricing processes of the re-plan (spares restock: the usable cores)")
     args = ap.parse_args()
 
     t0 = time.perf_counter()
@@ -63,6 +66,7 @@ def main() -> None:
     t1 = time.perf_counter()
     result = run_restock(sc, positions, Quarter.parse(args.quarter), budget=args.budget,
                          reach=reach, targets=targets, curve_points=args.curve_points,
+                         planner=lambda pr: solve(pr, "greedy", workers=args.workers),
                          progress=lambda s, d, t: steps.setdefault(s, time.perf_counter() - t1))
     t_run = time.perf_counter() - t1
     out = args.out or tempfile.mkdtemp(prefix="restock-bench-")
