@@ -33,9 +33,10 @@ console = Console()
 errors = Console(stderr=True)
 
 KEEP_TABLES = frozenset({"api_keys", "webhook_subscriptions"})
-EXAMPLE_TRIES = 200  # (site, part) pairs tried for an on-time curl example
 """Service tables a refresh keeps; the others (dispatches, their events, orders, outbox, restock
 runs) refer to stock of the previous load and are cleared with it."""
+EXAMPLE_TRIES = 200
+"""(site, part) pairs tried for a curl example the service answers on time."""
 
 
 def _fail(message: str) -> typer.Exit:

@@ -200,7 +200,7 @@ def _deepen(problem: StockingProblem, prices: np.ndarray, pool: ColumnPool, S_pa
     while float(cost @ S_path.sum(axis=1)) < budget and ratio > 1e-12:
         ratio /= 10
         S_path = paths(problem, prices, pool, stop_ratio=ratio, start=S_path,
-                                units_per_round=per_round, workers=workers)
+                       units_per_round=per_round, workers=workers)
     return S_path
 
 
