@@ -13,9 +13,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import time
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
@@ -31,9 +32,19 @@ class DomainError(ValueError):
 
 
 class DepotKind(StrEnum):
+    """What a stocking location is. The last three are forward locations (usually candidates):
+
+    CONSIGNMENT: a service partner's warehouse near the customers holding consigned stock;
+    CUSTOMER_KIT: a spares kit on a customer's own premises (serves that customer's sites only);
+    TRUNK: an engineer's trunk stock (usually business hours, parked near a city's customers).
+    """
+
     HQ = "hq"
     REGIONAL = "regional"
     PARTNER = "partner"
+    CONSIGNMENT = "consignment"
+    CUSTOMER_KIT = "customer_kit"
+    TRUNK = "trunk"
 
 
 class SizeClass(StrEnum):
@@ -234,10 +245,15 @@ class Substitution:
 
 @dataclass(frozen=True)
 class Depot:
-    """A stocking location: the HQ spare-parts center, a regional depot or a partner depot.
+    """A stocking location: the HQ spare-parts center, a regional, partner or forward depot.
 
     ``replenishment_lead_time_days`` is the transit time of a resupply from ``parent_id``;
     ``handling_hours`` is the pick-and-pack time before a part can leave for a customer.
+    ``customer`` restricts the location to the sites of that customer (customer kits; None: any
+    site) and ``site_ids``, when not empty, to those sites. ``closable`` marks an existing
+    location the network design may close, saving its ``annual_fixed_cost`` (currency per year).
+    ``capacity_units`` / ``capacity_value`` cap the stock it may hold (units over all parts /
+    currency; None: no cap).
     """
 
     depot_id: str
@@ -251,6 +267,12 @@ class Depot:
     parent_id: str | None
     replenishment_lead_time_days: float
     handling_hours: float = 0.5
+    customer: str | None = None
+    closable: bool = False
+    annual_fixed_cost: float = 0.0
+    capacity_units: int | None = None
+    capacity_value: float | None = None
+    site_ids: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         r, did = "depot", self.depot_id
@@ -262,9 +284,79 @@ class Depot:
         if self.kind is DepotKind.HQ and self.parent_id:
             raise DomainError(r, did, "parent_id", "the HQ has no parent")
         if self.kind is not DepotKind.HQ and not self.parent_id:
-            raise DomainError(r, did, "parent_id", "a regional or partner depot needs a parent")
+            raise DomainError(r, did, "parent_id", "every depot but the HQ needs a parent")
         if self.parent_id == did:
             raise DomainError(r, did, "parent_id", "a depot cannot be its own parent")
+        _check_nonneg(r, did, "annual_fixed_cost", self.annual_fixed_cost)
+        if self.kind is DepotKind.CUSTOMER_KIT and not self.customer:
+            raise DomainError(r, did, "customer", "a customer kit names the customer it serves")
+        if self.kind is DepotKind.HQ and self.closable:
+            raise DomainError(r, did, "closable", "the HQ cannot be closed")
+        if self.capacity_units is not None and (not isinstance(self.capacity_units, int)
+                                                or self.capacity_units < 0):
+            raise DomainError(r, did, "capacity_units",
+                              f"must be a whole number >= 0, got {self.capacity_units}")
+        if self.capacity_value is not None:
+            _check_nonneg(r, did, "capacity_value", self.capacity_value)
+
+    def serves(self, site: Site) -> bool:
+        """Whether this location may ship to ``site`` (a customer kit: only its customer's)."""
+        return ((self.customer is None or self.customer == site.customer)
+                and (not self.site_ids or site.site_id in self.site_ids))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A stocking location the network design may open (see docs/scenario-format.md).
+
+    The location fields mean what they mean on :class:`Depot`; ``annual_fixed_cost`` is paid per
+    year while open (rent, partner fee, kit service), ``opening_cost`` once when opened (spread
+    over ``Settings.design_years`` in the yearly objective). Opened, it becomes a :class:`Depot`
+    with the same id (:meth:`as_depot`).
+    """
+
+    candidate_id: str
+    name: str
+    kind: DepotKind
+    lat: float
+    lon: float
+    timezone: str
+    country: str
+    hours: WeeklyHours
+    parent_id: str
+    replenishment_lead_time_days: float
+    handling_hours: float
+    annual_fixed_cost: float
+    opening_cost: float = 0.0
+    capacity_units: int | None = None
+    capacity_value: float | None = None
+    customer: str | None = None
+    site_ids: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        r, cid = "candidate", self.candidate_id
+        _check_id(r, cid, "candidate_id")
+        if self.kind is DepotKind.HQ:
+            raise DomainError(r, cid, "kind", "a candidate cannot be an HQ")
+        _check_nonneg(r, cid, "annual_fixed_cost", self.annual_fixed_cost)
+        _check_nonneg(r, cid, "opening_cost", self.opening_cost)
+        if not self.parent_id:
+            raise DomainError(r, cid, "parent_id", "a candidate needs the depot that refills it")
+        if self.kind is DepotKind.CUSTOMER_KIT and not self.customer:
+            raise DomainError(r, cid, "customer", "a customer kit names the customer it serves")
+        self.as_depot()  # position, zone, lead times, capacities: the Depot's own checks
+
+    def as_depot(self) -> Depot:
+        """The open location as a depot (same id); errors are re-labelled as the candidate's."""
+        try:
+            return Depot(self.candidate_id, self.name, self.kind, self.lat, self.lon,
+                         self.timezone, self.country, self.hours, self.parent_id,
+                         self.replenishment_lead_time_days, self.handling_hours,
+                         customer=self.customer, annual_fixed_cost=self.annual_fixed_cost,
+                         capacity_units=self.capacity_units, capacity_value=self.capacity_value,
+                         site_ids=self.site_ids)
+        except DomainError as exc:
+            raise DomainError("candidate", self.candidate_id, exc.field, exc.message) from None
 
 
 @dataclass(frozen=True)
@@ -470,10 +562,14 @@ class Settings:
 
     ``severity_mix`` is the share of failures raised at severity 1, 2, 3, 4 (sums to 1): the
     demand of a part at a site splits over the contract's severity terms by these shares.
+    ``holding_rate_per_year`` is the carrying-cost rate (share of the stock's value per year)
+    that makes stock investment comparable with the yearly fixed costs of locations;
+    ``design_years`` spreads a candidate's one-off opening cost over that many years.
     """
 
     circuity_factor: float = 1.3
     holding_rate_per_year: float = 0.2
+    design_years: float = 5.0
     max_service_radius_km: float = 1500.0
     urban_radius_km: float = 30.0
     urban_speed_kmh: float = 30.0
@@ -486,6 +582,8 @@ class Settings:
         if len(mix) != 4 or any(not (x >= 0) for x in mix) or abs(sum(mix) - 1) > 1e-9:
             raise DomainError("settings", "defaults", "severity_mix",
                               f"needs four shares >= 0 summing to 1, got {mix}")
+        if not (math.isfinite(self.design_years) and self.design_years > 0):
+            raise DomainError("settings", "defaults", "design_years", "must be > 0")
         for name in ("holding_rate_per_year", "max_service_radius_km", "urban_radius_km",
                      "urban_speed_kmh"):
             _check_nonneg("settings", "defaults", name, getattr(self, name))
@@ -514,6 +612,7 @@ class Scenario:
     hubs: tuple[Hub, ...] = ()
     stock: tuple[StockRecord, ...] = ()
     demand_history: tuple[DemandRecord, ...] = ()
+    candidates: tuple[Candidate, ...] = ()
     _index: dict[str, Mapping[str, object]] = field(
         default_factory=dict, init=False, repr=False, compare=False)
 
@@ -529,8 +628,11 @@ class Scenario:
         idx["modes"] = _unique("transport_mode", "mode_id", self.transport_modes,
                                lambda m: m.mode_id)
         idx["hubs"] = _unique("hub", "hub_id", self.hubs, lambda h: h.hub_id)
+        idx["candidates"] = _unique("candidate", "candidate_id", self.candidates,
+                                    lambda c: c.candidate_id)
         self._check_network()
         self._check_references()
+        self._check_candidates()
 
     # --- lookups -------------------------------------------------------------------------------
     def part(self, part_id: str) -> Part:
@@ -547,6 +649,59 @@ class Scenario:
 
     def mode(self, mode_id: str) -> TransportMode:
         return self._index["modes"][mode_id]  # type: ignore[return-value]
+
+    def candidate(self, candidate_id: str) -> Candidate:
+        return self._index["candidates"][candidate_id]  # type: ignore[return-value]
+
+    @property
+    def customers(self) -> frozenset[str]:
+        return frozenset(s.customer for s in self.sites)
+
+    def with_design(self, open_ids: Iterable[str] = (), closed_ids: Iterable[str] = ()) -> Scenario:
+        """The network with candidates ``open_ids`` opened as depots and depots ``closed_ids`` closed.
+
+        Opened candidates leave ``candidates``; the others stay. A closed depot's children (and
+        the remaining candidates it would refill) are refilled from its parent (lead times added)
+        and its sites move to the nearest remaining depot that serves them, preferring depots
+        open to every customer; its stock records are dropped. Raises KeyError for unknown ids and
+        DomainError for a depot that is not closable.
+        """
+        open_ids = list(dict.fromkeys(open_ids))
+        closed = set(closed_ids)
+        for cid in open_ids:
+            if cid not in self._index["candidates"]:
+                raise KeyError(f"unknown candidate {cid!r}")
+        for did in closed:
+            if not self.depot(did).closable:
+                raise DomainError("depot", did, "closable", "this depot may not be closed")
+        depots = {d.depot_id: d for d in self.depots}
+        new = [d for d in self.depots if d.depot_id not in closed]
+        new += [self.candidate(c).as_depot() for c in open_ids]
+
+        def live_parent(d: Any) -> Any:  # a Depot or a Candidate
+            lead, pid = d.replenishment_lead_time_days, d.parent_id
+            while pid in closed:
+                lead += depots[pid].replenishment_lead_time_days
+                pid = depots[pid].parent_id
+            if pid == d.parent_id:
+                return d
+            return replace(d, parent_id=pid, replenishment_lead_time_days=lead)
+
+        new = [live_parent(d) for d in new]
+        sites = list(self.sites)
+        if closed:
+            for k, s in enumerate(sites):
+                if s.primary_depot_id in closed:
+                    serving = ([d for d in new if d.customer is None and not d.site_ids]
+                               or [d for d in new if d.serves(s)])
+                    best = min(serving, key=lambda d: (great_circle_km(s.lat, s.lon, d.lat, d.lon),
+                                                       d.depot_id))
+                    sites[k] = replace(s, primary_depot_id=best.depot_id)
+        opened = set(open_ids)
+        return replace(self, depots=tuple(new), sites=tuple(sites),
+                       stock=tuple(st for st in self.stock if st.depot_id not in closed),
+                       candidates=tuple(live_parent(c) for c in self.candidates
+                                        if c.candidate_id not in opened))
 
     @property
     def hq(self) -> Depot:
@@ -622,6 +777,30 @@ class Scenario:
                 raise DomainError("demand", rid, "site_id", f"unknown site {h.site_id!r}")
             if h.part_id not in ix["parts"]:
                 raise DomainError("demand", rid, "part_id", f"unknown part {h.part_id!r}")
+
+    def _check_candidates(self) -> None:
+        ix = self._index
+        customers = self.customers
+        for c in self.candidates:
+            if c.candidate_id in ix["depots"]:
+                raise DomainError("candidate", c.candidate_id, "candidate_id",
+                                  "already the id of a depot")
+            if c.parent_id not in ix["depots"]:
+                raise DomainError("candidate", c.candidate_id, "parent_id",
+                                  f"unknown parent depot {c.parent_id!r}")
+        for record, rid, loc in ([("candidate", c.candidate_id, c) for c in self.candidates]
+                                 + [("depot", d.depot_id, d) for d in self.depots]):
+            if loc.customer is not None and loc.customer not in customers:
+                raise DomainError(record, rid, "customer",
+                                  f"no site belongs to customer {loc.customer!r}")
+            for sid in loc.site_ids:
+                site = ix["sites"].get(sid)
+                if site is None:
+                    raise DomainError(record, rid, "site_ids", f"unknown site {sid!r}")
+                if loc.customer is not None and site.customer != loc.customer:  # type: ignore[attr-defined]
+                    raise DomainError(record, rid, "site_ids",
+                                      f"site {sid!r} belongs to customer "
+                                      f"{site.customer!r}, not {loc.customer!r}")  # type: ignore[attr-defined]
 
 
 def _unique(record: str, id_field: str, items: Iterable[object], key) -> dict[str, object]:

@@ -94,6 +94,17 @@ def parse_sizes(text: str) -> frozenset[SizeClass]:
     return frozenset(parse_one(t) for t in items)  # type: ignore[misc]
 
 
+def parse_ids(text: str) -> tuple[str, ...]:
+    """Ids separated by ``|``: ``S00012|S00013`` (order kept; empty or repeated ids refused)."""
+    items = [t.strip() for t in text.split("|")]
+    if any(not t for t in items):
+        raise ValueError(f"{text!r}: empty id between '|'")
+    seen = [t for i, t in enumerate(items) if t in items[:i]]
+    if seen:
+        raise ValueError(f"{text!r}: id {seen[0]!r} listed twice")
+    return tuple(items)
+
+
 def fmt_str(value: str) -> str:
     return value
 
@@ -122,6 +133,12 @@ def fmt_time(value: time) -> str:
     if value.second or value.microsecond:
         raise ValueError(f"time {value} has seconds; the scenario format keeps HH:MM only")
     return f"{value.hour:02d}:{value.minute:02d}"
+
+
+def fmt_ids(value: tuple[str, ...]) -> str:
+    if any("|" in v for v in value):
+        raise ValueError(f"ids {value!r}: an id containing '|' has no list-cell form")
+    return "|".join(value)
 
 
 _SIZE_ORDER = {s: i for i, s in enumerate(SizeClass)}

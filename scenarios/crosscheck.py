@@ -11,6 +11,7 @@ from collections.abc import Collection, Mapping
 from inventory.domain import DepotKind, great_circle_km
 from scenarios.problems import Problem
 from scenarios.schema import (
+    CANDIDATES,
     CONTRACT_TERMS,
     CONTRACTS,
     DEMAND_HISTORY,
@@ -41,6 +42,7 @@ _REFERENCES: tuple[tuple[Table, str, Table, str], ...] = (
     (STOCK, "part_id", PARTS, "part"),
     (DEMAND_HISTORY, "site_id", SITES, "site"),
     (DEMAND_HISTORY, "part_id", PARTS, "part"),
+    (CANDIDATES, "parent_id", DEPOTS, "parent depot"),
 )
 
 
@@ -68,6 +70,10 @@ def cross_check(rows: Rows, max_service_radius_km: float | None,
         problems += _contracts_without_terms(rows[CONTRACTS.file], rows[CONTRACT_TERMS.file])
     if max_service_radius_km is not None:
         problems += _service_radius(rows[SITES.file], rows[DEPOTS.file], max_service_radius_km)
+    if DEPOTS.file not in unusable:
+        problems += _candidate_ids(rows[CANDIDATES.file], ids[DEPOTS.file])
+    if SITES.file not in unusable:
+        problems += _served_sites(rows, DEPOTS) + _served_sites(rows, CANDIDATES)
     return problems
 
 
@@ -150,3 +156,31 @@ def _service_radius(sites: list[Row], depots: list[Row], radius_km: float) -> li
                                f"max_service_radius_km {radius_km:.0f}"))
     return out
 
+
+
+def _candidate_ids(candidates: list[Row], depot_ids: set[str]) -> list[Problem]:
+    """A candidate opened becomes a depot with its id, so the id must not be a depot's already."""
+    return [Problem(CANDIDATES.file, r.row, "candidate_id",
+                    f"{r.values['candidate_id']!r} is already the id of a depot in {DEPOTS.file}")
+            for r in candidates if r.values.get("candidate_id") in depot_ids]
+
+
+def _served_sites(rows: Rows, table: Table) -> list[Problem]:
+    """``customer`` names a customer of some site; ``site_ids`` are known sites of that customer."""
+    site_customer = {r.values["site_id"]: r.values.get("customer") for r in rows[SITES.file]
+                     if r.values.get("site_id") is not None}
+    customers = set(site_customer.values())
+    out: list[Problem] = []
+    for r in rows[table.file]:
+        customer = r.values.get("customer")
+        if customer is not None and customer not in customers:
+            out.append(Problem(table.file, r.row, "customer",
+                               f"no site belongs to customer {customer!r}"))
+        for sid in r.values.get("site_ids") or ():
+            if sid not in site_customer:
+                out.append(Problem(table.file, r.row, "site_ids", f"unknown site {sid!r}"))
+            elif customer is not None and site_customer[sid] != customer:
+                out.append(Problem(table.file, r.row, "site_ids",
+                                   f"site {sid!r} belongs to customer {site_customer[sid]!r}, "
+                                   f"not {customer!r}"))
+    return out

@@ -15,6 +15,7 @@ from inventory.domain import Contract, DomainError, Scenario, Settings
 from scenarios.crosscheck import cross_check, in_file_order
 from scenarios.problems import Problem, ScenarioFormatError
 from scenarios.schema import (
+    CANDIDATES,
     CONTRACT_TERMS,
     CONTRACTS,
     DEMAND_HISTORY,
@@ -93,6 +94,7 @@ def _assemble(header: Header, rows: dict[str, list[Row]]) -> Scenario:
         transport_modes=_records(rows[TRANSPORT_MODES.file]),
         substitutions=_records(rows[SUBSTITUTIONS.file]), hubs=_records(rows[HUBS.file]),
         stock=_records(rows[STOCK.file]), demand_history=_records(rows[DEMAND_HISTORY.file]),
+        candidates=_records(rows[CANDIDATES.file]),
     )
 
 
@@ -185,6 +187,7 @@ _RECORD_FILES = {
     "hub": (HUBS, lambda v: v["hub_id"]),
     "stock": (STOCK, lambda v: f"{v['depot_id']}/{v['part_id']}"),
     "demand": (DEMAND_HISTORY, lambda v: f"{v['site_id']}/{v['part_id']}"),
+    "candidate": (CANDIDATES, lambda v: v["candidate_id"]),
 }
 
 

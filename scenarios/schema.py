@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from inventory.domain import (
+    Candidate,
     ClockStart,
     DemandRecord,
     Depot,
@@ -102,6 +103,10 @@ def _t(name: str, **kw: Any) -> Column:
     return Column(name, cells.parse_time, cells.fmt_time, **kw)
 
 
+def _ids(name: str, **kw: Any) -> Column:
+    return Column(name, cells.parse_ids, cells.fmt_ids, **kw)
+
+
 PARTS = Table("parts.csv", Part, (
     _s("part_id"), _s("name", default=""), _f("unit_cost"), _b("repairable"), _f("repair_turnaround_days"),
     _f("repair_yield"), _f("procurement_lead_time_days"), _e("size_class", SizeClass),
@@ -116,7 +121,10 @@ SUBSTITUTIONS = Table("substitutions.csv", Substitution, (
 DEPOTS = Table("depots.csv", Depot, (
     _s("depot_id"), _s("name", default=""), _e("kind", DepotKind), _f("lat"), _f("lon"), _s("timezone"),
     _s("country"), _h("hours"), _s("parent_id", nullable=True), _f("replenishment_lead_time_days"),
-    _f("handling_hours", default=0.5),
+    _f("handling_hours", default=0.5), _s("customer", default=None, nullable=True),
+    _b("closable", default=False), _f("annual_fixed_cost", default=0.0),
+    _i("capacity_units", default=None, nullable=True),
+    _f("capacity_value", default=None, nullable=True), _ids("site_ids", default=()),
 ), key=("depot_id",))
 
 SITES = Table("sites.csv", Site, (
@@ -161,6 +169,16 @@ DEMAND_HISTORY = Table("demand_history.csv", DemandRecord, (
     _s("month"), _s("site_id"), _s("part_id"), _i("quantity"),
 ), key=("month", "site_id", "part_id"), required=False)
 
+CANDIDATES = Table("candidates.csv", Candidate, (
+    _s("candidate_id"), _s("name", default=""), _e("kind", DepotKind), _f("lat"), _f("lon"),
+    _s("timezone"), _s("country"), _h("hours"), _s("parent_id"),
+    _f("replenishment_lead_time_days"), _f("handling_hours", default=0.5),
+    _f("annual_fixed_cost"), _f("opening_cost", default=0.0),
+    _i("capacity_units", default=None, nullable=True),
+    _f("capacity_value", default=None, nullable=True), _s("customer", default=None, nullable=True),
+    _ids("site_ids", default=()),
+), key=("candidate_id",), required=False)
+
 TABLES: tuple[Table, ...] = (PARTS, SUBSTITUTIONS, DEPOTS, SITES, CONTRACTS, CONTRACT_TERMS,
-                             INSTALLED_BASE, TRANSPORT_MODES, HUBS, STOCK, DEMAND_HISTORY)
+                             INSTALLED_BASE, TRANSPORT_MODES, HUBS, STOCK, DEMAND_HISTORY, CANDIDATES)
 """Every CSV file of the format, in the order they are read and written."""

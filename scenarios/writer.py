@@ -11,6 +11,7 @@ from typing import Any
 
 from inventory.domain import Scenario, Settings
 from scenarios.schema import (
+    CANDIDATES,
     CONTRACT_TERMS,
     CONTRACTS,
     DEMAND_HISTORY,
@@ -50,6 +51,7 @@ def write_scenario(scenario: Scenario, path: str | Path) -> Path:
     _write(folder, HUBS, _fields(s.hubs))
     _write(folder, STOCK, _fields(s.stock))
     _write(folder, DEMAND_HISTORY, _fields(s.demand_history))
+    _write(folder, CANDIDATES, _fields(s.candidates))
     return folder
 
 

@@ -21,7 +21,8 @@ def _summary(sc: Scenario) -> str:
     return (f"{sc.name}: {len(sc.parts)} parts, {len(sc.depots)} depots, {len(sc.sites)} sites, "
             f"{len(sc.contracts)} contracts, {len(sc.transport_modes)} transport modes, "
             f"{len(sc.installed_base)} installed-base rows, {len(sc.stock)} stock rows, "
-            f"{len(sc.demand_history)} demand-history rows")
+            f"{len(sc.demand_history)} demand-history rows"
+            + (f", {len(sc.candidates)} candidate locations" if sc.candidates else ""))
 
 
 def _work(label: str) -> Progress:
@@ -81,12 +82,14 @@ def generate(
     depots: int = typer.Option(30, "--depots", min=2, help="Number of depots, HQ included."),
     sites: int = typer.Option(1500, "--sites", min=1, help="Number of customer sites."),
     seed: int = typer.Option(0, "--seed", help="Random seed; equal seeds give equal scenarios."),
+    candidates: int = typer.Option(0, "--candidates", min=0,
+                                   help="Number of candidate locations for the network design."),
 ) -> None:
     """Generate a synthetic benchmark scenario and write it to DIRECTORY."""
     from scenarios.generator import generate as make
 
     with _work(f"generating {parts} parts x {depots} depots x {sites} sites") as progress:
         progress.add_task("generate")
-        sc = make(parts=parts, depots=depots, sites=sites, seed=seed)
+        sc = make(parts=parts, depots=depots, sites=sites, seed=seed, candidates=candidates)
         scenarios.write_scenario(sc, directory)
     console.print(f"wrote {directory}: {_summary(sc)}", markup=False, highlight=False, soft_wrap=True)

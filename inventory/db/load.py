@@ -4,7 +4,9 @@
 books the opening stock as ledger movements (``receipt`` for serviceable, ``defective_in`` for
 defective units), all inside the caller's transaction; a failure rolls back a savepoint so nothing
 is half-written. :func:`read_scenario_from_db` rebuilds the equal Scenario (stock = the current
-balances, which right after a load are the opening stock).
+balances, which right after a load are the opening stock), except for the candidate locations of
+the network design, which are not stored: open them (``Scenario.with_design``) before loading to
+keep them, as depots.
 """
 
 from __future__ import annotations
@@ -146,7 +148,7 @@ def _scenario_rows(s: Scenario, when: datetime) -> list[tuple[str, Any, list[dic
     st = s.settings
     meta = {"id": 1, "name": s.name, "currency": s.currency, "horizon_days": s.horizon_days,
             "circuity_factor": st.circuity_factor,
-            "holding_rate_per_year": st.holding_rate_per_year,
+            "holding_rate_per_year": st.holding_rate_per_year, "design_years": st.design_years,
             "max_service_radius_km": st.max_service_radius_km,
             "urban_radius_km": st.urban_radius_km, "urban_speed_kmh": st.urban_speed_kmh,
             **{f"severity_{i + 1}_share": x for i, x in enumerate(st.severity_mix)},
@@ -163,7 +165,10 @@ def _scenario_rows(s: Scenario, when: datetime) -> list[tuple[str, Any, list[dic
                "lat": d.lat, "lon": d.lon, "timezone": d.timezone, "country": d.country,
                "hours": hours_to_text(d.hours), "parent_id": d.parent_id,
                "replenishment_lead_time_days": d.replenishment_lead_time_days,
-               "handling_hours": d.handling_hours} for i, d in _depots_parents_first(s.depots)]
+               "handling_hours": d.handling_hours, "customer": d.customer,
+               "closable": d.closable, "annual_fixed_cost": d.annual_fixed_cost,
+               "capacity_units": d.capacity_units, "capacity_value": d.capacity_value,
+               "site_ids": list(d.site_ids)} for i, d in _depots_parents_first(s.depots)]
     hubs = [{"hub_id": h.hub_id, "seq": i, "name": h.name, "lat": h.lat, "lon": h.lon,
              "timezone": h.timezone, "first_flight": h.first_flight,
              "last_flight": h.last_flight} for i, h in enumerate(s.hubs)]
@@ -232,12 +237,14 @@ def _rows(session: Session, model: Any, order: Callable[[Table], tuple[Any, ...]
 
 def read_scenario_from_db(*, session: Session) -> Scenario:
     """The loaded scenario as a domain :class:`Scenario`; its ``stock`` is the current balances
-    (on hand and defective, in balance creation order). Raises :class:`LoadError` if none."""
+    (on hand and defective, in balance creation order) and it has no ``candidates`` (they are not
+    stored). Raises :class:`LoadError` if none."""
     meta = session.execute(select(_t(ScenarioMeta))).first()
     if meta is None:
         raise LoadError("the database holds no scenario; run `spares db load SCENARIO` first")
     settings = Settings(
         circuity_factor=meta.circuity_factor, holding_rate_per_year=meta.holding_rate_per_year,
+        design_years=meta.design_years,
         max_service_radius_km=meta.max_service_radius_km, urban_radius_km=meta.urban_radius_km,
         urban_speed_kmh=meta.urban_speed_kmh,
         severity_mix=(meta.severity_1_share, meta.severity_2_share, meta.severity_3_share,
@@ -250,7 +257,11 @@ def read_scenario_from_db(*, session: Session) -> Scenario:
                  for r in _rows(session, SubstitutionRow))
     depots = tuple(Depot(r.depot_id, r.name, DepotKind(r.kind), r.lat, r.lon, r.timezone,
                          r.country, hours_from_text(r.hours), r.parent_id,
-                         r.replenishment_lead_time_days, r.handling_hours)
+                         r.replenishment_lead_time_days, r.handling_hours, customer=r.customer,
+                         closable=bool(r.closable), annual_fixed_cost=float(r.annual_fixed_cost),
+                         capacity_units=r.capacity_units,
+                         capacity_value=None if r.capacity_value is None else float(r.capacity_value),
+                         site_ids=tuple(r.site_ids or ()))
                    for r in _rows(session, DepotRow))
     hubs = tuple(Hub(r.hub_id, r.name, r.lat, r.lon, r.timezone, r.first_flight, r.last_flight)
                  for r in _rows(session, HubRow))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, time
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -22,6 +23,8 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -43,6 +46,7 @@ class ScenarioMeta(Base):
     horizon_days: Mapped[int] = mapped_column(Integer)
     circuity_factor: Mapped[float] = mapped_column(Float)
     holding_rate_per_year: Mapped[float] = mapped_column(Float)
+    design_years: Mapped[float] = mapped_column(Float, server_default="5.0")
     max_service_radius_km: Mapped[float] = mapped_column(Float)
     urban_radius_km: Mapped[float] = mapped_column(Float)
     urban_speed_kmh: Mapped[float] = mapped_column(Float)
@@ -95,6 +99,13 @@ class DepotRow(Base):
     parent_id: Mapped[str | None] = mapped_column(ForeignKey("depots.depot_id"))
     replenishment_lead_time_days: Mapped[float] = mapped_column(Float)
     handling_hours: Mapped[float] = mapped_column(Float)
+    customer: Mapped[str | None] = mapped_column(String(300))
+    closable: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    annual_fixed_cost: Mapped[float] = mapped_column(Money, server_default="0")
+    capacity_units: Mapped[int | None] = mapped_column(Integer)
+    capacity_value: Mapped[float | None] = mapped_column(Money)
+    site_ids: Mapped[list[str]] = mapped_column(JSON, server_default=text("'[]'"))
+    """The site ids the location is limited to, in order (empty list: every site it serves)."""
 
 
 class HubRow(Base):

@@ -2,10 +2,11 @@
 
 Rule, in order:
 
-1. Candidates are the depots with at least ``quantity`` free units of the requested part or of an
-   allowed substitute (:meth:`Scenario.substitutes_for`); one depot ships the whole quantity. To
-   keep a decision within milliseconds on large networks only the ``max_sources`` nearest such
-   depots (road km to the site) are weighed, plus the HQ; the others are listed as too far.
+1. Candidates are the depots that serve the site (a customer kit only its own customer's) with
+   at least ``quantity`` free units of the requested part or of an allowed substitute
+   (:meth:`Scenario.substitutes_for`); one depot ships the whole quantity. To keep a decision
+   within milliseconds on large networks only the ``max_sources`` nearest such depots (road km
+   to the site) are weighed, plus the HQ; the others are listed as too far.
 2. Each candidate is tried with every transport mode that carries the part's size class
    (:meth:`TravelNetwork.options`); an option meets the deadline when it arrives by ``due_at``
    (always, for a response milestone that has no part deadline).
@@ -64,8 +65,9 @@ def _options(request: DispatchRequest, scenario: Scenario, network: TravelNetwor
     blocked: list[Option] = []
     site_j = network.site_index[request.site_id]
     hq = scenario.hq.depot_id
+    site = scenario.site(request.site_id)
     stocked = [(d, p, int(free_stock.get((d.depot_id, p), 0))) for d in scenario.depots
-               for p in parts]
+               if d.serves(site) for p in parts]
     stocked = [x for x in stocked if x[2] > 0]
     for depot, part_id, free in stocked:
         if free < q:
