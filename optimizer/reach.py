@@ -1,23 +1,36 @@
-"""Reach: which depots can deliver to a site inside its contract window, and how often.
+"""Reach: which depots can deliver to a site inside its contract window, and when.
 
 For every (site, severity, size class) :func:`build_reach` lists the depots whose earliest
-arrival by any allowed transport mode meets the deadline for at least one request instant of a
-reference week, each with ``p_on_time``, the share of sampled request instants that are on time.
-Request instants are sampled every ``step_minutes`` over one reference week in the site's time
-zone (Monday 00:00 local to Sunday end). Holidays are not sampled: the default week
-(2025-03-10 .. 16) holds no public holiday in CN, DE, US or GB; pass another ``week_start`` to study
-a holiday week. The request instant is used as ticket, confirmation and approval time.
+arrival by any allowed transport mode meets the deadline for at least one request instant of the
+planning year, each with ``p_on_time``, the weighted share of sampled request instants at which it
+is on time, and the **patterns**: which subsets of those depots are on time at the same instant,
+with their weights. The patterns carry the dispatch engine's rule (:mod:`optimizer.dispatch.decide`
+picks, at the request's moment, a source that arrives by the deadline): a request is on time when
+any depot on time *at that instant* has stock, so two depots on time at different hours cover each
+other, which per-depot shares cannot express.
+
+Request instants are sampled every ``step_minutes`` in the site's time zone over the ``weeks``
+weeks from ``year_start`` (a Monday). Every week whose 14 days from its Monday hold no public
+holiday and no adjusted working day in any country of the network behaves like every other such
+week (same local opening hours, cut-offs, next business days), so those weeks are represented by
+the first of them with their count as weight; every other week is sampled itself. Holidays
+therefore count with their true frequency over the year. The request instant is used as ticket,
+confirmation and approval time.
 
 The numbers are exactly those of :meth:`TravelNetwork.earliest_arrival` and
 :func:`~optimizer.deadlines.compute_deadline` at the sampled instants: the depot-side times
 (picking, departure, parcel pick-up, flights) are computed once per depot and instant with the
 network's own building blocks, and the site-side part (driving seconds, parcel delivery day,
 final courier leg) is added with numpy. Deadlines are cached per (site zone, country, term).
+Only the ``near`` nearest depots that serve a site (road km) and the HQ are weighed for it, as
+the dispatch engine weighs the nearest sources with stock.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -25,15 +38,23 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from inventory.domain import Contract, Scenario, SeverityTerm, Site, SizeClass, TransportKind, TransportMode
+from optimizer.calendars import Calendar
 from optimizer.deadlines import compute_deadline
 from optimizer.travel import TravelNetwork
 
 NEVER = np.iinfo(np.int64).max // 4
 """Epoch seconds standing for "cannot arrive" (no feasible leg)."""
 
-DEFAULT_WEEK_START = date(2025, 3, 10)
+DEFAULT_YEAR_START = date(2026, 1, 5)
+"""Monday of the default planning year's first week."""
+WEEKS_PER_YEAR = 52
+NEAR_DEPOTS = 16
+"""Depots weighed per site besides the HQ: the nearest that serve it (road km)."""
 
 ReachKey = tuple[str, int, str]
+Pattern = tuple[float, int]
+"""(weight, bitmask): the share of request instants at which exactly the entries whose bits are
+set (bit k = ``entries[key][k]``) are on time."""
 
 
 @dataclass(frozen=True)
@@ -42,14 +63,18 @@ class Reach:
 
     ``entries[k]`` belongs to ``keys[k]`` and holds ``(depot_id, p_on_time)`` pairs: the primary
     depot first if it reaches, then the others by median ETA (hours from request) over the
-    sampled week. ``no_part_deadline`` lists (site_id, severity) whose term measures a response
-    milestone: the part has no contractual deadline there.
+    sampled instants. ``patterns[k]`` lists ``(weight, bitmask)`` pairs (weights sum to 1, the
+    pattern 0, nothing on time, included when it occurs). ``no_part_deadline`` lists
+    (site_id, severity) whose term measures a response milestone: the part has no contractual
+    deadline there.
     """
 
     keys: list[ReachKey]
     entries: list[tuple[tuple[str, float], ...]]
+    patterns: list[tuple[Pattern, ...]]
     no_part_deadline: list[tuple[str, int]]
-    week_start: date
+    year_start: date
+    weeks: int
     step_minutes: int
     _lookup: dict[ReachKey, int] = field(default_factory=dict, repr=False, compare=False)
 
@@ -62,6 +87,16 @@ class Reach:
         i = self._lookup.get((site_id, severity, str(SizeClass(size_class))))
         return () if i is None else self.entries[i]
 
+    def on_time_share(self, site_id: str, severity: int, size_class: SizeClass | str,
+                      stocked: set[str] | frozenset[str]) -> float:
+        """Share of request instants at which some depot of ``stocked`` is on time (the share
+        the dispatch rule reaches when exactly those depots always have stock)."""
+        i = self._lookup.get((site_id, severity, str(SizeClass(size_class))))
+        if i is None:
+            return 0.0
+        mask = sum(1 << k for k, (d, _) in enumerate(self.entries[i]) if d in stocked)
+        return float(sum(w for w, m in self.patterns[i] if m & mask))
+
 
 def sample_instants(timezone: str, week_start: date, step_minutes: int) -> list[datetime]:
     """Request instants (UTC) every ``step_minutes`` over the local week starting ``week_start``."""
@@ -70,6 +105,43 @@ def sample_instants(timezone: str, week_start: date, step_minutes: int) -> list[
     end = datetime.combine(week_start + timedelta(days=7), time(0), tzinfo=zone).astimezone(UTC)
     n = int((end - start) / timedelta(minutes=step_minutes))
     return [start + timedelta(minutes=step_minutes * k) for k in range(n)]
+
+
+def sampled_weeks(year_start: date, weeks: int, countries: set[str]) -> list[tuple[date, float]]:
+    """(Monday, weight) of the weeks to sample: see the module docstring.
+
+    A week is plain when none of the 14 days from its Monday is a public holiday or an adjusted
+    working day in any of ``countries``; the first plain week stands for all of them.
+    """
+    cals = [Calendar("UTC", c) for c in sorted(countries)]
+    out: list[tuple[date, float]] = []
+    plain_first: date | None = None
+    plain = 0
+    for w in range(weeks):
+        monday = year_start + timedelta(weeks=w)
+        days = [monday + timedelta(days=k) for k in range(14)]
+        special = any(c.is_holiday(d) or c.is_adjusted_workday(d) for c in cals for d in days)
+        if special:
+            out.append((monday, 1.0))
+        else:
+            plain += 1
+            plain_first = plain_first or monday
+    if plain_first is not None:
+        out.insert(0, (plain_first, float(plain)))
+    return out
+
+
+def sample_year(timezone: str, weeks: list[tuple[date, float]], step_minutes: int
+                ) -> tuple[list[datetime], np.ndarray]:
+    """Request instants of the sampled weeks and their weights (summing to 1)."""
+    instants: list[datetime] = []
+    weights: list[float] = []
+    for monday, w in weeks:
+        week = sample_instants(timezone, monday, step_minutes)
+        instants += week
+        weights += [w / len(week)] * len(week)
+    wa = np.array(weights)
+    return instants, wa / wa.sum()
 
 
 def _epoch(t: datetime) -> int:
@@ -84,21 +156,33 @@ class _ZoneTables:
         self.instants = instants
         self.t = np.array([_epoch(t) for t in instants], dtype=np.int64)
         nd = len(net.depots)
-        self.picked = [[net.picked_at(i, t) for t in instants] for i in range(nd)]
+        self.picked = [self._picked(i) for i in range(nd)]
         self._dep: dict[int, np.ndarray] = {}
         self._ship: dict[int, tuple[np.ndarray, list[date]]] = {}
         self._air: dict[tuple[int, int], np.ndarray] = {}
+        self._flight: dict[int, np.ndarray] = {}
         self._departures: dict[int, list[list[datetime]]] = {}
+
+    def _picked(self, i: int) -> list[datetime]:
+        """Picking instants at depot ``i`` (an always-open depot picks after its handling time)."""
+        depot = self.net.depots[i]
+        if depot.hours.always:
+            step = timedelta(hours=depot.handling_hours)
+            return [t + step for t in self.instants]
+        return [self.net.picked_at(i, t) for t in self.instants]
 
     def departures(self, m: int) -> list[list[datetime]]:
         if m not in self._departures:
             mode = self.net.modes[m]
-            self._departures[m] = [[self.net.departure(i, mode, p) for p in row]
-                                   for i, row in enumerate(self.picked)]
+            if mode.hours.always:  # a 24x7 mode leaves when the part is picked
+                self._departures[m] = self.picked
+            else:
+                self._departures[m] = [[self.net.departure(i, mode, p) for p in row]
+                                       for i, row in enumerate(self.picked)]
         return self._departures[m]
 
     def road_departure(self, m: int) -> np.ndarray:
-        """[depot, instant] departure epoch of a COURIER/VAN_RUN mode."""
+        """[depot, instant] departure epoch of a COURIER, VAN_RUN or AIR mode."""
         if m not in self._dep:
             self._dep[m] = np.array([[_epoch(t) for t in row] for row in self.departures(m)],
                                     dtype=np.int64)
@@ -118,15 +202,49 @@ class _ZoneTables:
             self._ship[m] = (idx, list(days))
         return self._ship[m]
 
+    def flights(self, m: int) -> np.ndarray:
+        """[depot, instant] epoch of the flight from the depot's hub (AIR mode ``m``), as
+        :meth:`TravelNetwork.air_hub_arrival` computes it, vectorised per origin hub."""
+        if m not in self._flight:
+            net, mode = self.net, self.net.modes[m]
+            to_hub = np.array([_ceil_s(float(net.drive_hours(float(net.depot_hub_road_km[i]),
+                                                               mode.road_speed_kmh)))
+                               for i in range(len(net.depots))], dtype=np.int64)
+            x = self.road_departure(m) + to_hub[:, None] + _ceil_s(mode.handling_hours)
+            out = np.empty_like(x)
+            for h in np.unique(net.depot_hub):
+                rows = np.nonzero(net.depot_hub == h)[0]
+                out[rows] = _next_flight(net, int(h), x[rows])
+            self._flight[m] = out
+        return self._flight[m]
+
     def air_ready(self, m: int, dest_hub: int) -> np.ndarray:
         """[depot, instant] epoch when the part is ready at ``dest_hub`` after handling."""
         key = (m, dest_hub)
         if key not in self._air:
-            mode = self.net.modes[m]
-            self._air[key] = np.array(
-                [[_epoch(self.net.air_hub_arrival(i, dest_hub, mode, dep)[1]) for dep in row]
-                 for i, row in enumerate(self.departures(m))], dtype=np.int64)
+            net, mode = self.net, self.net.modes[m]
+            fly = np.array([_ceil_s(float(net.hub_air_km[net.depot_hub[i], dest_hub]) / mode.speed_kmh)
+                            for i in range(len(net.depots))], dtype=np.int64)
+            self._air[key] = self.flights(m) + fly[:, None] + _ceil_s(mode.handling_hours)
         return self._air[key]
+
+
+def _ceil_s(hours: float) -> int:
+    """Whole seconds of ``hours`` rounded up, as the travel network rounds every leg."""
+    return math.ceil(hours * 3600 - 1e-6)
+
+
+def _next_flight(net: TravelNetwork, h: int, x: np.ndarray) -> np.ndarray:
+    """:meth:`TravelNetwork.next_flight` of hub ``h`` for epochs ``x`` (any shape)."""
+    hub, zone = net.hubs[h], net.hub_zone[h]
+    lo = datetime.fromtimestamp(int(x.min()), UTC).astimezone(zone).date() - timedelta(days=1)
+    hi = datetime.fromtimestamp(int(x.max()), UTC).astimezone(zone).date() + timedelta(days=2)
+    days = [lo + timedelta(days=k) for k in range((hi - lo).days + 1)]
+    midnight = np.array([_epoch(datetime.combine(d, time(0), tzinfo=zone)) for d in days])
+    first = np.array([_epoch(datetime.combine(d, hub.first_flight, tzinfo=zone)) for d in days])
+    last = np.array([_epoch(datetime.combine(d, hub.last_flight, tzinfo=zone)) for d in days])
+    k = np.searchsorted(midnight, x, side="right") - 1
+    return np.where(x <= first[k], first[k], np.where(x <= last[k], x, first[k + 1]))
 
 
 def _arrivals(net: TravelNetwork, z: _ZoneTables, j: int, m: int, mode: TransportMode,
@@ -152,39 +270,53 @@ def _arrivals(net: TravelNetwork, z: _ZoneTables, j: int, m: int, mode: Transpor
 
 
 def build_reach(scenario: Scenario, network: TravelNetwork | None = None, *,
-                week_start: date = DEFAULT_WEEK_START, step_minutes: int = 60) -> Reach:
+                year_start: date = DEFAULT_YEAR_START, weeks: int = WEEKS_PER_YEAR,
+                step_minutes: int = 60, near: int = NEAR_DEPOTS,
+                progress: Callable[[float], None] | None = None) -> Reach:
     """Depots reaching every (site, severity, size class) inside the contract window.
 
     Parameters
     ----------
     scenario, network
         The scenario and its travel network (built here if not given).
-    week_start
-        The Monday of the reference week (local to each site).
+    year_start, weeks
+        The Monday that starts the planning year (local to each site) and its length in weeks.
     step_minutes
-        Sampling step of request instants over the week (60 = hourly).
+        Sampling step of request instants within a sampled week (60 = hourly).
+    near
+        Depots weighed per site besides the HQ (the nearest that serve the site).
+    progress
+        Called with the share of sites done.
     """
-    if week_start.weekday() != 0:
-        raise ValueError(f"week_start {week_start} is not a Monday")
+    if year_start.weekday() != 0:
+        raise ValueError(f"year_start {year_start} is not a Monday")
     if not 0 < step_minutes <= 24 * 60:
         raise ValueError(f"step_minutes must be in (0, 1440], got {step_minutes}")
+    if weeks < 1:
+        raise ValueError(f"weeks must be >= 1, got {weeks}")
     net = network if network is not None else TravelNetwork(scenario)
-    zones: dict[str, _ZoneTables] = {}
+    countries = {d.country for d in scenario.depots} | {s.country for s in scenario.sites}
+    week_list = sampled_weeks(year_start, weeks, countries)
     due_cache: dict[tuple[str, str, SeverityTerm], np.ndarray | None] = {}
     parcel_cache: dict = {}
     sizes = list(SizeClass)
     mode_sets = {s: [net.mode_index[m.mode_id] for m in net.allowed_modes(s)] for s in sizes}
     keys: list[ReachKey] = []
     entries: list[tuple[tuple[str, float], ...]] = []
+    patterns: list[tuple[Pattern, ...]] = []
     none_due: list[tuple[str, int]] = []
     by_zone: dict[str, list[int]] = defaultdict(list)
     for j, s in enumerate(net.sites):
         by_zone[s.timezone].append(j)
+    hq = net.depot_index[scenario.hq.depot_id]
+    done = 0
     for tz, site_js in by_zone.items():
-        z = zones.setdefault(tz, _ZoneTables(net, sample_instants(tz, week_start, step_minutes)))
+        instants, weight = sample_year(tz, week_list, step_minutes)
+        z = _ZoneTables(net, instants)
         for j in site_js:
             site = net.sites[j]
             contract = scenario.contract(site.contract_id)
+            rows = _near_depots(net, j, hq, near)
             arrivals: dict[int, np.ndarray] = {}
             for term in sorted(contract.terms, key=lambda t: t.severity):
                 due = _due(due_cache, term, site, contract, z.instants)
@@ -195,12 +327,28 @@ def build_reach(scenario: Scenario, network: TravelNetwork | None = None, *,
                     ms = mode_sets[size]
                     for m in ms:
                         if m not in arrivals:
-                            arrivals[m] = _arrivals(net, z, j, m, net.modes[m], parcel_cache)
+                            arrivals[m] = _arrivals(net, z, j, m, net.modes[m], parcel_cache)[rows]
                     eta = (np.minimum.reduce([arrivals[m] for m in ms]) if ms else
-                           np.full((len(net.depots), len(z.instants)), NEVER, dtype=np.int64))
+                           np.full((len(rows), len(z.instants)), NEVER, dtype=np.int64))
                     keys.append((site.site_id, term.severity, str(size)))
-                    entries.append(_rank(net, site, eta, due, z.t))
-    return Reach(keys, entries, none_due, week_start, step_minutes)
+                    e, pat = _rank(net, site, rows, eta, due, z.t, weight)
+                    entries.append(e)
+                    patterns.append(pat)
+            done += 1
+            if progress is not None:
+                progress(done / len(net.sites))
+    return Reach(keys, entries, patterns, none_due, year_start, weeks, step_minutes)
+
+
+def _near_depots(net: TravelNetwork, j: int, hq: int, near: int) -> np.ndarray:
+    """Indices of the HQ and the ``near`` nearest depots that serve site ``j`` (road km)."""
+    site = net.sites[j]
+    ok = np.array([d.serves(site) for d in net.depots])
+    order = np.argsort(np.where(ok, net.road_km[:, j], np.inf), kind="stable")
+    rows = [int(i) for i in order[:near] if ok[i]]
+    if hq not in rows and ok[hq]:
+        rows.append(hq)
+    return np.array(sorted(rows), dtype=np.int64)
 
 
 def _due(cache: dict, term: SeverityTerm, site: Site, contract: Contract,
@@ -217,14 +365,23 @@ def _due(cache: dict, term: SeverityTerm, site: Site, contract: Contract,
     return cache[key]
 
 
-def _rank(net: TravelNetwork, site: Site, eta: np.ndarray, due: np.ndarray,
-          t: np.ndarray) -> tuple[tuple[str, float], ...]:
-    """(depot_id, p_on_time) of the depots that reach in time at least once, preferred first."""
-    p = (eta <= due[None, :]).mean(axis=1)
+def _rank(net: TravelNetwork, site: Site, rows: np.ndarray, eta: np.ndarray, due: np.ndarray,
+          t: np.ndarray, weight: np.ndarray
+          ) -> tuple[tuple[tuple[str, float], ...], tuple[Pattern, ...]]:
+    """Entries ((depot_id, p_on_time) of the depots on time at least once, preferred first) and
+    the patterns of depots on time together, weighted by ``weight`` (per instant)."""
+    on = eta <= due[None, :]
+    p = on.astype(float) @ weight
     reach = np.nonzero(p > 0)[0]
     if reach.size == 0:
-        return ()
+        return (), ((1.0, 0),)
     typical = np.median(np.minimum(eta[reach] - t[None, :], NEVER), axis=1)
     primary = net.depot_index[site.primary_depot_id]
-    order = sorted(range(reach.size), key=lambda k: (reach[k] != primary, typical[k], -p[reach[k]]))
-    return tuple((net.depots[reach[k]].depot_id, float(p[reach[k]])) for k in order)
+    order = sorted(range(reach.size),
+                   key=lambda k: (rows[reach[k]] != primary, typical[k], -p[reach[k]]))
+    ranked = reach[order]
+    bits = (on[ranked].astype(np.int64) << np.arange(ranked.size, dtype=np.int64)[:, None]).sum(axis=0)
+    masks, inverse = np.unique(bits, return_inverse=True)
+    w = np.bincount(inverse, weights=weight, minlength=masks.size)
+    pats = tuple((float(wk), int(mk)) for wk, mk in zip(w, masks, strict=True) if wk > 0)
+    return tuple((net.depots[rows[k]].depot_id, float(p[k])) for k in ranked), pats

@@ -88,7 +88,8 @@ CLOSABLE = {"P-HAK": 180_000.0, "P-INC": 120_000.0, "P-XNN": 120_000.0}
 """Partner depots the network design may close, with the yearly fee (CNY) closing saves."""
 
 FAR_ROAD_KM = 150.0
-"""A site further than this by road from every depot misses a 4 h window: candidates go there."""
+"""A site further than this by road from every 24x7 depot misses a 4 h window around the clock:
+candidates go there."""
 _ZONES = {"Asia/Shanghai", "Asia/Urumqi"}
 
 
@@ -224,7 +225,7 @@ def build(seed: int = SEED) -> Scenario:
 # 1.0-2.0 CNY/m2/day plus staff, 300,000-600,000 by city size; racking, WMS and security 400,000.
 N_REGIONAL_CANDIDATES = 4
 N_KITS = 30
-N_TRUNKS = 60
+N_TRUNKS = 80
 
 
 def build_candidates(cities: list[City], depots: list[Depot], sites: list[Site],
@@ -232,7 +233,8 @@ def build_candidates(cities: list[City], depots: list[Depot], sites: list[Site],
                      circuity: float) -> tuple[Candidate, ...]:
     """Stocking locations the network design may open, deterministic (no random draws).
 
-    For the platinum and gold sites beyond :data:`FAR_ROAD_KM` road km of every depot: a few new
+    For the platinum and gold sites beyond :data:`FAR_ROAD_KM` road km of every 24x7 depot (a
+    business-hours partner depot next door misses a 4 h window at night): a few new
     regional depots in the cities covering most of them, a 24x7 consignment warehouse in each city
     with three or more of them, an engineer's trunk in each city with one or two (on call 24x7
     where one is platinum, else business hours), and an on-site kit for the :data:`N_KITS` largest
@@ -242,8 +244,9 @@ def build_candidates(cities: list[City], depots: list[Depot], sites: list[Site],
     candidates are chosen among cities of at least a million people.
     """
     premium = [k for k, s in enumerate(sites) if s.contract_id in ("PLATINUM", "GOLD")]
-    dlat = np.array([d.lat for d in depots])
-    dlon = np.array([d.lon for d in depots])
+    around_clock = [d for d in depots if d.hours.always]  # only these meet a 24x7 window
+    dlat = np.array([d.lat for d in around_clock])
+    dlon = np.array([d.lon for d in around_clock])
     slat = np.array([sites[k].lat for k in premium])
     slon = np.array([sites[k].lon for k in premium])
     road = synth.haversine_matrix_km(slat, slon, dlat, dlon).min(axis=1) * circuity
@@ -295,7 +298,7 @@ def build_candidates(cities: list[City], depots: list[Depot], sites: list[Site],
             out.append(located("TRK", n_trk, f"{city.name} engineer trunk stock"
                                + (" (on call)" if platinum else ""), DepotKind.TRUNK,
                                city.lat, city.lon, city.timezone, hours,
-                               0.25 if platinum else 0.5, fixed, 3_000.0, units=15))
+                               0.25 if platinum else 0.5, fixed, 3_000.0, units=40))
     units: dict[str, int] = {}
     for b in installed:
         units[b.site_id] = units.get(b.site_id, 0) + b.quantity

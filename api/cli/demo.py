@@ -2,7 +2,8 @@
 
 Creates or refreshes the database (schema by Alembic, the scenario reloaded with its opening
 stock, dispatch-side rows of an earlier demo cleared), prints a summary of the network, plans the
-stock levels with the stocking optimizer, writes the plan next to the database (the folder the
+stock levels with the stocking optimizer (with candidate locations: the network design, opened
+forward locations loaded and stocked to plan), writes the plan next to the database (the folder the
 API reads its rationing critical levels from, ``spares serve --plan``), creates API keys and serves
 the API with a ready-to-paste curl example. ``--no-serve`` stops before serving.
 """
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from inventory.domain import Scenario, SeverityTerm
+    from optimizer.design.plan import DesignPlan
     from optimizer.dispatch.rationing import CriticalLevels
     from optimizer.stocking.result import StockingPlan
 
@@ -86,8 +88,20 @@ def demo(db: Path = typer.Option(Path("spares.db"), "--db", help="SQLite databas
         with sessions() as session:
             stock_value = _stock_value(session, sc)
         _summary(sc, stock_value)
-        plan = _plan(sc)
-        _print_plan(plan, stock_value)
+        opened: list[str] = []
+        if sc.candidates:
+            design = _design(sc)
+            _print_design(design, stock_value)
+            plan, opened = design.plan, design.opened
+            sc = stocked_design(design)
+            with console.status(f"loading the designed network into {db.name} ..."), \
+                    sessions() as session, session.begin():
+                _refresh(session, sc)
+            console.print(f"loaded the designed network: {len(opened)} forward location(s) "
+                          "opened and stocked to plan", markup=False)
+        else:
+            plan = _plan(sc)
+            _print_plan(plan, stock_value)
         from optimizer.stocking.io import write_plan
 
         write_plan(plan, plan_dir)
@@ -97,7 +111,7 @@ def demo(db: Path = typer.Option(Path("spares.db"), "--db", help="SQLite databas
             keys = _keys(session)
     finally:
         engine.dispose()
-    _curl(sc, keys, host, port, plan_dir)
+    _curl(sc, keys, host, port, plan_dir, prefer=set(opened))
     if not serve:
         return
     from api.cli.serve import ServeError, run
@@ -198,6 +212,59 @@ def _plan(sc: Scenario) -> StockingPlan:
             raise _fail(f"planning {sc.name} failed: {exc}") from None
 
 
+def _design(sc: Scenario) -> DesignPlan:
+    from optimizer.design.plan import plan_design
+
+    with Progress(TextColumn("designing the network and stock levels {task.description}"),
+                  BarColumn(), TimeElapsedColumn(), console=console, transient=True) as bar:
+        task = bar.add_task(sc.name, total=1.0)
+        try:
+            return plan_design(sc, with_sequential=False, workers=DEFAULT_WORKERS,
+                               progress=lambda f: bar.update(task, completed=f))
+        except ValueError as exc:
+            raise _fail(f"designing {sc.name} failed: {exc}") from None
+
+
+def stocked_design(design: DesignPlan) -> Scenario:
+    """The designed scenario with its opened locations stocked to the plan's levels (they have
+    no opening stock of their own)."""
+    from dataclasses import replace
+
+    from inventory.domain import StockRecord
+
+    plan, opened = design.plan, set(design.opened)
+    extra = tuple(StockRecord(str(plan.location_ids[j]), str(plan.part_ids[p]),
+                              int(plan.levels[p, j]))
+                  for p, j in zip(*plan.levels.nonzero(), strict=True)
+                  if str(plan.location_ids[j]) in opened)
+    return replace(design.designed, stock=design.designed.stock + extra)
+
+
+def _print_design(design: DesignPlan, stock_value: float) -> None:
+    plan, chosen = design.plan, design.chosen
+    before = None if design.before is None else design.before.plan.class_on_time
+    t = Table("tier", "severity", "target", "existing network", "with the design", "",
+              title=f"Network design and stock levels ({design.runtime_s:.0f} s)")
+    for c in range(len(plan.class_tier)):
+        target, got = float(plan.class_target[c]), float(plan.class_on_time[c])
+        was = float("nan") if before is None else float(before[c])
+        met = "-" if target != target or got != got else ("met" if got >= target - 1e-9
+                                                          else "[red]below[/]")
+        t.add_row(str(plan.class_tier[c]), str(plan.class_severity[c]),
+                  "-" if target != target else f"{target:.1%}", "-" if was != was else f"{was:.2%}",
+                  "-" if got != got else f"{got:.2%}", met)
+    console.print(t)
+    kinds = Counter(str(design.problem.kind[j]) for j, x in enumerate(design.problem.location_ids)
+                    if str(x) in set(design.opened))
+    console.print(f"opened {len(design.opened)} forward location(s) ("
+                  + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) + "); yearly cost "
+                  f"{chosen.yearly_cost:,.0f} {plan.currency} = fixed {chosen.fixed_cost:,.0f} + "
+                  f"{design.problem.carrying_rate:.0%} of {plan.investment:,.0f} stock "
+                  f"(stock on hand today {stock_value:,.0f})", markup=False)
+    for note in plan.notes:
+        console.print(f"  note: {note}", markup=False)
+
+
 def _print_plan(plan: StockingPlan, stock_value: float) -> None:
     t = Table("tier", "severity", "target", "predicted on time", "", title=(
         f"Stock-level plan ({plan.method}, {plan.runtime_s:.1f} s)"))
@@ -223,11 +290,12 @@ def _keys(session: Session) -> dict[str, str]:
             for scope in ("ticketing", "planner")}
 
 
-def _example_request(sc: Scenario, now: datetime,
-                     levels: CriticalLevels | None = None) -> tuple[str, str, str]:
+def _example_request(sc: Scenario, now: datetime, levels: CriticalLevels | None = None,
+                     prefer: set[str] | None = None) -> tuple[str, str, str]:
     """A platinum (else best-tier) site and installed part whose severity-1 request, made now,
-    the decision rule (rationed by ``levels``) serves on time from the opening stock; returns
-    (site_id, part_id, expected outcome). Falls back to the first platinum pair when none is."""
+    the decision rule (rationed by ``levels``) serves on time from the opening stock, from a
+    location of ``prefer`` (the opened forward locations) when one does; returns (site_id,
+    part_id, expected outcome). Falls back to the first platinum pair when none is on time."""
     from optimizer.dispatch.decide import decide
     from optimizer.dispatch.result import DispatchRequest, Outcome
     from optimizer.travel import TravelNetwork
@@ -239,23 +307,35 @@ def _example_request(sc: Scenario, now: datetime,
         return sc.sites[0].site_id, sc.parts[0].part_id, "no installed base to ask for"
     free = {(r.depot_id, r.part_id): r.on_hand for r in sc.stock if r.on_hand > 0}
     network = TravelNetwork(sc)
+    prefer = prefer or set()
+    if prefer:  # first the platinum sites a forward location serves
+        served = {s.site_id for s in sc.sites for d in prefer if sc.depot(d).serves(s)
+                  and network.road_km[network.depot_index[d], network.site_index[s.site_id]] < 150}
+        pairs = sorted(pairs, key=lambda sp: (rank[sp[0]], sp[0] not in served, sp))
+    first = None
     for site_id, part_id in pairs[:EXAMPLE_TRIES]:
         decision = decide(DispatchRequest(site_id, part_id, 1, now), scenario=sc,
                           network=network, free_stock=free, levels=levels)
         if decision.outcome == Outcome.ON_TIME:
-            return site_id, part_id, (f"expected: on time from {decision.chosen.depot_id} by "
-                                      f"{decision.chosen.mode_id}")
+            found = (site_id, part_id, f"expected: on time from {decision.chosen.depot_id} by "
+                                       f"{decision.chosen.mode_id}")
+            if not prefer or decision.chosen.depot_id in prefer:
+                return found
+            first = first or found
+    if first is not None:
+        return first
     site_id, part_id = pairs[0]
     return site_id, part_id, "expected: at risk (no pair tried could be served on time now)"
 
 
-def _curl(sc: Scenario, keys: dict[str, str], host: str, port: int, plan_dir: Path) -> None:
+def _curl(sc: Scenario, keys: dict[str, str], host: str, port: int, plan_dir: Path,
+          prefer: set[str] | None = None) -> None:
     from zoneinfo import ZoneInfo
 
     from api.context import plan_levels
 
     utc_now = datetime.now(UTC).replace(microsecond=0)
-    site_id, part, expected = _example_request(sc, utc_now, plan_levels(sc, plan_dir))
+    site_id, part, expected = _example_request(sc, utc_now, plan_levels(sc, plan_dir), prefer)
     site = sc.site(site_id)
     now = utc_now.astimezone(ZoneInfo(site.timezone))
     body = (f'{{"ticket_id": "INC-1001", "site_id": "{site.site_id}", "part_id": "{part}", '

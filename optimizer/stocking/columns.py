@@ -96,14 +96,16 @@ def marginal_paths(problem: StockingProblem, prices: np.ndarray, pool: ColumnPoo
                    stop_ratio: float, start: np.ndarray | None = None,
                    parts: np.ndarray | None = None, lookahead: int = 2,
                    max_rounds: int = 100_000, units_per_round: int = 1,
+                   blocked: np.ndarray | None = None,
                    progress: Callable[[int], None] | None = None) -> np.ndarray:
     """Per-part marginal analysis under class ``prices`` (C,); every vector visited joins ``pool``.
 
     Each part adds its best 1..``lookahead``-unit step while ``prices . gain / cost`` of that
     step exceeds ``stop_ratio``. ``start`` (P, L) resumes from given levels (default zero
     stock); ``parts`` limits the work to those part indices; ``units_per_round`` > 1 lets a
-    part take steps at that many locations per round (fewer rounds, coarser paths). Returns the
-    final levels (P, L).
+    part take steps at that many locations per round (fewer rounds, coarser paths); ``blocked``
+    (L,) bool marks locations that take no stock (closed in a network design). Returns the final
+    levels (P, L).
     """
     P, L = problem.n_parts, problem.n_locations
     S = np.zeros((P, L), dtype=np.int64) if start is None else start.astype(np.int64).copy()
@@ -130,6 +132,8 @@ def marginal_paths(problem: StockingProblem, prices: np.ndarray, pool: ColumnPoo
             better = ratio > best + 1e-12
             best = np.where(better, ratio, best)
             best_step = np.where(better, k, best_step)
+        if blocked is not None:
+            best[:, blocked] = -np.inf
         m = min(units_per_round, L)
         top = np.argsort(-best, axis=1, kind="stable")[:, :m]  # (Pa, m) best locations first
         r = np.take_along_axis(best, top, axis=1)

@@ -15,6 +15,7 @@ from optimizer.stocking.result import FrontierPoint, StockingPlan
 
 LEVELS_COLUMNS = ("part_id", "depot_id", "base_stock", "unit_cost")
 SERVICE_COLUMNS = ("tier", "severity", "target", "predicted_on_time")
+SERVICE_EXTRA = ("ceiling", "aimed_at", "met", "reachable")
 FRONTIER_COLUMNS = ("investment", "on_time", "units", "label")
 
 
@@ -24,6 +25,10 @@ class PlanFormatError(ValueError):
 
 def _num(x: float | None) -> float | None:
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
+
+
+def _cell(x: float | None) -> str:
+    return "" if x is None else repr(float(x))
 
 
 def summary_dict(plan: StockingPlan) -> dict:
@@ -38,6 +43,7 @@ def summary_dict(plan: StockingPlan) -> dict:
         "gap": _num(plan.gap),
         "budget": _num(plan.budget),
         "feasible": plan.feasible,
+        "classes": class_rows(plan),
         "units": plan.units,
         "overall_on_time": _num(plan.overall_on_time),
         "notes": list(plan.notes),
@@ -47,6 +53,19 @@ def summary_dict(plan: StockingPlan) -> dict:
                        "savings_share": (b.investment - plan.investment) / b.investment
                        if b.investment > 0 else None} for b in plan.baselines],
     }
+
+
+def class_rows(plan: StockingPlan) -> list[dict]:
+    """Per class: tier, severity, contract target, ceiling, aimed_at, predicted, met, reachable."""
+    aimed = plan.effective_target if plan.effective_target is not None else plan.class_target
+    ceiling = plan.class_ceiling
+    met, reach = plan.class_met, plan.class_reachable
+    return [{"tier": str(plan.class_tier[c]), "severity": int(plan.class_severity[c]),
+             "target": _num(plan.class_target[c]),
+             "ceiling": None if ceiling is None else _num(ceiling[c]),
+             "aimed_at": _num(aimed[c]), "predicted_on_time": _num(plan.class_on_time[c]),
+             "met": bool(met[c]), "feasible": bool(reach[c])}
+            for c in range(len(plan.class_tier))]
 
 
 def write_plan(plan: StockingPlan, folder: str | Path, *, frontier: bool | None = None) -> Path:
@@ -65,11 +84,12 @@ def write_plan(plan: StockingPlan, folder: str | Path, *, frontier: bool | None 
                         repr(float(plan.unit_cost[p]))])
     with (out / "service.csv").open("w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(SERVICE_COLUMNS)
-        for c in range(len(plan.class_tier)):
-            t, v = plan.class_target[c], plan.class_on_time[c]
-            w.writerow([plan.class_tier[c], int(plan.class_severity[c]),
-                        "" if np.isnan(t) else repr(float(t)), "" if np.isnan(v) else repr(float(v))])
+        w.writerow(SERVICE_COLUMNS + SERVICE_EXTRA)
+        for row in class_rows(plan):
+            w.writerow([row["tier"], row["severity"], _cell(row["target"]),
+                        _cell(row["predicted_on_time"]), _cell(row["ceiling"]),
+                        _cell(row["aimed_at"]), "yes" if row["met"] else "no",
+                        "yes" if row["feasible"] else "no"])
     (out / "summary.json").write_text(json.dumps(summary_dict(plan), indent=2) + "\n")
     if frontier or (frontier is None and plan.frontier):
         with (out / "frontier.csv").open("w", newline="") as fh:
@@ -131,12 +151,15 @@ def read_plan(folder: str | Path) -> StockingPlan:
     for p, d, s in entries:
         S[pix[p], lix[d]] = s
     service_path = root / "service.csv"
-    tiers, sevs, targets, on_time = [], [], [], []
+    tiers, sevs, targets, on_time, ceiling, aimed = [], [], [], [], [], []
     for line, row in _rows(service_path, SERVICE_COLUMNS):
         tiers.append(row["tier"])
         sevs.append(int(_float(service_path, line, row, "severity")))
         targets.append(_float(service_path, line, row, "target", allow_empty=True))
         on_time.append(_float(service_path, line, row, "predicted_on_time", allow_empty=True))
+        if "ceiling" in row and "aimed_at" in row:
+            ceiling.append(_float(service_path, line, row, "ceiling", allow_empty=True))
+            aimed.append(_float(service_path, line, row, "aimed_at", allow_empty=True))
     frontier: tuple[FrontierPoint, ...] = ()
     fpath = root / "frontier.csv"
     if fpath.is_file():
@@ -153,4 +176,6 @@ def read_plan(folder: str | Path) -> StockingPlan:
         runtime_s=float(summary.get("runtime_s", 0.0)), scenario=str(summary.get("scenario", "")),
         currency=str(summary.get("currency", "")), bound=summary.get("bound"), gap=summary.get("gap"),
         budget=summary.get("budget"), feasible=bool(summary.get("feasible", True)),
+        class_ceiling=np.array(ceiling) if len(ceiling) == len(tiers) and tiers else None,
+        effective_target=np.array(aimed) if len(aimed) == len(tiers) and tiers else None,
         notes=tuple(summary.get("notes", ())), frontier=frontier)

@@ -5,7 +5,10 @@ domain objects, only ids and arrays. Locations are the HQ (index 0) and every ot
 scenario order; ``parent`` gives the tree (-1 for the HQ). Demand is aggregated into **streams**:
 all failures of one part in one service class whose sites share the same primary depot and the
 same preference list (depot, p_on_time) form one Poisson stream (superposition of Poisson
-processes), so the models work on thousands of streams instead of every site.
+processes), so the models work on thousands of streams instead of every site. Preference lists
+come from the reach's patterns (:func:`pattern_lists`): at a request's moment the depots on time
+then come first with ``p_on_time`` 1, the others follow with 0, and each pattern is a stream
+carrying its share of the request instants (thinning a Poisson process by an independent mark).
 
 Semantics (see ``docs/stocking-model.md``):
 
@@ -37,7 +40,31 @@ class ReachLike(Protocol):
 
     keys: Sequence[tuple[str, int, str]]
     entries: Sequence[tuple[tuple[str, float], ...]]
+    patterns: Sequence[tuple[tuple[float, int], ...]]
     no_part_deadline: Sequence[tuple[str, int]]
+
+
+MAX_LATE = 2
+"""Late fall-back depots kept per pattern (they only decide which location ships a late part)."""
+
+
+def pattern_lists(entries: tuple[tuple[str, float], ...], patterns: tuple[tuple[float, int], ...]
+                  ) -> list[tuple[float, tuple[tuple[str, float], ...]]]:
+    """``(weight, ((depot_id, p), ...))`` per pattern: the depots on time at such instants first
+    (p = 1, in preference order), then at most :data:`MAX_LATE` other depots of the entries
+    (p = 0: they ship late); equal lists merged. Every on-time depot is kept: a part may be
+    stocked at none of the first few.
+
+    Under the "first location with stock fills" semantics this is the dispatch rule: a request is
+    on time when a depot on time at its moment has stock; otherwise it ships late from the next.
+    """
+    out: dict[tuple[tuple[str, float], ...], float] = {}
+    for w, mask in patterns:
+        on = [(d, 1.0) for k, (d, _) in enumerate(entries) if mask >> k & 1]
+        late = [(d, 0.0) for k, (d, _) in enumerate(entries) if not mask >> k & 1]
+        pref = tuple(on + late[:MAX_LATE])
+        out[pref] = out.get(pref, 0.0) + w
+    return [(w, pref) for pref, w in out.items()]
 
 
 @dataclass(frozen=True, eq=False)
@@ -156,7 +183,11 @@ class StockingProblem:
 
 
 def build_problem(scenario: Scenario, reach: ReachLike) -> StockingProblem:
-    """Aggregate the scenario's installed base into demand streams over the reach lists.
+    """Aggregate the scenario's installed base into demand streams over the reach patterns.
+
+    Each (site, part, severity) splits over the reach's patterns of that key (which depots are on
+    time together at a request's moment, :func:`pattern_lists`): one stream per pattern with the
+    pattern's share of the rate, so the model applies the dispatch engine's rule.
 
     The demand of a part at a site is ``quantity x annual_failure_rate`` per year, split over
     the contract's severities by ``settings.severity_mix`` (renormalised over the severities
@@ -171,8 +202,9 @@ def build_problem(scenario: Scenario, reach: ReachLike) -> StockingProblem:
     parts = scenario.parts
     part_ix = {p.part_id: i for i, p in enumerate(parts)}
 
-    reach_map: Mapping[tuple[str, int, str], tuple[tuple[str, float], ...]] = dict(
-        zip(reach.keys, reach.entries, strict=True))
+    reach_map: Mapping[tuple[str, int, str], list[tuple[float, tuple[tuple[str, float], ...]]]] = {
+        k: pattern_lists(e, pt) for k, e, pt in zip(reach.keys, reach.entries, reach.patterns,
+                                                      strict=True)}
     no_deadline = set(reach.no_part_deadline)
 
     classes: dict[tuple[str, int], int] = {}
@@ -209,12 +241,13 @@ def build_problem(scenario: Scenario, reach: ReachLike) -> StockingProblem:
             in_service = (term.milestone is not Milestone.RESPONSE
                           and (site.site_id, term.severity) not in no_deadline)
             if in_service:
-                pref = tuple((loc_ix[d], float(p)) for d, p in reach_map.get(
-                    (site.site_id, term.severity, size), ()))
+                lists = [(w, tuple((loc_ix[d], p) for d, p in pref)) for w, pref in reach_map.get(
+                    (site.site_id, term.severity, size), ())] or [(1.0, ())]
             else:
-                pref = ((primary, 1.0),)
-            key = (part_ix[part.part_id], c, primary, pref, in_service)
-            agg[key] = agg.get(key, 0.0) + base_rate * float(share)
+                lists = [(1.0, ((primary, 1.0),))]
+            for w, pref in lists:
+                key = (part_ix[part.part_id], c, primary, pref, in_service)
+                agg[key] = agg.get(key, 0.0) + base_rate * float(share) * w
 
     keys = list(agg)
     n = len(keys)

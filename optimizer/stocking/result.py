@@ -46,9 +46,11 @@ class StockingPlan:
     bound : a proven lower bound on the minimum investment (exact method), or None.
     gap : relative gap (investment - bound) / investment, or None.
     budget : the budget the plan was solved under, or None (targets mode).
-    feasible : every constrained class meets its (effective) target.
-    effective_target : (C,) targets the solver aimed at: the contract targets, capped just below
-        the model's ceiling for classes no stock can reach (see ``notes``).
+    feasible : every constrained class meets its contract target (False when a class is short,
+        reachable or not: see ``class_met`` and ``class_ceiling``).
+    effective_target : (C,) shares the solver aimed at ("aimed_at"): the contract targets, capped
+        just below the ceiling for classes no stock can reach (see ``notes``).
+    class_ceiling : (C,) on-time share with stock at every location (None if not computed).
     notes : human-readable remarks (capped targets, unconstrained classes, ...).
     frontier, baselines : optional extras.
     """
@@ -72,9 +74,26 @@ class StockingPlan:
     budget: float | None = None
     feasible: bool = True
     effective_target: np.ndarray | None = None
+    class_ceiling: np.ndarray | None = None
     notes: tuple[str, ...] = ()
     frontier: tuple[FrontierPoint, ...] = ()
     baselines: tuple[BaselineResult, ...] = ()
+
+    @property
+    def class_met(self) -> np.ndarray:
+        """(C,) bool: the class's predicted share is at or above its contract target (True for a
+        class without a target)."""
+        t, v = self.class_target, self.class_on_time
+        with np.errstate(invalid="ignore"):
+            return np.where(np.isnan(t), True, ~np.isnan(v) & (v >= t - 1e-9))
+
+    @property
+    def class_reachable(self) -> np.ndarray:
+        """(C,) bool: the contract target is at or below the ceiling (True when unknown)."""
+        if self.class_ceiling is None:
+            return np.ones(len(self.class_tier), dtype=bool)
+        with np.errstate(invalid="ignore"):
+            return np.isnan(self.class_target) | ~(self.class_target > self.class_ceiling)
 
     def level(self, part_id: str, location_id: str) -> int:
         """Base stock of one part at one location."""

@@ -14,7 +14,7 @@ from optimizer.stocking.exact import solve_exact
 from optimizer.stocking.lagrange import Progress, budget_sweep, plan_levels
 from optimizer.stocking.problem import ReachLike, StockingProblem, build_problem
 from optimizer.stocking.result import BaselineResult, FrontierPoint, StockingPlan
-from optimizer.stocking.targets import effective_targets
+from optimizer.stocking.targets import target_plan
 
 METHODS = ("greedy", "exact")
 
@@ -44,7 +44,8 @@ def solve(problem: StockingProblem, method: str = "greedy", budget: float | None
     if budget is not None and not budget >= 0:
         raise ValueError(f"budget must be >= 0, got {budget}")
     t0 = time.perf_counter()
-    targets, notes = effective_targets(problem)
+    tp = target_plan(problem)
+    targets, notes = tp.aimed_at, list(tp.notes)
     bound = gap = None
     res = plan_levels(problem, targets if budget is None else None, budget=budget,
                       progress=progress, workers=workers)
@@ -60,15 +61,19 @@ def solve(problem: StockingProblem, method: str = "greedy", budget: float | None
         ev = evaluate_parts(problem, S)
         notes.append(f"exact over the box 0..greedy+{exact_margin} ({res.n_vectors} stock vectors)")
     return make_plan(problem, S, ev, method, time.perf_counter() - t0, targets=targets, notes=notes,
-                     bound=bound, gap=gap, budget=budget)
+                     bound=bound, gap=gap, budget=budget, ceiling=tp.ceiling)
 
 
 def make_plan(problem: StockingProblem, S: np.ndarray, ev: Evaluation, method: str, runtime_s: float,
               *, targets: np.ndarray, notes: list[str], bound: float | None = None,
               gap: float | None = None, budget: float | None = None,
-              frontier: tuple[FrontierPoint, ...] = (), baselines: tuple[BaselineResult, ...] = ()
-              ) -> StockingPlan:
-    """Wrap levels and their evaluation into a :class:`StockingPlan`."""
+              frontier: tuple[FrontierPoint, ...] = (), baselines: tuple[BaselineResult, ...] = (),
+              ceiling: np.ndarray | None = None) -> StockingPlan:
+    """Wrap levels and their evaluation into a :class:`StockingPlan`; ``feasible`` means every
+    constrained class meets its contract target (budget mode: always True)."""
+    t = problem.class_target
+    with np.errstate(invalid="ignore"):
+        met = np.isnan(t) | (ev.class_on_time >= t - 1e-9) | np.isnan(ev.class_on_time)
     return StockingPlan(
         levels=S, part_ids=problem.part_ids, location_ids=problem.location_ids,
         unit_cost=problem.unit_cost, class_tier=problem.class_tier,
@@ -76,8 +81,9 @@ def make_plan(problem: StockingProblem, S: np.ndarray, ev: Evaluation, method: s
         class_on_time=ev.class_on_time, overall_on_time=ev.overall_on_time,
         investment=float(problem.unit_cost @ S.sum(axis=1)), method=method, runtime_s=runtime_s,
         scenario=problem.name, currency=problem.currency, bound=bound, gap=gap, budget=budget,
-        feasible=ev.meets_targets(problem, targets) if budget is None else True,
-        effective_target=targets, notes=tuple(notes), frontier=frontier, baselines=baselines)
+        feasible=bool(met.all()) if budget is None else True,
+        effective_target=targets, class_ceiling=ceiling, notes=tuple(notes), frontier=frontier,
+        baselines=baselines)
 
 
 FRONTIER_POINTS = 12

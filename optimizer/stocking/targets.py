@@ -1,13 +1,22 @@
-"""Class targets the solvers aim at: the contract targets, capped below what the network can reach."""
+"""Class targets the solvers aim at: the contract targets, and what to do where none is reachable.
+
+A class's **ceiling** is the on-time share it would reach if every location it can draw on always
+had stock (the dispatch rule over the reach patterns: a request is on time when some location on
+time at its moment has stock). A target at or below the ceiling is reachable and aimed at as it
+is; a target above it cannot be met by any stock: the class is aimed at the ceiling minus
+:data:`CEILING_MARGIN` (approaching a ceiling needs unbounded stock) and reported unreachable.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
 from optimizer.stocking.problem import StockingProblem
 
 CEILING_MARGIN = 0.005
-"""A target above the model's ceiling (all stock infinite) is capped at ceiling - this margin."""
+"""An unreachable target (above the ceiling) is aimed at ceiling - this margin."""
 
 
 def class_ceiling(problem: StockingProblem) -> np.ndarray:
@@ -22,10 +31,25 @@ def class_ceiling(problem: StockingProblem) -> np.ndarray:
         return np.where(D > 0, shares / np.where(D > 0, D, 1), np.nan)
 
 
-def effective_targets(problem: StockingProblem) -> tuple[np.ndarray, list[str]]:
-    """Targets capped below the ceiling, with a note per capped or unconstrained class."""
-    ceiling = class_ceiling(problem)
-    eff = problem.class_target.copy()
+@dataclass(frozen=True)
+class TargetPlan:
+    """Per class (C,): the contract ``target`` (NaN: no part deadline), the ``ceiling``, the
+    share ``aimed_at`` (NaN: unconstrained) and whether the target is ``reachable``."""
+
+    target: np.ndarray
+    ceiling: np.ndarray
+    aimed_at: np.ndarray
+    reachable: np.ndarray
+    notes: tuple[str, ...]
+
+
+def target_plan(problem: StockingProblem, ceiling: np.ndarray | None = None) -> TargetPlan:
+    """Aim at every reachable contract target as it is; cap unreachable ones below the ceiling
+    (``ceiling`` overrides :func:`class_ceiling`, e.g. with some locations unavailable)."""
+    ceiling = class_ceiling(problem) if ceiling is None else ceiling
+    target = problem.class_target.copy()
+    eff = target.copy()
+    reachable = np.ones(problem.n_classes, dtype=bool)
     notes: list[str] = []
     D = problem.class_demand_per_year
     for c in range(problem.n_classes):
@@ -35,9 +59,21 @@ def effective_targets(problem: StockingProblem) -> tuple[np.ndarray, list[str]]:
         elif D[c] <= 0:
             notes.append(f"{label}: no demand")
             eff[c] = np.nan
-        elif eff[c] > ceiling[c] - CEILING_MARGIN:
-            capped = max(0.0, ceiling[c] - CEILING_MARGIN)
-            notes.append(f"{label}: target {eff[c]:.4f} is above what the network can reach "
-                         f"({ceiling[c]:.4f} with stock everywhere); aiming at {capped:.4f}")
-            eff[c] = capped
-    return eff, notes
+        elif eff[c] > ceiling[c]:
+            reachable[c] = False
+            eff[c] = ceiling[c] - CEILING_MARGIN
+            if eff[c] <= 0:
+                eff[c] = np.nan
+                notes.append(f"{label}: target {target[c]:.2%} is NOT reachable: no location "
+                             "reaches these sites in time (see the sites holding it back)")
+            else:
+                notes.append(f"{label}: target {target[c]:.2%} is NOT reachable: with stock at "
+                             f"every location the network reaches {ceiling[c]:.2%}; aiming at "
+                             f"{eff[c]:.2%} (see the sites holding it back)")
+    return TargetPlan(target, ceiling, eff, reachable, tuple(notes))
+
+
+def effective_targets(problem: StockingProblem) -> tuple[np.ndarray, list[str]]:
+    """The shares aimed at per class and the notes of :func:`target_plan`."""
+    tp = target_plan(problem)
+    return tp.aimed_at, list(tp.notes)

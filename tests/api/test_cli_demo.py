@@ -33,22 +33,32 @@ def test_demo_creates_plans_and_refreshes(tmp_path, monkeypatch) -> None:
                  "3: GZ, SH, CD", "partner depots", "customer sites", "20 of 4 customers",
                  "parts", "4 (3 repairable)", "Contracts and their window dialects",
                  "from fault confirmed", "cut-off 16:00", "2 business", "stock on hand",
-                 "Stock-level plan", "investment", "OpenAPI docs: http://127.0.0.1:8000/docs"):
+                 "Network design and stock levels", "yearly cost",
+                 "OpenAPI docs: http://127.0.0.1:8000/docs"):
         assert text in out, text
     # the stock value printed is the opening stock's
     url = f"sqlite:///{db}"
     engine = make_engine(url)
     sessions = session_factory(engine)
+    import scenarios
+
+    orig = scenarios.load("tiny")
+    value = sum(st.on_hand * orig.part(st.part_id).unit_cost for st in orig.stock)
+    assert f"{value:,.0f} CNY" in out
     with sessions() as s:
         assert loaded_scenario_name(session=s) == "tiny"
         sc = read_scenario_from_db(session=s)
-        value = sum(b.on_hand * sc.part(b.part_id).unit_cost for b in ledger.balances(session=s))
-    assert f"{value:,.0f} CNY" in out
+        assert ledger.verify(session=s) == []
     for c in sc.contracts:
         assert f"{c.contract_id} " in out
     # the plan sits where `spares serve --plan` reads the rationing levels from
     plan_dir = tmp_path / "spares-plan"
     assert (plan_dir / "stock_levels.csv").is_file()
+    # tiny has candidates: the demo designs the network and loads the opened locations, stocked
+    assert "forward location(s)" in out
+    opened = {d.depot_id for d in sc.depots} - {d.depot_id for d in orig.depots}
+    assert opened and opened <= {c.candidate_id for c in orig.candidates}
+    assert any(st.depot_id in opened and st.on_hand > 0 for st in sc.stock)
     assert plan_levels(sc, plan_dir).levels != {}
     # the printed ticketing key works and the curl example is a valid dispatch request
     ticketing = re.search(r"ticketing\s+(spk_\S+)", out)[1]

@@ -21,7 +21,9 @@ def _fake_reach(sc):
             for size in ("small", "medium", "large"):
                 keys.append((site.site_id, term.severity, size))
                 entries.append(((site.primary_depot_id, 0.9), (sc.hq.depot_id, 0.5)))
-    return SimpleNamespace(keys=keys, entries=entries, no_part_deadline=[])
+    # instants: 50 % both on time, 40 % only the primary, 10 % none
+    patterns = [((0.5, 0b11), (0.4, 0b01), (0.1, 0))] * len(keys)
+    return SimpleNamespace(keys=keys, entries=entries, patterns=patterns, no_part_deadline=[])
 
 
 def test_build_problem_conserves_demand() -> None:
@@ -31,6 +33,26 @@ def test_build_problem_conserves_demand() -> None:
     assert pr.stream_rate_per_year.sum() == pytest.approx(total)
     assert pr.location_ids[0] == sc.hq.depot_id and pr.parent[0] == -1
     assert set(pr.stream_pref[:, 0]) <= set(pr.stream_primary)
+    # each (site, part, severity) split over its patterns: both on time (primary first), only
+    # the primary on time (HQ follows as a late fall-back), none on time (both late)
+    on_first = pr.stream_p_on_time[:, 0]
+    assert pr.stream_rate_per_year[on_first == 1].sum() == pytest.approx(0.9 * total)
+    both = (pr.stream_p_on_time[:, :2] == 1).all(axis=1)
+    assert pr.stream_rate_per_year[both].sum() == pytest.approx(0.5 * total)
+
+
+def test_unreachable_demand_is_kept_late() -> None:
+    """A key nothing reaches keeps its demand as a stream with no on-time location (always
+    late), so it counts against its class instead of vanishing."""
+    sc = scenarios.load("tiny")
+    fake = _fake_reach(sc)
+    fake.entries[0] = ()
+    fake.patterns[0] = ((1.0, 0),)
+    site, sev, size = fake.keys[0]
+    pr = build_problem(sc, fake)
+    total = sum(b.quantity * sc.part(b.part_id).annual_failure_rate for b in sc.installed_base)
+    assert pr.stream_rate_per_year.sum() == pytest.approx(total)
+    assert (pr.stream_pref[:, 0] == -1).any()
 
 
 def test_write_read_roundtrip(tmp_path) -> None:
@@ -54,12 +76,16 @@ def test_cli_writes_files_with_columns(tmp_path) -> None:
     with (out / "stock_levels.csv").open() as fh:
         assert next(csv.reader(fh)) == ["part_id", "depot_id", "base_stock", "unit_cost"]
     with (out / "service.csv").open() as fh:
-        assert next(csv.reader(fh)) == ["tier", "severity", "target", "predicted_on_time"]
+        assert next(csv.reader(fh)) == ["tier", "severity", "target", "predicted_on_time",
+                                        "ceiling", "aimed_at", "met", "reachable"]
     with (out / "frontier.csv").open() as fh:
         assert next(csv.reader(fh)) == ["investment", "on_time", "units", "label"]
     summary = json.loads((out / "summary.json").read_text())
-    for key in ("scenario", "investment", "currency", "method", "runtime_s", "bound", "gap", "baselines"):
+    for key in ("scenario", "investment", "currency", "method", "runtime_s", "bound", "gap", "baselines",
+                "classes"):
         assert key in summary
+    for row in summary["classes"]:
+        assert {"tier", "severity", "target", "ceiling", "aimed_at", "met", "feasible"} <= set(row)
     assert {b["name"] for b in summary["baselines"]} == {"item_approach", "rule_of_thumb"}
 
 

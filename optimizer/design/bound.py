@@ -1,0 +1,171 @@
+"""A lower bound on the yearly cost of every design and every stock level (coverage relaxation).
+
+Under the dispatch rule a request is on time only if some location on time at its moment holds
+stock, so for any design and base-stock levels S a stream's on-time share is at most 1 when one
+of its on-time locations has ``S >= 1`` and 0 otherwise, and such a location costs at least one
+unit. With ``t_pj`` = "part p holds stock at j" that gives the relaxation
+
+    min  h sum_pj c_p t_pj + sum_j f_j y_j
+    s.t. w_g <= r_g,  w_g <= r_g sum_{j in O_g} t_pj        every group g (part, class, on-time set)
+         sum_{g in c} w_g >= target_c D_c                    every constrained class c
+         t_pj <= y_j (switchable j),  sum_p t_pj <= cap_j y_j,  sum_p c_p t_pj <= value cap_j y_j
+         planner rules on y (forced open / closed, at most ``max_new`` candidates)
+         0 <= t, y <= 1 (LP) or binary (MIP: its proven dual bound)
+
+which every feasible (design, S) satisfies with ``t = [S >= 1]``: its optimum (or any proven
+lower bound of it) is a lower bound for the design problem, over all stock levels, not only the
+generated columns. It ignores availability below 1 (extra units, HQ stock), so it is loose where
+those carry much of the cost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+from scipy import sparse
+
+from optimizer.design.master import DesignRules
+from optimizer.design.problem import DesignProblem
+from optimizer.stocking.master import quiet_highs
+
+
+@dataclass(frozen=True)
+class BoundResult:
+    """``value``: proven lower bound (currency per year); ``status``; ``groups``, ``pairs``: model
+    size; ``integer``: whether the MIP (True) or its LP relaxation gave it."""
+
+    value: float
+    status: str
+    groups: int
+    pairs: int
+    integer: bool
+
+
+def coverage_bound(dp: DesignProblem, targets: np.ndarray, rules: DesignRules = DesignRules(), *,
+                   integer: bool = True, time_limit_s: float = 60.0) -> BoundResult:
+    """The coverage relaxation's proven lower bound (see the module docstring)."""
+    pr = dp.stocking
+    L = pr.n_locations
+    D = pr.class_demand_per_year
+    cons = ~np.isnan(targets) & (D > 0)
+    keep = pr.stream_in_service & cons[pr.stream_class] & (pr.stream_p_on_time[:, 0] > 0)
+    idx = np.nonzero(keep)[0]
+    on = (pr.stream_p_on_time[idx] > 0) & (pr.stream_pref[idx] >= 0)
+    # group streams by (part, class, on-time set)
+    sets = np.where(on, pr.stream_pref[idx], -1)
+    sets.sort(axis=1)
+    key = np.concatenate([pr.stream_part[idx, None], pr.stream_class[idx, None], sets], axis=1)
+    uniq, inv = np.unique(key, axis=0, return_inverse=True)
+    inv = inv.ravel()
+    G = len(uniq)
+    rate = np.bincount(inv, weights=pr.stream_rate_per_year[idx], minlength=G)
+    g_part, g_class, g_set = uniq[:, 0], uniq[:, 1], uniq[:, 2:]
+    gi, kk = np.nonzero(g_set >= 0)
+    pair_key = g_part[gi] * L + g_set[gi, kk]
+    pairs, pair_of = np.unique(pair_key, return_inverse=True)
+    T = len(pairs)
+    t_part, t_loc = pairs // L, pairs % L
+    sw = np.nonzero(dp.switchable)[0]
+    ny = len(sw)
+    ypos = np.full(L, -1)
+    ypos[sw] = np.arange(ny)
+    # columns: t (T), y (ny), w (G)
+    nt, n = T, T + ny + G
+    cost = np.concatenate([dp.carrying_rate * pr.unit_cost[t_part], dp.fixed_cost[sw], np.zeros(G)])
+    rows, cols, vals, lo, hi = [], [], [], [], []
+    r = 0
+    inf = highspy.kHighsInf
+    # w_g - r_g sum t <= 0
+    rows += [gi + r, np.arange(G) + r]
+    cols += [pair_of.ravel(), nt + ny + np.arange(G)]
+    vals += [-rate[gi], np.ones(G)]
+    lo.append(np.full(G, -inf))
+    hi.append(np.zeros(G))
+    r += G
+    ci = np.nonzero(cons)[0]
+    for c in ci:  # sum w >= target D
+        g = np.nonzero(g_class == c)[0]
+        rows.append(np.full(len(g), r))
+        cols.append(nt + ny + g)
+        vals.append(np.ones(len(g)))
+        lo.append(np.array([targets[c] * D[c]]))
+        hi.append(np.array([inf]))
+        r += 1
+    link = np.nonzero(ypos[t_loc] >= 0)[0]  # t - y <= 0
+    if link.size:
+        k = len(link)
+        rows += [np.arange(k) + r, np.arange(k) + r]
+        cols += [link, nt + ypos[t_loc[link]]]
+        vals += [np.ones(k), -np.ones(k)]
+        lo.append(np.full(k, -inf))
+        hi.append(np.zeros(k))
+        r += k
+    for caps, per in ((dp.cap_units, np.ones(T)), (dp.cap_value, pr.unit_cost[t_part])):
+        for j in np.nonzero(np.isfinite(caps))[0]:
+            m = np.nonzero(t_loc == j)[0]
+            if not m.size:
+                continue
+            cc, vv, up = [m], [per[m]], 0.0
+            if ypos[j] >= 0:
+                cc.append([nt + ypos[j]])
+                vv.append([-caps[j]])
+            else:
+                up = float(caps[j])
+            cc_a = np.concatenate(cc)
+            rows.append(np.full(len(cc_a), r))
+            cols.append(cc_a)
+            vals.append(np.concatenate(vv))
+            lo.append(np.array([-inf]))
+            hi.append(np.array([up]))
+            r += 1
+    cand = [nt + ypos[j] for j in sw if dp.is_candidate[j]]
+    if rules.max_new is not None and cand:
+        rows.append(np.full(len(cand), r))
+        cols.append(np.array(cand))
+        vals.append(np.ones(len(cand)))
+        lo.append(np.array([-inf]))
+        hi.append(np.array([float(rules.max_new)]))
+        r += 1
+    col_lo = np.zeros(n)
+    col_hi = np.concatenate([np.ones(T + ny), rate])
+    for j in rules.force_open:
+        if ypos[j] >= 0:
+            col_lo[nt + ypos[j]] = 1.0
+    for j in rules.force_closed:
+        if ypos[j] >= 0:
+            col_hi[nt + ypos[j]] = 0.0
+    A = sparse.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                          shape=(r, n)).tocsc()
+    A.sum_duplicates()
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = n, r
+    lp.sense_ = highspy.ObjSense.kMinimize
+    lp.col_cost_ = cost
+    lp.col_lower_, lp.col_upper_ = col_lo, col_hi
+    lp.row_lower_, lp.row_upper_ = np.concatenate(lo), np.concatenate(hi)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = A.indices.astype(np.int32)
+    lp.a_matrix_.value_ = A.data.astype(float)
+    if integer:
+        lp.integrality_ = ([highspy.HighsVarType.kInteger] * (T + ny)
+                           + [highspy.HighsVarType.kContinuous] * G)
+    h = quiet_highs()
+    h.setOptionValue("time_limit", float(time_limit_s))
+    h.setOptionValue("mip_rel_gap", 1e-6)
+    h.setOptionValue("threads", 1)
+    h.passModel(lp)
+    h.run()
+    status = h.modelStatusToString(h.getModelStatus())
+    info = h.getInfo()
+    if integer:
+        value = float(info.mip_dual_bound)
+    elif h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+        value = float(info.objective_function_value)
+    else:
+        value = 0.0
+    if not np.isfinite(value):  # infeasible relaxation: no design meets the targets
+        value = np.inf if h.getModelStatus() == highspy.HighsModelStatus.kInfeasible else 0.0
+    return BoundResult(max(value, 0.0), status, G, T, integer)

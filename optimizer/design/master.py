@@ -1,0 +1,195 @@
+"""Master problem of the integrated design: one stock vector per part and which locations are open.
+
+    min  h sum_m cost_m x_m + sum_j f_j y_j
+    s.t. sum_{m of part p} x_m = 1                                  every part p
+         sum_m ontime_mc x_m >= target_c D_c                        every constrained class c
+         sum_{m of p, S_mj > 0} x_m <= y_j                          every part p, switchable j
+         sum_m S_mj x_m <= cap_j y_j  (units; likewise value)       capped locations j
+         sum_{j candidate} y_j <= max_new                           (optional)
+         y_j = 1 forced open, y_j = 0 forced closed;  x, y binary (LP: in [0, 1])
+
+``h`` is the carrying rate, ``cost_m`` a column's investment, ``f_j`` a location's yearly fixed
+cost. Under a yearly ``budget`` the objective becomes the on-time demand (maximised) and the cost
+a row ``<= budget``. Built as one sparse HiGHS model (no modelling layer).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+from scipy import sparse
+
+from optimizer.design.problem import DesignProblem
+from optimizer.stocking.columns import ColumnPool
+from optimizer.stocking.master import ROW_SLACK, TARGET_MARGIN, quiet_highs
+
+
+@dataclass(frozen=True)
+class DesignMasterResult:
+    """``choice`` (P,) column per part (MIP, else None), ``open`` (L,) location open values
+    (1 for locations the design cannot switch), ``prices`` (C,) class duals (LP), ``objective``
+    (yearly cost, or on-time demand under a budget), ``bound`` (the solver's proven bound over
+    the pool), ``status``, ``shortfall`` (C,) on-time demand short (with ``penalty``)."""
+
+    choice: np.ndarray | None
+    open: np.ndarray
+    prices: np.ndarray
+    objective: float
+    bound: float
+    status: str
+    shortfall: np.ndarray
+
+
+@dataclass(frozen=True)
+class DesignRules:
+    """What the planner fixes: locations forced open / closed (index arrays), a cap on the
+    number of candidates opened, a yearly budget for fixed + carrying cost (None: none)."""
+
+    force_open: tuple[int, ...] = ()
+    force_closed: tuple[int, ...] = ()
+    max_new: int | None = None
+    budget: float | None = None
+
+
+def solve_design_master(pool: ColumnPool, dp: DesignProblem, targets: np.ndarray | None,
+                        rules: DesignRules, *, integer: bool = True,
+                        penalty: np.ndarray | None = None, time_limit_s: float = 60.0,
+                        mip_gap: float = 1e-4) -> DesignMasterResult:
+    """Solve the master over ``pool`` (see the module docstring)."""
+    pr = dp.stocking
+    P, C = pr.n_parts, pr.n_classes
+    D = pr.class_demand_per_year
+    part, levels, cost, ontime = pool.arrays()
+    M = len(part)
+    sw = np.nonzero(dp.switchable)[0]
+    ny = len(sw)
+    ycol = {int(j): M + k for k, j in enumerate(sw)}
+    budget = rules.budget
+    cons = np.zeros(C, dtype=bool) if (targets is None or budget is not None) else (
+        ~np.isnan(targets) & (D > 0))
+    ci = np.nonzero(cons)[0]
+    n_slack = len(ci) if penalty is not None else 0
+    ncol = M + ny + n_slack
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    vals: list[np.ndarray] = []
+    lo: list[np.ndarray] = []
+    hi: list[np.ndarray] = []
+    r = 0
+
+    def block(rr: np.ndarray, cc: np.ndarray, vv: np.ndarray, low: np.ndarray, up: np.ndarray) -> None:
+        nonlocal r
+        rows.append(rr + r)
+        cols.append(cc)
+        vals.append(vv)
+        lo.append(low)
+        hi.append(up)
+        r += len(low)
+
+    inf = highspy.kHighsInf
+    block(part, np.arange(M), np.ones(M), np.ones(P), np.ones(P))  # one column per part
+    if budget is None:
+        for k, c in enumerate(ci):  # class rows (+ slack)
+            nz = np.nonzero(ontime[:, c])[0]
+            rr = np.zeros(len(nz) + (1 if n_slack else 0), dtype=np.int64)
+            cc = np.concatenate([nz, [M + ny + k]] if n_slack else [nz])
+            vv = np.concatenate([ontime[nz, c], [1.0]] if n_slack else [ontime[nz, c]])
+            need = float((targets[c] + TARGET_MARGIN) * D[c] + ROW_SLACK)
+            block(rr, cc, vv, np.array([need]), np.array([inf]))
+    else:
+        cc = np.concatenate([np.arange(M), M + np.arange(ny)])
+        vv = np.concatenate([dp.carrying_rate * cost, dp.fixed_cost[sw]])
+        block(np.zeros(len(cc), dtype=np.int64), cc, vv, np.array([-inf]), np.array([float(budget)]))
+    # linking: a part's columns that stock at switchable j need j open
+    if ny:
+        m_idx, j_idx = np.nonzero(levels[:, sw] > 0)
+        if m_idx.size:
+            key = part[m_idx] * ny + j_idx
+            uniq, inv = np.unique(key, return_inverse=True)
+            n_link = len(uniq)
+            y_of = np.array([ycol[int(sw[u % ny])] for u in uniq], dtype=np.int64)
+            rr = np.concatenate([inv, np.arange(n_link)])
+            cc = np.concatenate([m_idx, y_of])
+            vv = np.concatenate([np.ones(len(m_idx)), -np.ones(n_link)])
+            block(rr, cc, vv, np.full(n_link, -inf), np.zeros(n_link))
+    for caps, weight in ((dp.cap_units, None), (dp.cap_value, "value")):
+        for j in np.nonzero(np.isfinite(caps))[0]:
+            use = levels[:, j].astype(float)
+            if weight == "value":
+                use = use * pr.unit_cost[part]
+            nz = np.nonzero(use)[0]
+            if j in ycol:
+                rr = np.zeros(len(nz) + 1, dtype=np.int64)
+                block(rr, np.concatenate([nz, [ycol[int(j)]]]), np.concatenate([use[nz], [-caps[j]]]),
+                      np.array([-inf]), np.array([0.0]))
+            elif nz.size:
+                block(np.zeros(len(nz), dtype=np.int64), nz, use[nz], np.array([-inf]),
+                      np.array([float(caps[j])]))
+    cand = [ycol[int(j)] for j in sw if dp.is_candidate[j]]
+    if rules.max_new is not None and cand:
+        block(np.zeros(len(cand), dtype=np.int64), np.array(cand), np.ones(len(cand)),
+              np.array([-inf]), np.array([float(rules.max_new)]))
+
+    col_lo = np.zeros(ncol)
+    col_hi = np.concatenate([np.ones(M + ny), np.full(n_slack, inf)])
+    for j in rules.force_open:
+        if j in ycol:
+            col_lo[ycol[j]] = 1.0
+    for j in rules.force_closed:
+        if j in ycol:
+            col_hi[ycol[j]] = 0.0
+    if budget is None:
+        obj = np.concatenate([dp.carrying_rate * cost, dp.fixed_cost[sw],
+                              penalty[ci] if n_slack else np.zeros(0)])
+    else:
+        obj = np.concatenate([ontime.sum(axis=1), np.zeros(ny)])
+    A = sparse.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                          shape=(r, ncol)).tocsc()
+    A.sum_duplicates()
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = ncol, r
+    lp.sense_ = highspy.ObjSense.kMinimize if budget is None else highspy.ObjSense.kMaximize
+    lp.col_cost_ = obj.astype(float)
+    lp.col_lower_, lp.col_upper_ = col_lo, col_hi
+    lp.row_lower_, lp.row_upper_ = np.concatenate(lo), np.concatenate(hi)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = A.indices.astype(np.int32)
+    lp.a_matrix_.value_ = A.data.astype(float)
+    if integer:
+        lp.integrality_ = ([highspy.HighsVarType.kInteger] * (M + ny)
+                           + [highspy.HighsVarType.kContinuous] * n_slack)
+    h = quiet_highs()
+    h.setOptionValue("time_limit", float(time_limit_s))
+    h.setOptionValue("mip_rel_gap", float(mip_gap))
+    h.setOptionValue("threads", 1)
+    h.passModel(lp)
+    h.run()
+    status = h.modelStatusToString(h.getModelStatus())
+    info = h.getInfo()
+    sol = h.getSolution()
+    xs = np.asarray(sol.col_value)
+    L = pr.n_locations
+    if xs.size != ncol or info.primal_solution_status != 2:
+        return DesignMasterResult(None, np.ones(L), np.zeros(C), np.inf, -np.inf, status,
+                                  np.full(C, np.inf))
+    is_open = np.ones(L)
+    is_open[sw] = xs[M:M + ny]
+    prices = np.zeros(C)
+    if not integer and budget is None and ci.size:
+        prices[ci] = np.maximum(np.asarray(sol.row_dual)[P:P + len(ci)], 0.0)
+    choice = None
+    if integer:
+        choice = np.full(P, -1, dtype=np.int64)
+        on = np.nonzero(xs[:M] > 0.5)[0]
+        choice[part[on]] = on
+        is_open[sw] = np.round(is_open[sw])
+    obj_val = float(info.objective_function_value)
+    shortfall = np.zeros(C)
+    if n_slack:
+        shortfall[ci] = xs[M + ny:]
+        obj_val -= float(penalty[ci] @ shortfall[ci])
+    bound = float(info.mip_dual_bound) if integer else obj_val
+    return DesignMasterResult(choice, is_open, prices, obj_val, bound, status, shortfall)

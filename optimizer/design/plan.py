@@ -1,0 +1,188 @@
+"""Scenario in, design out: the integrated design, its baselines, and the plan on the new network.
+
+:func:`plan_design` builds the design problem (reach with every candidate open) and solves the
+integrated design (which locations to open, chosen with a stock vector per part, and the lower
+bound). The chosen network is then planned by the stocking solver on its own reach
+(:func:`stock_network`), so the stock levels and the service reported are exactly what the
+dispatch engine meets on that network. The sequential baseline (locate by coverage, then stock)
+and the existing network ("before") are planned the same way; if the locate-then-stock design
+comes out cheaper once both are stocked, it is kept and a note says so.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from inventory.domain import Scenario
+from optimizer.design.holdback import HoldBack, hold_backs
+from optimizer.design.problem import DesignProblem, build_design_problem
+from optimizer.design.result import DesignResult
+from optimizer.design.solve import DesignObjective, coverage_design, open_ceiling, solve_design
+from optimizer.reach import Reach
+from optimizer.stocking.result import StockingPlan
+from optimizer.stocking.solve import plan_scenario
+from optimizer.stocking.targets import target_plan
+
+Progress = Callable[[float], None]
+
+
+@dataclass(frozen=True, eq=False)
+class NetworkPlan:
+    """A network (locations ``opened`` / ``closed`` against the scenario) with its stock plan:
+    yearly cost = ``fixed_cost`` + carrying rate x ``plan.investment``."""
+
+    name: str
+    opened: tuple[str, ...]
+    closed: tuple[str, ...]
+    fixed_cost: float
+    yearly_cost: float
+    scenario: Scenario
+    plan: StockingPlan
+
+    @property
+    def feasible(self) -> bool:
+        return self.plan.feasible
+
+
+@dataclass(frozen=True, eq=False)
+class DesignPlan:
+    """The ``chosen`` network and its plan; ``design``: the integrated solver's result (its MIP
+    design, levels and the lower ``bound``); ``sequential`` (locate, then stock) and ``before``
+    (the existing network) when computed; ``hold_backs``: sites no allowed location reaches in
+    time for classes that stay short; ``problem``, ``reach``: the design problem and the reach
+    with every candidate open; ``names``: location names; ``notes``."""
+
+    chosen: NetworkPlan
+    design: DesignResult
+    sequential: NetworkPlan | None
+    before: NetworkPlan | None
+    hold_backs: tuple[HoldBack, ...]
+    problem: DesignProblem
+    reach: Reach
+    names: dict[str, str]
+    runtime_s: float
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def plan(self) -> StockingPlan:
+        return self.chosen.plan
+
+    @property
+    def designed(self) -> Scenario:
+        return self.chosen.scenario
+
+    @property
+    def opened(self) -> list[str]:
+        return list(self.chosen.opened)
+
+    @property
+    def closed(self) -> list[str]:
+        return list(self.chosen.closed)
+
+    @property
+    def yearly_cost(self) -> float:
+        return self.chosen.yearly_cost
+
+    @property
+    def bound(self) -> float | None:
+        return self.design.bound
+
+    @property
+    def gap(self) -> float | None:
+        b, v = self.design.bound, self.chosen.yearly_cost
+        return None if b is None or v <= 0 else max(0.0, (v - b) / v)
+
+
+def stock_network(scenario: Scenario, dp: DesignProblem, is_open: np.ndarray, name: str, *,
+                  budget: float | None = None, workers: int = 1,
+                  progress: Progress | None = None) -> NetworkPlan:
+    """``scenario`` with the switchable locations set by ``is_open`` (L,), planned by the stocking
+    solver on its own reach; ``budget`` is the yearly budget (fixed + carrying) if any."""
+    ids = [str(x) for x in dp.location_ids]
+    opened = tuple(ids[j] for j in np.nonzero(is_open & dp.is_candidate)[0])
+    closed = tuple(ids[j] for j in np.nonzero(~is_open & dp.switchable & ~dp.is_candidate)[0])
+    designed = scenario.with_design(opened, closed)
+    fixed = float(dp.fixed_cost[is_open & dp.switchable].sum())
+    stock_budget = None
+    if budget is not None:
+        stock_budget = max(budget - fixed, 0.0) / max(dp.carrying_rate, 1e-12)
+    plan = plan_scenario(designed, budget=stock_budget, with_baselines=False, workers=workers,
+                         progress=progress)
+    return NetworkPlan(name, opened, closed, fixed, fixed + dp.carrying_rate * plan.investment,
+                       designed, plan)
+
+
+def plan_design(scenario: Scenario, objective: DesignObjective = DesignObjective(), *,
+                with_sequential: bool = True, with_before: bool = True, workers: int = 1,
+                progress: Progress | None = None) -> DesignPlan:
+    """The integrated design of ``scenario`` and everything a planner reads next to it."""
+    from optimizer.reach import build_reach
+    from optimizer.travel import TravelNetwork
+
+    t0 = time.perf_counter()
+    say = progress or (lambda f: None)
+    timings: dict[str, float] = {}
+    notes: list[str] = []
+    if not scenario.candidates and not any(d.closable for d in scenario.depots):
+        raise ValueError("the scenario has no candidate locations and no closable depot: "
+                         "nothing to design (add candidates.csv)")
+
+    def part(a: float, b: float) -> Progress:
+        return lambda f: say(a + (b - a) * min(max(f, 0.0), 1.0))
+
+    def lap(name: str, t: float) -> None:
+        timings[name] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    full = scenario.with_design([c.candidate_id for c in scenario.candidates])
+    net_full = TravelNetwork(full)
+    reach_full = build_reach(full, net_full, progress=part(0.0, 0.1))
+    dp = build_design_problem(scenario, reach_full)
+    lap("reach and problem", t)
+    t = time.perf_counter()
+    design = solve_design(dp, objective, workers=workers, progress=part(0.1, 0.45))
+    lap("integrated design", t)
+    t = time.perf_counter()
+    budget = objective.budget
+    chosen = stock_network(scenario, dp, design.open, "integrated", budget=budget, workers=workers,
+                           progress=part(0.45, 0.65))
+    lap("stock on the design", t)
+    sequential = before = None
+    rules = objective.rules(dp)
+    if with_sequential and budget is None:
+        t = time.perf_counter()
+        closed = np.zeros(len(dp.location_ids), dtype=bool)
+        closed[list(rules.force_closed)] = True
+        aims = target_plan(dp.stocking, open_ceiling(dp, ~closed)).aimed_at
+        seq_open = coverage_design(dp, aims, rules)
+        sequential = stock_network(scenario, dp, seq_open, "sequential", workers=workers,
+                                   progress=part(0.65, 0.8))
+        lap("sequential baseline", t)
+        if (sequential.yearly_cost < chosen.yearly_cost - 1e-6
+                and sequential.plan.class_met.sum() >= chosen.plan.class_met.sum()):
+            notes.append(f"the locate-then-stock design costs {sequential.yearly_cost:,.0f} a year "
+                         f"once stocked against {chosen.yearly_cost:,.0f} for the integrated "
+                         "master's design: it is kept")
+            chosen = NetworkPlan("integrated", sequential.opened, sequential.closed,
+                                 sequential.fixed_cost, sequential.yearly_cost,
+                                 sequential.scenario, sequential.plan)
+    if with_before and budget is None:
+        t = time.perf_counter()
+        existing = ~dp.is_candidate
+        before = stock_network(scenario, dp, existing, "before", workers=workers,
+                               progress=part(0.8, 0.95))
+        lap("existing network", t)
+    plan = chosen.plan
+    short = [(str(plan.class_tier[c]), int(plan.class_severity[c]))
+             for c in np.nonzero(~plan.class_reachable)[0]]
+    allowed = {d.depot_id for d in chosen.scenario.depots}  # what the chosen network has
+    hb = tuple(hold_backs(full, reach_full, net_full, short, allowed=allowed)) if short else ()
+    names = {d.depot_id: d.name for d in full.depots}
+    say(1.0)
+    return DesignPlan(chosen, design, sequential, before, hb, dp, reach_full, names,
+                      time.perf_counter() - t0, timings, tuple(notes))

@@ -1,0 +1,305 @@
+"""Integrated network design: open locations and all base-stock levels chosen together.
+
+Column generation as in :mod:`optimizer.stocking.lagrange`, with the location decisions in the
+master (:mod:`optimizer.design.master`):
+
+1. **Start**: per-part marginal-analysis paths under equal class prices with every location
+   allowed, over the existing network only, and over the locate-then-stock design, so the pool
+   holds plans for each.
+2. **Price**: the LP master (locations fractional, big-M class slacks) gives class prices; paths
+   under them with every allowed location, until the pool meets the targets, then ``rounds`` more.
+3. **Choose**: the MIP master picks one vector per part and the open locations together.
+4. **Refine**: paths restricted to the chosen design (prices of that design's LP) and, on small
+   instances, every chosen vector +-1 unit at its open locations join the pool; the MIP is
+   re-solved while it improves.
+
+The result carries a lower bound over every design and stock level
+(:func:`optimizer.design.bound.coverage_bound`) and its gap. :func:`sequential_design` is the
+locate-then-stock baseline: candidates opened greedily by coverage until every class's ceiling
+reaches its target, then stock levels for that fixed design by the same machinery.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from optimizer.design.bound import coverage_bound
+from optimizer.design.master import DesignMasterResult, DesignRules, solve_design_master
+from optimizer.design.problem import DesignProblem
+from optimizer.design.result import DesignResult
+from optimizer.stocking.columns import ColumnPool, evaluate_columns, paths
+from optimizer.stocking.evaluate import evaluate_parts
+from optimizer.stocking.lagrange import BIG_M, _first_ratio, _neighbours
+from optimizer.stocking.targets import target_plan
+
+Progress = Callable[[float], None]
+MAX_PHASE1 = 8
+"""Pricing rounds allowed to reach the targets before giving up."""
+NEIGHBOURHOOD_PAIRS = 5_000
+"""Chosen vectors +-1 unit join the pool while parts x open locations is at most this (each
+neighbour is a full evaluation of the part: at scale the design-restricted pricing does it)."""
+
+
+@dataclass(frozen=True)
+class DesignObjective:
+    """What the planner asks for. ``targets`` (C,) override the shares aimed at (default: the
+    contract targets, unreachable ones capped below their ceiling); ``budget``: a yearly budget
+    for fixed + carrying cost (the design then maximises on-time demand); ``force_open`` /
+    ``force_closed``: location ids; ``max_new``: at most this many candidates opened."""
+
+    targets: np.ndarray | None = None
+    budget: float | None = None
+    force_open: Sequence[str] = ()
+    force_closed: Sequence[str] = ()
+    max_new: int | None = None
+
+    def rules(self, dp: DesignProblem) -> DesignRules:
+        ix = {str(x): j for j, x in enumerate(dp.location_ids)}
+        for name in (*self.force_open, *self.force_closed):
+            if name not in ix:
+                raise KeyError(f"unknown location {name!r}")
+        for name in self.force_closed:
+            if not dp.switchable[ix[name]]:
+                raise ValueError(f"location {name!r} is neither a candidate nor closable")
+        both = set(self.force_open) & set(self.force_closed)
+        if both:
+            raise ValueError(f"locations both forced open and closed: {', '.join(sorted(both))}")
+        if self.max_new is not None and self.max_new < 0:
+            raise ValueError(f"max_new must be >= 0, got {self.max_new}")
+        if self.budget is not None and not self.budget >= 0:
+            raise ValueError(f"budget must be >= 0, got {self.budget}")
+        return DesignRules(tuple(ix[n] for n in self.force_open),
+                           tuple(ix[n] for n in self.force_closed), self.max_new, self.budget)
+
+
+@dataclass
+class _State:
+    pool: ColumnPool
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def solve_design(dp: DesignProblem, objective: DesignObjective = DesignObjective(), *,
+                 rounds: int = 1, refine: int = 2, time_limit_s: float = 20.0,
+                 mip_gap: float = 1e-3, with_bound: bool = True, workers: int = 1,
+                 progress: Progress | None = None, method: str = "integrated") -> DesignResult:
+    """The cheapest design and stock levels meeting the targets (see the module docstring).
+
+    ``rounds`` pricing rounds after the targets are met; ``refine`` rounds of design-restricted
+    columns and neighbours; each master MIP stops at ``mip_gap`` or ``time_limit_s``;
+    ``workers`` pricing processes (:func:`optimizer.stocking.columns.paths`).
+    """
+    t0 = time.perf_counter()
+    say = progress or (lambda f: None)
+    pr = dp.stocking
+    P, L, C = pr.n_parts, pr.n_locations, pr.n_classes
+    rules = objective.rules(dp)
+    closed_always = np.zeros(L, dtype=bool)
+    closed_always[list(rules.force_closed)] = True
+    tp = target_plan(pr, open_ceiling(dp, ~closed_always))
+    aimed = tp.aimed_at if objective.targets is None else np.asarray(objective.targets, float)
+    st = _State(ColumnPool(L, C))
+    st.notes.extend(tp.notes)
+    D = pr.class_demand_per_year
+    existing_only = closed_always | dp.is_candidate
+    evaluate_columns(pr, np.arange(P), np.zeros((P, L), dtype=np.int64), st.pool)
+    budget_mode = rules.budget is not None
+    con = (~np.isnan(aimed) & (D > 0)) if not budget_mode else np.zeros(C, dtype=bool)
+    prices0 = np.where(con if not budget_mode else D > 0, 1.0 / np.where(D > 0, D, 1.0), 0.0)
+
+    def price(u: np.ndarray, blocked: np.ndarray, ratio: float, start: np.ndarray | None = None
+              ) -> np.ndarray:
+        """Paths under class prices ``u`` in yearly cost per on-time demand: divided by the
+        carrying rate they weigh a unit's gain against its value, as the paths do."""
+        return paths(pr, u / max(dp.carrying_rate, 1e-12), st.pool, stop_ratio=ratio,
+                     units_per_round=1, workers=workers, blocked=blocked, start=start)
+
+    ratio0 = _first_ratio(pr, prices0 / max(dp.carrying_rate, 1e-12)) * 1e-3
+    t = time.perf_counter()
+    price(prices0, closed_always, ratio0)
+    price(prices0, existing_only, ratio0)
+    if not budget_mode:  # the locate-then-stock design's plans are in the pool from the start
+        seq_open = coverage_design(dp, aimed, rules)
+        if np.any(seq_open & dp.is_candidate):
+            price(prices0, ~seq_open | closed_always, ratio0)
+    st.timings["start"] = time.perf_counter() - t
+    say(0.15)
+    penalty = np.where(con, BIG_M * float(pr.unit_cost.sum()) * dp.carrying_rate
+                       / np.where(D > 0, D, 1.0), 0.0)
+    lp = None
+    if not budget_mode:
+        lp = solve_design_master(st.pool, dp, aimed, rules, integer=False, penalty=penalty,
+                                 time_limit_s=time_limit_s)
+        extra = 0
+        for r in range(MAX_PHASE1 + rounds):
+            t = time.perf_counter()
+            short = bool(np.any(lp.shortfall > 1e-9 * np.maximum(D, 1e-12)))
+            if not short:
+                if extra >= rounds:
+                    break
+                extra += 1
+            if not np.any(lp.prices > 0):
+                break
+            before = len(st.pool)
+            price(lp.prices, closed_always, 0.5)
+            if len(st.pool) == before:  # the prices bring no new vector: nothing more to learn
+                break
+            lp = solve_design_master(st.pool, dp, aimed, rules, integer=False, penalty=penalty,
+                                     time_limit_s=time_limit_s)
+            st.timings[f"pricing{r + 1}"] = time.perf_counter() - t
+            say(min(0.6, 0.15 + 0.08 * (r + 1)))
+        short = lp.shortfall > 1e-9 * np.maximum(D, 1e-12)
+        for c in np.nonzero(short)[0]:
+            # the pool cannot reach this share (location capacities, or the search): aim at
+            # what it reaches and say so rather than fail
+            reached = aimed[c] - lp.shortfall[c] / D[c]
+            st.notes.append(f"{pr.class_label(c)}: the generated plans reach at most "
+                            f"{reached:.2%} against the {aimed[c]:.2%} aimed at (capacities of the "
+                            f"forward locations or the search); aiming at {reached - 1e-4:.2%}")
+            aimed = aimed.copy()
+            aimed[c] = max(reached - 1e-4, 0.0)
+    else:
+        top = float(rules.budget) / max(dp.carrying_rate, 1e-12)  # investment the budget allows
+        S = price(prices0, closed_always, ratio0)
+        while float(pr.unit_cost @ S.sum(axis=1)) < top and ratio0 > 1e-12:
+            ratio0 /= 10
+            S = price(prices0, closed_always, ratio0, start=S)
+    t = time.perf_counter()
+    mip = solve_design_master(st.pool, dp, None if budget_mode else aimed, rules,
+                              time_limit_s=time_limit_s, mip_gap=mip_gap)
+    st.timings["mip"] = time.perf_counter() - t
+    if mip.choice is None or np.any(mip.choice < 0):
+        raise ValueError(f"no design meets the targets within the generated columns ({mip.status})")
+    best = mip
+    for k in range(refine):
+        t = time.perf_counter()
+        S = st.pool.arrays()[1][best.choice]
+        is_open = best.open > 0.5
+        fixed = DesignRules(tuple(np.nonzero(is_open & dp.switchable)[0]),
+                            tuple(np.nonzero(~is_open & dp.switchable)[0]), None, rules.budget)
+        before = len(st.pool)
+        if not budget_mode:
+            lp_fixed = solve_design_master(st.pool, dp, aimed, fixed, integer=False,
+                                           penalty=penalty, time_limit_s=time_limit_s)
+            if np.any(lp_fixed.prices > 0):
+                price(lp_fixed.prices, ~is_open, 0.5)
+        if P * int(is_open.sum()) <= NEIGHBOURHOOD_PAIRS:
+            parts, vecs = _neighbours(S, swaps=False)
+            ok = np.all(vecs[:, ~is_open] == 0, axis=1)
+            evaluate_columns(pr, parts[ok], vecs[ok], st.pool)
+        if len(st.pool) == before:
+            break
+        mip2 = solve_design_master(st.pool, dp, None if budget_mode else aimed, rules,
+                                   time_limit_s=time_limit_s, mip_gap=mip_gap)
+        st.timings[f"refine{k + 1}"] = time.perf_counter() - t
+        say(0.6 + 0.25 * (k + 1) / max(refine, 1))
+        if mip2.choice is None or np.any(mip2.choice < 0):
+            break
+        better = (mip2.objective < best.objective - 1e-6 if not budget_mode
+                  else mip2.objective > best.objective + 1e-9)
+        if better:
+            best = mip2
+        else:
+            break
+    bound = None
+    if with_bound and not budget_mode:
+        t = time.perf_counter()
+        bound = coverage_bound(dp, aimed, rules, time_limit_s=time_limit_s).value
+        st.timings["bound"] = time.perf_counter() - t
+    say(0.95)
+    return _result(dp, best, st, aimed, bound, method, t0)
+
+
+def _result(dp: DesignProblem, mip: DesignMasterResult, st: _State, aimed: np.ndarray,
+            bound: float | None, method: str, t0: float) -> DesignResult:
+    pr = dp.stocking
+    S = st.pool.arrays()[1][mip.choice]
+    is_open = (mip.open > 0.5) | ~dp.switchable
+    t = time.perf_counter()
+    ev = evaluate_parts(pr, S)
+    st.timings["final evaluation"] = time.perf_counter() - t
+    total, fixed, inv = dp.yearly_cost(S, is_open)
+    ok = ~np.isnan(aimed) & ~np.isnan(ev.class_on_time)
+    feasible = bool(np.all(ev.class_on_time[ok] >= aimed[ok] - 1e-9))
+    gap = None
+    if bound is not None and total > 0:
+        gap = max(0.0, (total - bound) / total)
+    return DesignResult(is_open, S, ev, total, fixed, inv, aimed, bound, gap, feasible, method,
+                        len(st.pool), time.perf_counter() - t0, dict(st.timings), tuple(st.notes))
+
+
+def open_ceiling(dp: DesignProblem, is_open: np.ndarray) -> np.ndarray:
+    """(C,) class ceilings when only the locations ``is_open`` may hold stock."""
+    pr = dp.stocking
+    ok = (pr.stream_pref >= 0) & (pr.stream_p_on_time > 0)
+    hit = (ok & is_open[np.where(ok, pr.stream_pref, 0)]).any(axis=1)
+    w = np.where(pr.stream_in_service, pr.stream_rate_per_year, 0.0)
+    num = np.bincount(pr.stream_class, weights=w * hit, minlength=pr.n_classes)
+    D = pr.class_demand_per_year
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(D > 0, num / np.where(D > 0, D, 1.0), np.nan)
+
+
+def coverage_design(dp: DesignProblem, aimed: np.ndarray, rules: DesignRules,
+                    cushion: float = 0.0) -> np.ndarray:
+    """Locations opened greedily by coverage (the "locate" step of the sequential baseline).
+
+    Start from the existing network (and the forced-open locations); while a constrained class's
+    ceiling is below its aim + ``cushion``, open the candidate whose newly covered demand (capped
+    at each class's shortfall) per yearly fixed cost is largest. Returns the open mask (L,).
+    """
+    pr = dp.stocking
+    L, C = pr.n_locations, pr.n_classes
+    D = pr.class_demand_per_year
+    is_open = ~dp.is_candidate.copy()
+    is_open[list(rules.force_open)] = True
+    is_open[list(rules.force_closed)] = False
+    con = ~np.isnan(aimed) & (D > 0)
+    goal = np.where(con, np.minimum(aimed + cushion, 1.0) * D, 0.0)
+    on = (pr.stream_pref >= 0) & (pr.stream_p_on_time > 0)
+    loc = np.where(on, pr.stream_pref, 0)
+    w = np.where(pr.stream_in_service & con[pr.stream_class], pr.stream_rate_per_year, 0.0)
+    allowed = dp.is_candidate & ~is_open
+    allowed[list(rules.force_closed)] = False
+    while True:
+        covered = (on & is_open[loc]).any(axis=1)
+        got = np.bincount(pr.stream_class, weights=w * covered, minlength=C)
+        short = np.maximum(goal - got, 0.0)
+        if short.sum() <= 1e-12 or not allowed.any():
+            break
+        if rules.max_new is not None and (is_open & dp.is_candidate).sum() >= rules.max_new:
+            break
+        rows, cols = np.nonzero(on & ~covered[:, None])
+        new = np.bincount(loc[rows, cols] * C + pr.stream_class[rows], weights=w[rows],
+                          minlength=L * C).reshape(L, C)
+        gain = np.minimum(new, short[None, :]).sum(axis=1) / np.maximum(dp.fixed_cost, 1e-9)
+        gain[~allowed] = 0.0
+        j = int(np.argmax(gain))
+        if gain[j] <= 0:
+            break
+        is_open[j] = True
+        allowed[j] = False
+    return is_open
+
+
+def sequential_design(dp: DesignProblem, objective: DesignObjective = DesignObjective(), *,
+                      workers: int = 1, time_limit_s: float = 60.0,
+                      progress: Progress | None = None) -> DesignResult:
+    """The locate-then-stock baseline: :func:`coverage_design`, then the stock levels for that
+    design (the same solver with the design fixed)."""
+    rules = objective.rules(dp)
+    closed = np.zeros(len(dp.location_ids), dtype=bool)
+    closed[list(rules.force_closed)] = True
+    aimed = (target_plan(dp.stocking, open_ceiling(dp, ~closed)).aimed_at
+             if objective.targets is None else objective.targets)
+    is_open = coverage_design(dp, aimed, rules)
+    ids = dp.location_ids
+    fixed = DesignObjective(objective.targets, objective.budget,
+                            tuple(str(ids[j]) for j in np.nonzero(is_open & dp.switchable)[0]),
+                            tuple(str(ids[j]) for j in np.nonzero(~is_open & dp.switchable)[0]))
+    return solve_design(dp, fixed, workers=workers, time_limit_s=time_limit_s, with_bound=False,
+                        progress=progress, method="sequential")

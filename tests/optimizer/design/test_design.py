@@ -1,0 +1,136 @@
+"""Integrated network design on hand-made scenarios with known optima."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from optimizer.design import DesignObjective, build_design_problem, sequential_design, solve_design
+from optimizer.design.bound import coverage_bound
+from optimizer.design.plan import plan_design
+from optimizer.stocking.evaluate import evaluate_parts
+from optimizer.stocking.targets import target_plan
+from tests.optimizer.design.scenarios import remote_site, stock_saving
+
+
+def _poisson_level(mean: float, target: float) -> int:
+    """Smallest S with P(Poisson(mean) < S) >= target."""
+    s = 0
+    while stats.poisson.cdf(s - 1, mean) < target:
+        s += 1
+    return s
+
+
+def test_one_candidate_one_site_closed_form() -> None:
+    """Only the candidate reaches the site: open it and hold the Poisson quantile there.
+
+    Its pipeline is the 2-day transfer plus the HQ's delay; with the HQ empty that delay is the
+    1-day purchase, so S = min{s: P(Poisson(2/yr x 3 days) < s) >= 99 %} = 2 (1 unit gives
+    98.4 %), and the yearly cost is the fixed cost plus 20 % of two units' value."""
+    sc = remote_site(target=0.99, rate=2.0)
+    dp = build_design_problem(sc)
+    res = solve_design(dp)
+    ix = {str(x): j for j, x in enumerate(dp.location_ids)}
+    s = _poisson_level(2.0 * 3 / 365, 0.99)
+    assert s == 2
+    assert res.open[ix["K-HFE"]]
+    assert res.levels[0, ix["K-HFE"]] == s
+    assert res.levels.sum() == s
+    assert res.yearly_cost == pytest.approx(50_000 + 0.2 * 10_000 * s)
+    assert res.feasible
+    # brute force over the HQ and candidate levels (the Shanghai depot never reaches the site)
+    best = np.inf
+    for s0, sk in itertools.product(range(3), range(4)):
+        S = np.zeros((1, dp.stocking.n_locations), dtype=np.int64)
+        S[0, 0], S[0, ix["K-HFE"]] = s0, sk
+        ev = evaluate_parts(dp.stocking, S)
+        if ev.class_on_time[0] >= 0.99:
+            best = min(best, 50_000 + 0.2 * 10_000 * (s0 + sk))
+    assert res.yearly_cost == pytest.approx(best)
+    assert res.bound is not None and res.bound <= res.yearly_cost + 1e-6
+    assert res.gap == pytest.approx((res.yearly_cost - res.bound) / res.yearly_cost)
+
+
+def test_target_reachable_only_with_the_candidate() -> None:
+    sc = remote_site(target=0.9)
+    dp = build_design_problem(sc)
+    existing = ~dp.is_candidate
+    from optimizer.design.solve import open_ceiling
+
+    assert open_ceiling(dp, existing)[0] == pytest.approx(0.0)
+    assert target_plan(dp.stocking).reachable[0]  # with the candidate it is
+    d = plan_design(sc)
+    assert d.opened == ["K-HFE"]
+    assert d.plan.class_met[0] and d.plan.feasible
+    assert d.before is not None and not d.before.feasible
+    assert d.before.plan.class_on_time[0] < 0.9 and not d.before.plan.class_reachable[0]
+    assert d.yearly_cost == pytest.approx(d.chosen.fixed_cost + 0.2 * d.plan.investment)
+    assert d.bound is not None and d.bound <= d.yearly_cost + 1e-6
+    # without the candidate the class is named unreachable, with its site and what would reach it
+    closed = plan_design(sc, DesignObjective(force_closed=("K-HFE",)), with_sequential=False)
+    assert not closed.plan.class_reachable[0] and not closed.plan.feasible
+    hb = closed.hold_backs
+    assert [h.site_id for h in hb] == ["S1"]
+    assert hb[0].nearest == "K-HFE" and hb[0].nearest_hours < 4
+    assert hb[0].radius_km and hb[0].radius_km > 50
+
+
+def test_integrated_beats_sequential_by_the_stock_it_saves() -> None:
+    """Checked by hand: R-SHA alone covers the site, so locating by coverage opens nothing and
+    each of the 5 parts needs 2 units there (5/yr x 21 days: 1 unit 75.0 %, 2 units 96.5 %);
+    the candidate (1-day refill: 5/yr x 2 days, 1 unit 97.3 %) needs 1 unit per part. Opening it
+    costs 50,000 a year and saves 5 x 20 % x 100,000 = 100,000 of carrying cost."""
+    m_r, m_k = 5 * 21 / 365, 5 * 2 / 365
+    assert _poisson_level(m_r, 0.95) == 2 and _poisson_level(m_k, 0.95) == 1
+    dp = build_design_problem(stock_saving())
+    ix = {str(x): j for j, x in enumerate(dp.location_ids)}
+    integrated = solve_design(dp)
+    sequential = sequential_design(dp)
+    assert integrated.open[ix["K-SHA"]] and not sequential.open[ix["K-SHA"]]
+    assert integrated.yearly_cost == pytest.approx(50_000 + 5 * 0.2 * 100_000)
+    assert sequential.yearly_cost == pytest.approx(5 * 2 * 0.2 * 100_000)
+    assert integrated.feasible and sequential.feasible
+
+
+def test_planner_rules() -> None:
+    dp = build_design_problem(stock_saving())
+    ix = {str(x): j for j, x in enumerate(dp.location_ids)}
+    none = solve_design(dp, DesignObjective(max_new=0))
+    assert not none.open[ix["K-SHA"]]
+    assert none.yearly_cost == pytest.approx(5 * 2 * 0.2 * 100_000)
+    closed = solve_design(dp, DesignObjective(force_closed=("K-SHA",)))
+    assert not closed.open[ix["K-SHA"]]
+    forced = solve_design(dp, DesignObjective(force_open=("K-SHA",)))
+    assert forced.open[ix["K-SHA"]]
+    budget = solve_design(dp, DesignObjective(budget=120_000))
+    assert budget.yearly_cost <= 120_000 + 1e-6
+    with pytest.raises(KeyError, match="NOPE"):
+        solve_design(dp, DesignObjective(force_open=("NOPE",)))
+    with pytest.raises(ValueError, match="neither a candidate nor closable"):
+        solve_design(dp, DesignObjective(force_closed=("R-SHA",)))
+
+
+def test_coverage_bound_is_below_every_brute_force_design() -> None:
+    """The bound never exceeds the cheapest design found by enumerating designs and levels."""
+    dp = build_design_problem(stock_saving(n_parts=2))
+    ix = {str(x): j for j, x in enumerate(dp.location_ids)}
+    aimed = target_plan(dp.stocking).aimed_at
+    bound = coverage_bound(dp, aimed).value
+    best = np.inf
+    L = dp.stocking.n_locations
+    for design in (False, True):
+        for v in itertools.product(range(3), repeat=2 * 3):
+            S = np.array(v, dtype=np.int64).reshape(2, 3)
+            if not design and S[:, ix["K-SHA"]].any():
+                continue
+            full = np.zeros((2, L), dtype=np.int64)
+            full[:, [0, ix["R-SHA"], ix["K-SHA"]]] = S
+            ev = evaluate_parts(dp.stocking, full)
+            if ev.meets_targets(dp.stocking, aimed):
+                cost = 0.2 * 100_000 * S.sum() + (50_000 if design else 0)
+                best = min(best, cost)
+    assert bound <= best + 1e-6
+    assert solve_design(dp).yearly_cost == pytest.approx(best)
