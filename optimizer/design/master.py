@@ -36,6 +36,7 @@ class DesignMasterResult:
     choice: np.ndarray | None
     open: np.ndarray
     prices: np.ndarray
+    entry: np.ndarray
     objective: float
     bound: float
     status: str
@@ -103,6 +104,7 @@ def solve_design_master(pool: ColumnPool, dp: DesignProblem, targets: np.ndarray
         vv = np.concatenate([dp.carrying_rate * cost, dp.fixed_cost[sw]])
         block(np.zeros(len(cc), dtype=np.int64), cc, vv, np.array([-inf]), np.array([float(budget)]))
     # linking: a part's columns that stock at switchable j need j open
+    link_rows, link_pj = r, (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
     if ny:
         m_idx, j_idx = np.nonzero(levels[:, sw] > 0)
         if m_idx.size:
@@ -110,6 +112,7 @@ def solve_design_master(pool: ColumnPool, dp: DesignProblem, targets: np.ndarray
             uniq, inv = np.unique(key, return_inverse=True)
             n_link = len(uniq)
             y_of = np.array([ycol[int(sw[u % ny])] for u in uniq], dtype=np.int64)
+            link_rows, link_pj = r, (uniq // ny, sw[uniq % ny])
             rr = np.concatenate([inv, np.arange(n_link)])
             cc = np.concatenate([m_idx, y_of])
             vv = np.concatenate([np.ones(len(m_idx)), -np.ones(n_link)])
@@ -173,13 +176,17 @@ def solve_design_master(pool: ColumnPool, dp: DesignProblem, targets: np.ndarray
     xs = np.asarray(sol.col_value)
     L = pr.n_locations
     if xs.size != ncol or info.primal_solution_status != 2:
-        return DesignMasterResult(None, np.ones(L), np.zeros(C), np.inf, -np.inf, status,
-                                  np.full(C, np.inf))
+        return DesignMasterResult(None, np.ones(L), np.zeros(C), np.zeros((P, L)), np.inf, -np.inf,
+                                  status, np.full(C, np.inf))
     is_open = np.ones(L)
     is_open[sw] = xs[M:M + ny]
     prices = np.zeros(C)
+    entry = np.zeros((P, L))
     if not integer and budget is None and ci.size:
-        prices[ci] = np.maximum(np.asarray(sol.row_dual)[P:P + len(ci)], 0.0)
+        duals = np.asarray(sol.row_dual)
+        prices[ci] = np.maximum(duals[P:P + len(ci)], 0.0)
+        if link_pj[0].size:
+            entry[link_pj] = np.maximum(-duals[link_rows:link_rows + link_pj[0].size], 0.0)
     choice = None
     if integer:
         choice = np.full(P, -1, dtype=np.int64)
@@ -192,4 +199,4 @@ def solve_design_master(pool: ColumnPool, dp: DesignProblem, targets: np.ndarray
         shortfall[ci] = xs[M + ny:]
         obj_val -= float(penalty[ci] @ shortfall[ci])
     bound = float(info.mip_dual_bound) if integer else obj_val
-    return DesignMasterResult(choice, is_open, prices, obj_val, bound, status, shortfall)
+    return DesignMasterResult(choice, is_open, prices, entry, obj_val, bound, status, shortfall)

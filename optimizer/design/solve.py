@@ -111,12 +111,14 @@ def solve_design(dp: DesignProblem, objective: DesignObjective = DesignObjective
     con = (~np.isnan(aimed) & (D > 0)) if not budget_mode else np.zeros(C, dtype=bool)
     prices0 = np.where(con if not budget_mode else D > 0, 1.0 / np.where(D > 0, D, 1.0), 0.0)
 
-    def price(u: np.ndarray, blocked: np.ndarray, ratio: float, start: np.ndarray | None = None
-              ) -> np.ndarray:
-        """Paths under class prices ``u`` in yearly cost per on-time demand: divided by the
-        carrying rate they weigh a unit's gain against its value, as the paths do."""
-        return paths(pr, u / max(dp.carrying_rate, 1e-12), st.pool, stop_ratio=ratio,
-                     units_per_round=1, workers=workers, blocked=blocked, start=start)
+    def price(u: np.ndarray, blocked: np.ndarray, ratio: float, start: np.ndarray | None = None,
+              entry: np.ndarray | None = None) -> np.ndarray:
+        """Paths under class prices ``u`` in yearly cost per on-time demand (and ``entry`` (P, L),
+        the price of a part's first unit at a location): divided by the carrying rate they weigh
+        a unit's gain against its value, as the paths do."""
+        h = max(dp.carrying_rate, 1e-12)
+        return paths(pr, u / h, st.pool, stop_ratio=ratio, units_per_round=1, workers=workers,
+                     blocked=blocked, start=start, entry_cost=None if entry is None else entry / h)
 
     ratio0 = _first_ratio(pr, prices0 / max(dp.carrying_rate, 1e-12)) * 1e-3
     t = time.perf_counter()
@@ -145,7 +147,7 @@ def solve_design(dp: DesignProblem, objective: DesignObjective = DesignObjective
             if not np.any(lp.prices > 0):
                 break
             before = len(st.pool)
-            price(lp.prices, closed_always, 0.5)
+            price(lp.prices, closed_always, 0.5, entry=lp.entry)
             if len(st.pool) == before:  # the prices bring no new vector: nothing more to learn
                 break
             lp = solve_design_master(st.pool, dp, aimed, rules, integer=False, penalty=penalty,
@@ -171,6 +173,15 @@ def solve_design(dp: DesignProblem, objective: DesignObjective = DesignObjective
     t = time.perf_counter()
     mip = solve_design_master(st.pool, dp, None if budget_mode else aimed, rules,
                               time_limit_s=time_limit_s, mip_gap=mip_gap)
+    if (mip.choice is None or np.any(mip.choice < 0)) and lp is not None:
+        # no incumbent in time: open every location the LP uses and pick the vectors for that
+        lp_open = (lp.open > 1e-6) & dp.switchable
+        st.notes.append(f"master MIP: {mip.status} without a design; every location the LP "
+                        "uses opened for the first choice")
+        fixed = DesignRules(tuple(np.nonzero(lp_open)[0]),
+                            tuple(np.nonzero(dp.switchable & ~lp_open)[0]), None, rules.budget)
+        mip = solve_design_master(st.pool, dp, aimed, fixed, time_limit_s=time_limit_s,
+                                  mip_gap=mip_gap)
     st.timings["mip"] = time.perf_counter() - t
     if mip.choice is None or np.any(mip.choice < 0):
         raise ValueError(f"no design meets the targets within the generated columns ({mip.status})")

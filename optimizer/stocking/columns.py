@@ -96,7 +96,7 @@ def marginal_paths(problem: StockingProblem, prices: np.ndarray, pool: ColumnPoo
                    stop_ratio: float, start: np.ndarray | None = None,
                    parts: np.ndarray | None = None, lookahead: int = 2,
                    max_rounds: int = 100_000, units_per_round: int = 1,
-                   blocked: np.ndarray | None = None,
+                   blocked: np.ndarray | None = None, entry_cost: np.ndarray | None = None,
                    progress: Callable[[int], None] | None = None) -> np.ndarray:
     """Per-part marginal analysis under class ``prices`` (C,); every vector visited joins ``pool``.
 
@@ -104,8 +104,9 @@ def marginal_paths(problem: StockingProblem, prices: np.ndarray, pool: ColumnPoo
     step exceeds ``stop_ratio``. ``start`` (P, L) resumes from given levels (default zero
     stock); ``parts`` limits the work to those part indices; ``units_per_round`` > 1 lets a
     part take steps at that many locations per round (fewer rounds, coarser paths); ``blocked``
-    (L,) bool marks locations that take no stock (closed in a network design). Returns the final
-    levels (P, L).
+    (L,) bool marks locations that take no stock (closed in a network design); ``entry_cost``
+    (P, L) is added to the cost of a part's first unit at a location (in a network design: the
+    price of using a location for that part). Returns the final levels (P, L).
     """
     P, L = problem.n_parts, problem.n_locations
     S = np.zeros((P, L), dtype=np.int64) if start is None else start.astype(np.int64).copy()
@@ -126,9 +127,11 @@ def marginal_paths(problem: StockingProblem, prices: np.ndarray, pool: ColumnPoo
         Pa = len(active)
         best = np.full((Pa, L), -np.inf)
         best_step = np.ones((Pa, L), dtype=np.int64)
+        extra = (0.0 if entry_cost is None
+                 else np.where(S[active] == 0, entry_cost[active], 0.0))
         for k in range(1, lookahead + 1):
             value = step_gains(sub, S[active], ev, k, coef) @ prices  # (Pa, L)
-            ratio = value / (k * cost[active, None])
+            ratio = value / (k * cost[active, None] + extra)
             better = ratio > best + 1e-12
             best = np.where(better, ratio, best)
             best_step = np.where(better, k, best_step)
