@@ -28,9 +28,8 @@ import highspy
 import numpy as np
 from scipy import sparse
 
-from optimizer.design.master import DesignRules
+from optimizer.design.master import DesignRules, run_sparse
 from optimizer.design.problem import DesignProblem
-from optimizer.stocking.master import quiet_highs
 
 
 @dataclass(frozen=True)
@@ -179,27 +178,10 @@ def coverage_bound(dp: DesignProblem, targets: np.ndarray, rules: DesignRules = 
         if ypos[j] >= 0:
             col_hi[nt + ypos[j]] = 0.0
     A = sparse.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                          shape=(r, n)).tocsc()
-    A.sum_duplicates()
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = n, r
-    lp.sense_ = highspy.ObjSense.kMinimize
-    lp.col_cost_ = cost
-    lp.col_lower_, lp.col_upper_ = col_lo, col_hi
-    lp.row_lower_, lp.row_upper_ = np.concatenate(lo), np.concatenate(hi)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = A.indices.astype(np.int32)
-    lp.a_matrix_.value_ = A.data.astype(float)
-    if integer:
-        lp.integrality_ = ([highspy.HighsVarType.kInteger] * (T + ny)
-                           + [highspy.HighsVarType.kContinuous] * G)
-    h = quiet_highs()
-    h.setOptionValue("time_limit", float(time_limit_s))
-    h.setOptionValue("mip_rel_gap", 1e-6)
-    h.setOptionValue("threads", 1)
-    h.passModel(lp)
-    h.run()
+                          shape=(r, n))
+    h = run_sparse(cost, col_lo, col_hi, A, np.concatenate(lo), np.concatenate(hi),
+                   integer_cols=np.arange(T + ny) if integer else None,
+                   time_limit_s=time_limit_s, mip_gap=1e-6)
     status = h.modelStatusToString(h.getModelStatus())
     info = h.getInfo()
     if integer:

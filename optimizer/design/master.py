@@ -26,6 +26,38 @@ from optimizer.stocking.columns import ColumnPool
 from optimizer.stocking.master import ROW_SLACK, TARGET_MARGIN, quiet_highs
 
 
+def run_sparse(cost: np.ndarray, col_lo: np.ndarray, col_hi: np.ndarray, A: sparse.coo_matrix,
+               row_lo: np.ndarray, row_hi: np.ndarray, *, minimize: bool = True,
+               integer_cols: np.ndarray | None = None, time_limit_s: float = 60.0,
+               mip_gap: float = 1e-4) -> highspy.Highs:
+    """Pass one sparse model to a quiet, single-threaded HiGHS and run it; returns the solver
+    (read its status, info and solution). ``integer_cols``: column indices that are integer."""
+    A = A.tocsc()
+    A.sum_duplicates()
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = A.shape[1], A.shape[0]
+    lp.sense_ = highspy.ObjSense.kMinimize if minimize else highspy.ObjSense.kMaximize
+    lp.col_cost_ = np.asarray(cost, dtype=float)
+    lp.col_lower_, lp.col_upper_ = col_lo, col_hi
+    lp.row_lower_, lp.row_upper_ = row_lo, row_hi
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = A.indices.astype(np.int32)
+    lp.a_matrix_.value_ = A.data.astype(float)
+    if integer_cols is not None:
+        kinds = [highspy.HighsVarType.kContinuous] * A.shape[1]
+        for k in integer_cols:
+            kinds[int(k)] = highspy.HighsVarType.kInteger
+        lp.integrality_ = kinds
+    h = quiet_highs()
+    h.setOptionValue("time_limit", float(time_limit_s))
+    h.setOptionValue("mip_rel_gap", float(mip_gap))
+    h.setOptionValue("threads", 1)
+    h.passModel(lp)
+    h.run()
+    return h
+
+
 @dataclass(frozen=True)
 class DesignMasterResult:
     """``choice`` (P,) column per part (MIP, else None), ``open`` (L,) location open values
@@ -149,27 +181,11 @@ def solve_design_master(pool: ColumnPool, dp: DesignProblem, targets: np.ndarray
     else:
         obj = np.concatenate([ontime.sum(axis=1), np.zeros(ny)])
     A = sparse.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                          shape=(r, ncol)).tocsc()
-    A.sum_duplicates()
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = ncol, r
-    lp.sense_ = highspy.ObjSense.kMinimize if budget is None else highspy.ObjSense.kMaximize
-    lp.col_cost_ = obj.astype(float)
-    lp.col_lower_, lp.col_upper_ = col_lo, col_hi
-    lp.row_lower_, lp.row_upper_ = np.concatenate(lo), np.concatenate(hi)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = A.indices.astype(np.int32)
-    lp.a_matrix_.value_ = A.data.astype(float)
-    if integer:
-        lp.integrality_ = ([highspy.HighsVarType.kInteger] * (M + ny)
-                           + [highspy.HighsVarType.kContinuous] * n_slack)
-    h = quiet_highs()
-    h.setOptionValue("time_limit", float(time_limit_s))
-    h.setOptionValue("mip_rel_gap", float(mip_gap))
-    h.setOptionValue("threads", 1)
-    h.passModel(lp)
-    h.run()
+                          shape=(r, ncol))
+    integrality = np.arange(M + ny) if integer else None
+    h = run_sparse(obj, col_lo, col_hi, A, np.concatenate(lo), np.concatenate(hi),
+                   minimize=budget is None, integer_cols=integrality, time_limit_s=time_limit_s,
+                   mip_gap=mip_gap)
     status = h.modelStatusToString(h.getModelStatus())
     info = h.getInfo()
     sol = h.getSolution()

@@ -51,6 +51,7 @@ from inventory.domain import DepotKind, Milestone, Scenario
 from optimizer.dispatch.decide import decide
 from optimizer.dispatch.rationing import CriticalLevels
 from optimizer.dispatch.result import DispatchRequest, Outcome
+from optimizer.stocking.problem import service_classes
 from optimizer.travel import TravelNetwork
 
 DAYS_PER_YEAR = 365.0
@@ -197,18 +198,7 @@ class _Streams:
 
 def _classes(scenario: Scenario) -> tuple[dict[tuple[str, int], int], list[float]]:
     """Class index per (tier, severity) and its target, in build_problem's order."""
-    classes: dict[tuple[str, int], int] = {}
-    targets: list[float] = []
-    for contract in scenario.contracts:
-        for term in sorted(contract.terms, key=lambda t: t.severity):
-            key = (contract.tier, term.severity)
-            if key not in classes:
-                classes[key] = len(classes)
-                targets.append(float("nan"))
-            if term.milestone is not Milestone.RESPONSE:
-                c = classes[key]
-                targets[c] = term.target if np.isnan(targets[c]) else max(targets[c], term.target)
-    return classes, targets
+    return service_classes(scenario)
 
 
 def _streams(scenario: Scenario, classes: Mapping[tuple[str, int], int],

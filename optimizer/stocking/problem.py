@@ -182,6 +182,23 @@ class StockingProblem:
         return f"{self.class_tier[c]}/sev{int(self.class_severity[c])}"
 
 
+def service_classes(scenario: Scenario) -> tuple[dict[tuple[str, int], int], list[float]]:
+    """Class index per (tier, severity), contracts in file order and their terms by severity, and
+    each class's target: the strictest of its part-deadline terms (NaN: response milestone only)."""
+    classes: dict[tuple[str, int], int] = {}
+    targets: list[float] = []
+    for contract in scenario.contracts:
+        for term in sorted(contract.terms, key=lambda t: t.severity):
+            key = (contract.tier, term.severity)
+            if key not in classes:
+                classes[key] = len(classes)
+                targets.append(float("nan"))
+            if term.milestone is not Milestone.RESPONSE:
+                c = classes[key]
+                targets[c] = term.target if np.isnan(targets[c]) else max(targets[c], term.target)
+    return classes, targets
+
+
 def build_problem(scenario: Scenario, reach: ReachLike) -> StockingProblem:
     """Aggregate the scenario's installed base into demand streams over the reach patterns.
 
@@ -207,18 +224,7 @@ def build_problem(scenario: Scenario, reach: ReachLike) -> StockingProblem:
                                                       strict=True)}
     no_deadline = set(reach.no_part_deadline)
 
-    classes: dict[tuple[str, int], int] = {}
-    targets: list[float] = []
-    for contract in scenario.contracts:
-        for term in sorted(contract.terms, key=lambda t: t.severity):
-            key = (contract.tier, term.severity)
-            if key not in classes:
-                classes[key] = len(classes)
-                targets.append(float("nan"))
-            if term.milestone is not Milestone.RESPONSE:
-                c = classes[key]
-                targets[c] = term.target if np.isnan(targets[c]) else max(targets[c], term.target)
-
+    classes, targets = service_classes(scenario)
     mix = scenario.settings.severity_mix
     agg: dict[tuple, float] = {}
     for ib in scenario.installed_base:
