@@ -39,6 +39,9 @@ from optimizer.stocking.targets import target_plan
 Progress = Callable[[float], None]
 MAX_PHASE1 = 8
 """Pricing rounds allowed to reach the targets before giving up."""
+SEED_CUSHION = 0.02
+"""Coverage cushion of the locate-then-stock design whose plans seed the pool (as the sequential
+baseline's first try)."""
 NEIGHBOURHOOD_PAIRS = 5_000
 """Chosen vectors +-1 unit join the pool while parts x open locations is at most this (each
 neighbour is a full evaluation of the part: at scale the design-restricted pricing does it)."""
@@ -124,8 +127,9 @@ def solve_design(dp: DesignProblem, objective: DesignObjective = DesignObjective
     t = time.perf_counter()
     price(prices0, closed_always, ratio0)
     price(prices0, existing_only, ratio0)
+    seq_open = None
     if not budget_mode:  # the locate-then-stock design's plans are in the pool from the start
-        seq_open = coverage_design(dp, aimed, rules)
+        seq_open = coverage_design(dp, aimed, rules, cushion=SEED_CUSHION)
         if np.any(seq_open & dp.is_candidate):
             price(prices0, ~seq_open | closed_always, ratio0)
     st.timings["start"] = time.perf_counter() - t
@@ -190,14 +194,17 @@ def solve_design(dp: DesignProblem, objective: DesignObjective = DesignObjective
         t = time.perf_counter()
         S = st.pool.arrays()[1][best.choice]
         is_open = best.open > 0.5
-        fixed = DesignRules(tuple(np.nonzero(is_open & dp.switchable)[0]),
-                            tuple(np.nonzero(~is_open & dp.switchable)[0]), None, rules.budget)
         before = len(st.pool)
-        if not budget_mode:
-            lp_fixed = solve_design_master(st.pool, dp, aimed, fixed, integer=False,
+        designs = [is_open] + ([seq_open] if k == 0 and seq_open is not None
+                               and np.any(seq_open != is_open) else [])
+        for mask in designs if not budget_mode else []:
+            # the stock each design needs, priced at that design's own class prices
+            rules_d = DesignRules(tuple(np.nonzero(mask & dp.switchable)[0]),
+                                  tuple(np.nonzero(~mask & dp.switchable)[0]), None, None)
+            lp_fixed = solve_design_master(st.pool, dp, aimed, rules_d, integer=False,
                                            penalty=penalty, time_limit_s=time_limit_s)
             if np.any(lp_fixed.prices > 0):
-                price(lp_fixed.prices, ~is_open, 0.5)
+                price(lp_fixed.prices, ~mask, 0.5)
         if P * int(is_open.sum()) <= NEIGHBOURHOOD_PAIRS:
             parts, vecs = _neighbours(S, swaps=False)
             ok = np.all(vecs[:, ~is_open] == 0, axis=1)
