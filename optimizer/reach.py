@@ -22,8 +22,9 @@ The numbers are exactly those of :meth:`TravelNetwork.earliest_arrival` and
 (picking, departure, parcel pick-up, flights) are computed once per depot and instant with the
 network's own building blocks, and the site-side part (driving seconds, parcel delivery day,
 final courier leg) is added with numpy. Deadlines are cached per (site zone, country, term).
-Only the ``near`` nearest depots that serve a site (road km) and the HQ are weighed for it, as
-the dispatch engine weighs the nearest sources with stock.
+Only the ``near`` nearest depots that serve a site (road km), as many of the nearest forward
+locations, and the HQ are weighed for it, as the dispatch engine weighs the nearest sources with
+stock.
 """
 
 from __future__ import annotations
@@ -37,7 +38,16 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from inventory.domain import Contract, Scenario, SeverityTerm, Site, SizeClass, TransportKind, TransportMode
+from inventory.domain import (
+    Contract,
+    DepotKind,
+    Scenario,
+    SeverityTerm,
+    Site,
+    SizeClass,
+    TransportKind,
+    TransportMode,
+)
 from optimizer.calendars import Calendar
 from optimizer.deadlines import compute_deadline
 from optimizer.travel import TravelNetwork
@@ -49,7 +59,8 @@ DEFAULT_YEAR_START = date(2026, 1, 5)
 """Monday of the default planning year's first week."""
 WEEKS_PER_YEAR = 52
 NEAR_DEPOTS = 16
-"""Depots weighed per site besides the HQ: the nearest that serve it (road km)."""
+"""Depots weighed per site besides the HQ: the nearest that serve it (road km), and as many of
+the nearest forward locations (consignment, customer kits, trunks)."""
 
 ReachKey = tuple[str, int, str]
 Pattern = tuple[float, int]
@@ -284,7 +295,8 @@ def build_reach(scenario: Scenario, network: TravelNetwork | None = None, *,
     step_minutes
         Sampling step of request instants within a sampled week (60 = hourly).
     near
-        Depots weighed per site besides the HQ (the nearest that serve the site).
+        Depots (and, apart, forward locations) weighed per site besides the HQ: the nearest that
+        serve the site.
     progress
         Called with the share of sites done.
     """
@@ -340,12 +352,22 @@ def build_reach(scenario: Scenario, network: TravelNetwork | None = None, *,
     return Reach(keys, entries, patterns, none_due, year_start, weeks, step_minutes)
 
 
+FORWARD_KINDS = frozenset({DepotKind.CONSIGNMENT, DepotKind.CUSTOMER_KIT, DepotKind.TRUNK})
+"""Forward locations: counted apart, so that many of them near a site do not push the depots
+that hold most parts out of its list (dispatch weighs the nearest sources *with stock*)."""
+
+
 def _near_depots(net: TravelNetwork, j: int, hq: int, near: int) -> np.ndarray:
-    """Indices of the HQ and the ``near`` nearest depots that serve site ``j`` (road km)."""
+    """Indices of the HQ, the ``near`` nearest depots and the ``near`` nearest forward locations
+    that serve site ``j`` (road km)."""
     site = net.sites[j]
     ok = np.array([d.serves(site) for d in net.depots])
-    order = np.argsort(np.where(ok, net.road_km[:, j], np.inf), kind="stable")
-    rows = [int(i) for i in order[:near] if ok[i]]
+    forward = np.array([d.kind in FORWARD_KINDS for d in net.depots])
+    km = net.road_km[:, j]
+    rows: list[int] = []
+    for group in (ok & ~forward, ok & forward):
+        order = np.argsort(np.where(group, km, np.inf), kind="stable")
+        rows += [int(i) for i in order[:near] if group[i]]
     if hq not in rows and ok[hq]:
         rows.append(hq)
     return np.array(sorted(rows), dtype=np.int64)
