@@ -219,7 +219,7 @@ def _design(sc: Scenario) -> DesignPlan:
                   BarColumn(), TimeElapsedColumn(), console=console, transient=True) as bar:
         task = bar.add_task(sc.name, total=1.0)
         try:
-            return plan_design(sc, with_sequential=False, workers=DEFAULT_WORKERS,
+            return plan_design(sc, with_before=False, workers=DEFAULT_WORKERS,
                                progress=lambda f: bar.update(task, completed=f))
         except ValueError as exc:
             raise _fail(f"designing {sc.name} failed: {exc}") from None
@@ -242,12 +242,18 @@ def stocked_design(design: DesignPlan) -> Scenario:
 
 def _print_design(design: DesignPlan, stock_value: float) -> None:
     plan, chosen = design.plan, design.chosen
-    before = None if design.before is None else design.before.plan.class_on_time
-    t = Table("tier", "severity", "target", "existing network", "with the design", "",
+    if design.before is None:  # what no stock on the existing network can exceed
+        from optimizer.design.solve import open_ceiling
+
+        before = open_ceiling(design.problem, ~design.problem.is_candidate)
+        label = "existing network at best"
+    else:
+        before, label = design.before.plan.class_on_time, "existing network"
+    t = Table("tier", "severity", "target", label, "with the design", "",
               title=f"Network design and stock levels ({design.runtime_s:.0f} s)")
     for c in range(len(plan.class_tier)):
         target, got = float(plan.class_target[c]), float(plan.class_on_time[c])
-        was = float("nan") if before is None else float(before[c])
+        was = float(before[c])
         met = "-" if target != target or got != got else ("met" if got >= target - 1e-9
                                                           else "[red]below[/]")
         t.add_row(str(plan.class_tier[c]), str(plan.class_severity[c]),
