@@ -28,9 +28,8 @@ import scenarios
 from optimizer.design import solve_design
 from optimizer.design.io import write_design
 from optimizer.design.plan import plan_design
-from optimizer.design.solve import open_ceiling
 from optimizer.stocking.exact import solve_exact
-from optimizer.stocking.targets import target_plan
+from optimizer.stocking.targets import class_ceiling, target_plan
 from scenarios.generator import generate
 
 
@@ -82,7 +81,7 @@ def exact_design(dp, box: int) -> tuple[float, np.ndarray]:
     for bits in itertools.product((False, True), repeat=len(sw)):
         is_open = ~dp.switchable.copy()
         is_open[sw] = bits
-        tp = target_plan(pr, open_ceiling(dp, is_open))
+        tp = target_plan(pr, class_ceiling(pr, is_open))
         upper = np.where(is_open[None, :], box, 0).repeat(pr.n_parts, axis=0)
         try:
             x = solve_exact(pr, upper, targets=tp.aimed_at)

@@ -243,9 +243,9 @@ def stocked_design(design: DesignPlan) -> Scenario:
 def _print_design(design: DesignPlan, stock_value: float) -> None:
     plan, chosen = design.plan, design.chosen
     if design.before is None:  # what no stock on the existing network can exceed
-        from optimizer.design.solve import open_ceiling
+        from optimizer.stocking.targets import class_ceiling
 
-        before = open_ceiling(design.problem, ~design.problem.is_candidate)
+        before = class_ceiling(design.problem.stocking, ~design.problem.is_candidate)
         label = "existing network at best"
     else:
         before, label = design.before.plan.class_on_time, "existing network"

@@ -12,10 +12,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-import numpy as np
-
 from inventory.domain import Scenario, SizeClass, TransportKind, WindowKind
 from optimizer.reach import Reach
+from optimizer.stocking.problem import term_shares
 from optimizer.travel import TravelNetwork
 
 HANDLING_H = 0.5
@@ -67,8 +66,7 @@ def hold_backs(scenario: Scenario, reach: Reach, network: TravelNetwork,
             term = contract.term(sev)
             window = (f"{term.window_value:g} h" if term.window_kind is WindowKind.HOURS
                       else f"{term.window_value:g} business day(s)")
-            shares = np.array([mix[t.severity - 1] for t in contract.terms])
-            share = float(mix[sev - 1] / shares.sum()) if shares.sum() > 0 else 0.0
+            share = dict((t.severity, x) for t, x in term_shares(contract, mix)).get(sev, 0.0)
             part = scenario.part(b.part_id)
             key = (site.site_id, sev, str(SizeClass(part.size_class)))
             i = reach._lookup.get(key)

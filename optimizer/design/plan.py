@@ -21,11 +21,10 @@ from inventory.domain import Scenario
 from optimizer.design.holdback import HoldBack, hold_backs
 from optimizer.design.problem import DesignProblem, build_design_problem
 from optimizer.design.result import DesignResult
-from optimizer.design.solve import DesignObjective, coverage_design, open_ceiling, solve_design
+from optimizer.design.solve import DesignObjective, coverage_design, design_targets, solve_design
 from optimizer.reach import Reach
 from optimizer.stocking.result import StockingPlan
 from optimizer.stocking.solve import plan_scenario
-from optimizer.stocking.targets import target_plan
 
 Progress = Callable[[float], None]
 SEQUENTIAL_CUSHIONS = (0.02, 0.04, 0.06)
@@ -160,9 +159,7 @@ def plan_design(scenario: Scenario, objective: DesignObjective = DesignObjective
     rules = objective.rules(dp)
     if with_sequential and budget is None:
         t = time.perf_counter()
-        closed = np.zeros(len(dp.location_ids), dtype=bool)
-        closed[list(rules.force_closed)] = True
-        aims = target_plan(dp.stocking, open_ceiling(dp, ~closed)).aimed_at
+        aims = design_targets(dp, rules).aimed_at
         for cushion in SEQUENTIAL_CUSHIONS:  # cover with room for stock-outs, more if stock fails
             seq_open = coverage_design(dp, aims, rules, cushion=cushion)
             sequential = stock_network(scenario, dp, seq_open, "sequential", workers=workers,

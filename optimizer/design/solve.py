@@ -14,9 +14,10 @@ master (:mod:`optimizer.design.master`):
    re-solved while it improves.
 
 The result carries a lower bound over every design and stock level
-(:func:`optimizer.design.bound.coverage_bound`) and its gap. :func:`sequential_design` is the
-locate-then-stock baseline: candidates opened greedily by coverage until every class's ceiling
-reaches its target, then stock levels for that fixed design by the same machinery.
+(:func:`optimizer.design.bound.coverage_bound`) and its gap. :func:`coverage_design` is the
+"locate" step of the locate-then-stock baseline (:func:`optimizer.design.plan.plan_design` stocks
+it): candidates opened greedily by coverage until every class's covered share reaches its target
+plus a cushion.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from optimizer.design.result import DesignResult
 from optimizer.stocking.columns import ColumnPool, evaluate_columns, paths
 from optimizer.stocking.evaluate import evaluate_parts
 from optimizer.stocking.lagrange import BIG_M, _first_ratio, _neighbours
-from optimizer.stocking.targets import target_plan
+from optimizer.stocking.targets import TargetPlan, class_ceiling, target_plan
 
 Progress = Callable[[float], None]
 MAX_PHASE1 = 8
@@ -103,7 +104,7 @@ def solve_design(dp: DesignProblem, objective: DesignObjective = DesignObjective
     rules = objective.rules(dp)
     closed_always = np.zeros(L, dtype=bool)
     closed_always[list(rules.force_closed)] = True
-    tp = target_plan(pr, open_ceiling(dp, ~closed_always))
+    tp = design_targets(dp, rules)
     aimed = tp.aimed_at if objective.targets is None else np.asarray(objective.targets, float)
     st = _State(ColumnPool(L, C))
     st.notes.extend(tp.notes)
@@ -182,9 +183,8 @@ def solve_design(dp: DesignProblem, objective: DesignObjective = DesignObjective
         lp_open = (lp.open > 1e-6) & dp.switchable
         st.notes.append(f"master MIP: {mip.status} without a design; every location the LP "
                         "uses opened for the first choice")
-        fixed = DesignRules(tuple(np.nonzero(lp_open)[0]),
-                            tuple(np.nonzero(dp.switchable & ~lp_open)[0]), None, rules.budget)
-        mip = solve_design_master(st.pool, dp, aimed, fixed, time_limit_s=time_limit_s,
+        mip = solve_design_master(st.pool, dp, aimed, fixed_rules(dp, lp_open, rules.budget),
+                                  time_limit_s=time_limit_s,
                                   mip_gap=mip_gap)
     st.timings["mip"] = time.perf_counter() - t
     if mip.choice is None or np.any(mip.choice < 0):
@@ -199,9 +199,7 @@ def solve_design(dp: DesignProblem, objective: DesignObjective = DesignObjective
                                and np.any(seq_open != is_open) else [])
         for mask in designs if not budget_mode else []:
             # the stock each design needs, priced at that design's own class prices
-            rules_d = DesignRules(tuple(np.nonzero(mask & dp.switchable)[0]),
-                                  tuple(np.nonzero(~mask & dp.switchable)[0]), None, None)
-            lp_fixed = solve_design_master(st.pool, dp, aimed, rules_d, integer=False,
+            lp_fixed = solve_design_master(st.pool, dp, aimed, fixed_rules(dp, mask), integer=False,
                                            penalty=penalty, time_limit_s=time_limit_s)
             if np.any(lp_fixed.prices > 0):
                 price(lp_fixed.prices, ~mask, 0.5)
@@ -232,6 +230,20 @@ def solve_design(dp: DesignProblem, objective: DesignObjective = DesignObjective
     return _result(dp, best, st, aimed, bound, method, t0)
 
 
+def fixed_rules(dp: DesignProblem, is_open: np.ndarray, budget: float | None = None) -> DesignRules:
+    """Rules that fix the design: the switchable locations of ``is_open`` (L,) open, the others
+    closed."""
+    return DesignRules(tuple(np.nonzero(is_open & dp.switchable)[0]),
+                       tuple(np.nonzero(~is_open & dp.switchable)[0]), None, budget)
+
+
+def design_targets(dp: DesignProblem, rules: DesignRules) -> TargetPlan:
+    """The targets aimed at when every location but the forced-closed ones may hold stock."""
+    allowed = np.ones(len(dp.location_ids), dtype=bool)
+    allowed[list(rules.force_closed)] = False
+    return target_plan(dp.stocking, class_ceiling(dp.stocking, allowed))
+
+
 def _result(dp: DesignProblem, mip: DesignMasterResult, st: _State, aimed: np.ndarray,
             bound: float | None, method: str, t0: float) -> DesignResult:
     pr = dp.stocking
@@ -241,25 +253,12 @@ def _result(dp: DesignProblem, mip: DesignMasterResult, st: _State, aimed: np.nd
     ev = evaluate_parts(pr, S)
     st.timings["final evaluation"] = time.perf_counter() - t
     total, fixed, inv = dp.yearly_cost(S, is_open)
-    ok = ~np.isnan(aimed) & ~np.isnan(ev.class_on_time)
-    feasible = bool(np.all(ev.class_on_time[ok] >= aimed[ok] - 1e-9))
+    feasible = ev.meets_targets(pr, aimed)
     gap = None
     if bound is not None and total > 0:
         gap = max(0.0, (total - bound) / total)
     return DesignResult(is_open, S, ev, total, fixed, inv, aimed, bound, gap, feasible, method,
                         len(st.pool), time.perf_counter() - t0, dict(st.timings), tuple(st.notes))
-
-
-def open_ceiling(dp: DesignProblem, is_open: np.ndarray) -> np.ndarray:
-    """(C,) class ceilings when only the locations ``is_open`` may hold stock."""
-    pr = dp.stocking
-    ok = (pr.stream_pref >= 0) & (pr.stream_p_on_time > 0)
-    hit = (ok & is_open[np.where(ok, pr.stream_pref, 0)]).any(axis=1)
-    w = np.where(pr.stream_in_service, pr.stream_rate_per_year, 0.0)
-    num = np.bincount(pr.stream_class, weights=w * hit, minlength=pr.n_classes)
-    D = pr.class_demand_per_year
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(D > 0, num / np.where(D > 0, D, 1.0), np.nan)
 
 
 def coverage_design(dp: DesignProblem, aimed: np.ndarray, rules: DesignRules,
@@ -302,22 +301,3 @@ def coverage_design(dp: DesignProblem, aimed: np.ndarray, rules: DesignRules,
         is_open[j] = True
         allowed[j] = False
     return is_open
-
-
-def sequential_design(dp: DesignProblem, objective: DesignObjective = DesignObjective(), *,
-                      workers: int = 1, time_limit_s: float = 60.0,
-                      progress: Progress | None = None) -> DesignResult:
-    """The locate-then-stock baseline: :func:`coverage_design`, then the stock levels for that
-    design (the same solver with the design fixed)."""
-    rules = objective.rules(dp)
-    closed = np.zeros(len(dp.location_ids), dtype=bool)
-    closed[list(rules.force_closed)] = True
-    aimed = (target_plan(dp.stocking, open_ceiling(dp, ~closed)).aimed_at
-             if objective.targets is None else objective.targets)
-    is_open = coverage_design(dp, aimed, rules)
-    ids = dp.location_ids
-    fixed = DesignObjective(objective.targets, objective.budget,
-                            tuple(str(ids[j]) for j in np.nonzero(is_open & dp.switchable)[0]),
-                            tuple(str(ids[j]) for j in np.nonzero(~is_open & dp.switchable)[0]))
-    return solve_design(dp, fixed, workers=workers, time_limit_s=time_limit_s, with_bound=False,
-                        progress=progress, method="sequential")

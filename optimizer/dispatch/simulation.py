@@ -51,7 +51,7 @@ from inventory.domain import DepotKind, Milestone, Scenario
 from optimizer.dispatch.decide import decide
 from optimizer.dispatch.rationing import CriticalLevels
 from optimizer.dispatch.result import DispatchRequest, Outcome
-from optimizer.stocking.problem import service_classes
+from optimizer.stocking.problem import service_classes, term_shares
 from optimizer.travel import TravelNetwork
 
 DAYS_PER_YEAR = 365.0
@@ -215,13 +215,7 @@ def _streams(scenario: Scenario, classes: Mapping[tuple[str, int], int],
             continue
         site = scenario.site(ib.site_id)
         contract = scenario.contract(site.contract_id)
-        shares = np.array([mix[t.severity - 1] for t in contract.terms], dtype=float)
-        if shares.sum() <= 0:
-            continue
-        shares = shares / shares.sum()
-        for term, share in zip(contract.terms, shares, strict=True):
-            if share <= 0:
-                continue
+        for term, share in term_shares(contract, mix):
             rate.append(base_rate * float(share))
             out["site_id"].append(site.site_id)
             out["site_ix"].append(site_ix[site.site_id])

@@ -30,7 +30,7 @@ from typing import Protocol
 
 import numpy as np
 
-from inventory.domain import DepotKind, Milestone, Scenario, SizeClass
+from inventory.domain import Contract, DepotKind, Milestone, Scenario, SeverityTerm, SizeClass
 
 DAYS_PER_YEAR = 365.0
 
@@ -182,6 +182,17 @@ class StockingProblem:
         return f"{self.class_tier[c]}/sev{int(self.class_severity[c])}"
 
 
+def term_shares(contract: Contract, mix: Sequence[float]) -> list[tuple[SeverityTerm, float]]:
+    """The contract's terms with the share of a site's failures raised at each severity: the
+    scenario's ``severity_mix`` renormalised over the severities the contract has terms for
+    (terms with no share left out; empty when none has a share)."""
+    shares = np.array([mix[t.severity - 1] for t in contract.terms], dtype=float)
+    if shares.sum() <= 0:
+        return []
+    shares = shares / shares.sum()
+    return [(t, float(x)) for t, x in zip(contract.terms, shares, strict=True) if x > 0]
+
+
 def service_classes(scenario: Scenario) -> tuple[dict[tuple[str, int], int], list[float]]:
     """Class index per (tier, severity), contracts in file order and their terms by severity, and
     each class's target: the strictest of its part-deadline terms (NaN: response milestone only)."""
@@ -234,15 +245,9 @@ def build_problem(scenario: Scenario, reach: ReachLike) -> StockingProblem:
             continue
         site = scenario.site(ib.site_id)
         contract = scenario.contract(site.contract_id)
-        shares = np.array([mix[t.severity - 1] for t in contract.terms])
-        if shares.sum() <= 0:
-            continue
-        shares = shares / shares.sum()
         primary = loc_ix[site.primary_depot_id]
         size = str(SizeClass(part.size_class))
-        for term, share in zip(contract.terms, shares, strict=True):
-            if share <= 0:
-                continue
+        for term, share in term_shares(contract, mix):
             c = classes[(contract.tier, term.severity)]
             in_service = (term.milestone is not Milestone.RESPONSE
                           and (site.site_id, term.severity) not in no_deadline)

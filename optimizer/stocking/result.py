@@ -7,6 +7,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
+def classes_met(target: np.ndarray, on_time: np.ndarray) -> np.ndarray:
+    """(C,) bool: the predicted share is at or above the contract target (True for a class
+    without a target, or without demand: nothing of it can be late)."""
+    with np.errstate(invalid="ignore"):
+        return np.isnan(target) | np.isnan(on_time) | (on_time >= target - 1e-9)
+
+
 @dataclass(frozen=True)
 class FrontierPoint:
     """One point of the cost/service curve: investment (currency) and demand-weighted on-time share."""
@@ -81,11 +88,8 @@ class StockingPlan:
 
     @property
     def class_met(self) -> np.ndarray:
-        """(C,) bool: the class's predicted share is at or above its contract target (True for a
-        class without a target)."""
-        t, v = self.class_target, self.class_on_time
-        with np.errstate(invalid="ignore"):
-            return np.where(np.isnan(t), True, ~np.isnan(v) & (v >= t - 1e-9))
+        """(C,) bool: see :func:`classes_met`."""
+        return classes_met(self.class_target, self.class_on_time)
 
     @property
     def class_reachable(self) -> np.ndarray:

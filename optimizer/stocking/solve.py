@@ -13,7 +13,7 @@ from optimizer.stocking.evaluate import Evaluation, evaluate_parts
 from optimizer.stocking.exact import solve_exact
 from optimizer.stocking.lagrange import Progress, budget_sweep, plan_levels
 from optimizer.stocking.problem import ReachLike, StockingProblem, build_problem
-from optimizer.stocking.result import BaselineResult, FrontierPoint, StockingPlan
+from optimizer.stocking.result import BaselineResult, FrontierPoint, StockingPlan, classes_met
 from optimizer.stocking.targets import target_plan
 
 METHODS = ("greedy", "exact")
@@ -71,9 +71,6 @@ def make_plan(problem: StockingProblem, S: np.ndarray, ev: Evaluation, method: s
               ceiling: np.ndarray | None = None) -> StockingPlan:
     """Wrap levels and their evaluation into a :class:`StockingPlan`; ``feasible`` means every
     constrained class meets its contract target (budget mode: always True)."""
-    t = problem.class_target
-    with np.errstate(invalid="ignore"):
-        met = np.isnan(t) | (ev.class_on_time >= t - 1e-9) | np.isnan(ev.class_on_time)
     return StockingPlan(
         levels=S, part_ids=problem.part_ids, location_ids=problem.location_ids,
         unit_cost=problem.unit_cost, class_tier=problem.class_tier,
@@ -81,7 +78,8 @@ def make_plan(problem: StockingProblem, S: np.ndarray, ev: Evaluation, method: s
         class_on_time=ev.class_on_time, overall_on_time=ev.overall_on_time,
         investment=float(problem.unit_cost @ S.sum(axis=1)), method=method, runtime_s=runtime_s,
         scenario=problem.name, currency=problem.currency, bound=bound, gap=gap, budget=budget,
-        feasible=bool(met.all()) if budget is None else True,
+        feasible=bool(classes_met(problem.class_target, ev.class_on_time).all())
+        if budget is None else True,
         effective_target=targets, class_ceiling=ceiling, notes=tuple(notes), frontier=frontier,
         baselines=baselines)
 

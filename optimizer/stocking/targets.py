@@ -19,9 +19,20 @@ CEILING_MARGIN = 0.005
 """An unreachable target (above the ceiling) is aimed at ceiling - this margin."""
 
 
-def class_ceiling(problem: StockingProblem) -> np.ndarray:
-    """(C,) on-time share per class if every preferred location always had stock."""
-    p_first = problem.stream_p_on_time[:, 0]
+def class_ceiling(problem: StockingProblem, allowed: np.ndarray | None = None) -> np.ndarray:
+    """(C,) on-time share per class if every preferred location always had stock; ``allowed``
+    (L,) bool: only those locations may hold stock (e.g. a network design's open locations).
+
+    A stream counts with its first entry's on-time probability: the reach patterns put the
+    locations on time at the request's moment first (``p_on_time`` 1) and late ones after (0).
+    """
+    p = problem.stream_p_on_time
+    if allowed is None:
+        p_first = p[:, 0]
+    else:
+        pref = problem.stream_pref
+        ok = (pref >= 0) & (p > 0)
+        p_first = (ok & allowed[np.where(ok, pref, 0)]).any(axis=1).astype(float)
     shares = np.bincount(problem.stream_class,
                          weights=np.where(problem.stream_in_service,
                                           problem.stream_rate_per_year * p_first, 0.0),
