@@ -321,6 +321,7 @@ def build_reach(scenario: Scenario, network: TravelNetwork | None = None, *,
     for j, s in enumerate(net.sites):
         by_zone[s.timezone].append(j)
     hq = net.depot_index[scenario.hq.depot_id]
+    forward = np.array([d.kind in FORWARD_KINDS for d in net.depots])
     done = 0
     for tz, site_js in by_zone.items():
         instants, weight = sample_year(tz, week_list, step_minutes)
@@ -328,7 +329,7 @@ def build_reach(scenario: Scenario, network: TravelNetwork | None = None, *,
         for j in site_js:
             site = net.sites[j]
             contract = scenario.contract(site.contract_id)
-            rows = _near_depots(net, j, hq, near)
+            rows = _near_depots(net, j, hq, near, forward)
             arrivals: dict[int, np.ndarray] = {}
             for term in sorted(contract.terms, key=lambda t: t.severity):
                 due = _due(due_cache, term, site, contract, z.instants)
@@ -357,12 +358,12 @@ FORWARD_KINDS = frozenset({DepotKind.CONSIGNMENT, DepotKind.CUSTOMER_KIT, DepotK
 that hold most parts out of its list (dispatch weighs the nearest sources *with stock*)."""
 
 
-def _near_depots(net: TravelNetwork, j: int, hq: int, near: int) -> np.ndarray:
+def _near_depots(net: TravelNetwork, j: int, hq: int, near: int, forward: np.ndarray
+                 ) -> np.ndarray:
     """Indices of the HQ, the ``near`` nearest depots and the ``near`` nearest forward locations
-    that serve site ``j`` (road km)."""
+    (``forward`` (depots,) bool) that serve site ``j`` (road km)."""
     site = net.sites[j]
     ok = np.array([d.serves(site) for d in net.depots])
-    forward = np.array([d.kind in FORWARD_KINDS for d in net.depots])
     km = net.road_km[:, j]
     rows: list[int] = []
     for group in (ok & ~forward, ok & forward):
