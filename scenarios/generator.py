@@ -32,28 +32,34 @@ HQ_LATLON = (22.5431, 114.0579)  # Shenzhen
 _CUSTOMERS = ("China Mobile", "China Telecom", "China Unicom", "State Grid", "ICBC")
 
 
-def generate(parts: int, depots: int, sites: int, seed: int, candidates: int = 0) -> Scenario:
+def generate(parts: int, depots: int, sites: int, seed: int, candidates: int = 0,
+             site_spread_km: float = 80.0) -> Scenario:
     """A scenario with ``parts`` parts, ``depots`` depots (one HQ, ~1/8 partners, the rest regional)
     and ``sites`` customer sites; equal scenarios for equal arguments.
 
     ``candidates`` adds that many candidate locations (:func:`make_candidates`); they are drawn
     from their own random stream, so the rest of the scenario does not depend on their number.
-    Raises ValueError for sizes below 1 part, 2 depots or 1 site, or negative ``candidates``.
+    ``site_spread_km``: standard deviation of a site's distance from its anchor depot (km; at
+    most 5 times that); wide spreads put sites out of the depots' reach, where candidates matter.
+    Raises ValueError for sizes below 1 part, 2 depots or 1 site, negative ``candidates`` or a
+    spread that is not positive.
     """
-    if parts < 1 or depots < 2 or sites < 1 or candidates < 0:
-        raise ValueError(f"need parts >= 1, depots >= 2, sites >= 1, candidates >= 0; got {parts}, "
-                         f"{depots}, {sites}, {candidates}")
+    if parts < 1 or depots < 2 or sites < 1 or candidates < 0 or not site_spread_km > 0:
+        raise ValueError(f"need parts >= 1, depots >= 2, sites >= 1, candidates >= 0, "
+                         f"site_spread_km > 0; got {parts}, {depots}, {sites}, {candidates}, "
+                         f"{site_spread_km}")
     rng = np.random.default_rng(seed)
     settings = Settings()
     depot_list = _depots(rng, depots)
-    site_list = _sites(rng, depot_list, sites)
+    site_list = _sites(rng, depot_list, sites, site_spread_km)
     part_list = synth.make_parts(rng, parts)
     subs = synth.make_substitutions(rng, part_list)
     installed = synth.make_installed_base(rng, [s.site_id for s in site_list], part_list, (3, 30))
     rates = synth.demand_rates(installed, part_list)
     primary = {s.site_id: s.primary_depot_id for s in site_list}
     cands = make_candidates(np.random.default_rng([seed, 1]), depot_list, site_list, candidates)
-    name = f"generated-p{parts}-d{depots}-s{sites}" + (f"-c{candidates}" if candidates else "")
+    name = f"generated-p{parts}-d{depots}-s{sites}" + (f"-c{candidates}" if candidates else "") + (
+        f"-r{site_spread_km:g}" if site_spread_km != 80.0 else "")
     return Scenario(
         name=f"{name}-seed{seed}", currency="CNY", horizon_days=365,
         settings=settings, parts=tuple(part_list), depots=tuple(depot_list), sites=tuple(site_list),
@@ -91,11 +97,12 @@ def _depots(rng: np.random.Generator, n: int) -> list[Depot]:
     return out
 
 
-def _sites(rng: np.random.Generator, depots: list[Depot], n: int) -> list[Site]:
-    """Sites scattered around depots (normal offsets, sd 80 km, at most 400 km), each served by
-    its nearest depot."""
+def _sites(rng: np.random.Generator, depots: list[Depot], n: int, spread_km: float = 80.0
+           ) -> list[Site]:
+    """Sites scattered around depots (normal offsets, sd ``spread_km``, at most 5 times that),
+    each served by its nearest depot."""
     anchor = rng.integers(0, len(depots), n)
-    dist = np.minimum(np.abs(rng.normal(0.0, 80.0, n)), 400.0)
+    dist = np.minimum(np.abs(rng.normal(0.0, spread_km, n)), 5.0 * spread_km)
     bearing = rng.uniform(0, 2 * math.pi, n)
     alat = np.array([d.lat for d in depots])[anchor]
     alon = np.array([d.lon for d in depots])[anchor]

@@ -96,7 +96,8 @@ def plan(
                                                              "closed (repeatable)."),
     max_new: int | None = typer.Option(None, "--max-new", min=0,
                                        help="With --design: open at most this many candidates."),
-    method: str = typer.Option("greedy", "--method", help="greedy or exact (small instances)."),
+    method: str = typer.Option("greedy", "--method", help="greedy or exact (small instances; with "
+                               "--design: the exact design over every open set)."),
     frontier: bool = typer.Option(False, "--frontier", help="Also write frontier.csv."),
     workers: int = typer.Option(DEFAULT_WORKERS, "--workers", min=1,
                                 help="Processes that price the stock levels (default: the usable "
@@ -115,7 +116,7 @@ def plan(
         errors.print("--open, --close and --max-new need --design", markup=False)
         raise typer.Exit(2)
     if design:
-        _design(sc, out, budget, open_ids, close_ids, max_new, workers)
+        _design(sc, out, budget, open_ids, close_ids, max_new, workers, method)
         return
     with Progress(TextColumn("planning {task.description}"), BarColumn(), TimeElapsedColumn(),
                   console=errors, transient=True) as bar:
@@ -132,7 +133,7 @@ def plan(
 
 
 def _design(sc, out: Path, budget: float | None, open_ids: list[str], close_ids: list[str],
-            max_new: int | None, workers: int) -> None:
+            max_new: int | None, workers: int, method: str = "greedy") -> None:
     objective = DesignObjective(budget=budget, force_open=tuple(open_ids),
                                 force_closed=tuple(close_ids), max_new=max_new)
     with Progress(TextColumn("designing {task.description}"), BarColumn(), TimeElapsedColumn(),
@@ -140,6 +141,7 @@ def _design(sc, out: Path, budget: float | None, open_ids: list[str], close_ids:
         task = bar.add_task(sc.name, total=1.0)
         try:
             result = plan_design(sc, objective, workers=workers,
+                                 method="exact" if method == "exact" else "integrated",
                                  progress=lambda f: bar.update(task, completed=f))
         except (KeyError, ValueError) as exc:
             why = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)

@@ -53,7 +53,7 @@ def summary_design(d: DesignPlan) -> dict:
     dp, c = d.problem, d.chosen
     out = summary_dict(d.plan)
     out.update({
-        "method": "integrated design",
+        "method": f"{d.design.method} design",
         "runtime_s": d.runtime_s,
         "yearly_cost": c.yearly_cost,
         "fixed_cost_per_year": c.fixed_cost,
@@ -61,7 +61,9 @@ def summary_design(d: DesignPlan) -> dict:
         "carrying_rate": dp.carrying_rate,
         "bound": d.bound,
         "gap": d.gap,
-        "bound_method": "coverage relaxation (valid over every design and stock level)",
+        "bound_method": ("the exact design MIP's proven bound (over every design and every "
+                         "stock vector in its box)" if d.design.method == "exact" else
+                         "coverage relaxation (valid over every design and stock level)"),
         "opened": list(c.opened),
         "closed": list(c.closed),
         "design_master": {"yearly_cost": d.design.yearly_cost, "columns": d.design.columns,

@@ -1,12 +1,14 @@
 """Scenario in, design out: the integrated design, its baselines, and the plan on the new network.
 
-:func:`plan_design` builds the design problem (reach with every candidate open) and solves the
-integrated design (which locations to open, chosen with a stock vector per part, and the lower
-bound). The chosen network is then planned by the stocking solver on its own reach
-(:func:`stock_network`), so the stock levels and the service reported are exactly what the
-dispatch engine meets on that network. The sequential baseline (locate by coverage, then stock)
-and the existing network ("before") are planned the same way; if the locate-then-stock design
-comes out cheaper once both are stocked, it is kept and a note says so.
+:func:`plan_design` builds the design problem (reach with every candidate open), plans the
+sequential baseline (locate by coverage, then the stocking solver on that network's own reach:
+:func:`stock_network`) and solves the integrated design (which locations to open, chosen with a
+stock vector per part, and the lower bound) with the baseline's plan in its pool, so the master
+can always fall back on it. A design other than the baseline's is planned by the stocking
+solver on its own reach too, so the stock levels and the service reported are exactly what the
+dispatch engine meets on the chosen network; if the baseline still comes out cheaper once both
+are stocked, it is kept and a note says so. The existing network ("before") is planned the same
+way for comparison.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from inventory.domain import Scenario
+from optimizer.design.exact import exact_box, solve_design_exact
 from optimizer.design.holdback import HoldBack, hold_backs
 from optimizer.design.problem import DesignProblem, build_design_problem
 from optimizer.design.result import DesignResult
@@ -27,6 +30,10 @@ from optimizer.stocking.result import StockingPlan
 from optimizer.stocking.solve import plan_scenario
 
 Progress = Callable[[float], None]
+DESIGN_METHODS = ("integrated", "exact")
+EXACT_MARGIN = 2
+"""Units added to the integrated design's levels at every location to bound the exact design's
+box (fewer when that box holds too many vectors)."""
 SEQUENTIAL_CUSHIONS = (0.02, 0.04, 0.06)
 """The sequential baseline opens candidates until each class's covered share is its target plus
 the first of these that lets the stocking step meet every target (a planner's margin for
@@ -102,10 +109,11 @@ class DesignPlan:
 
 
 def stock_network(scenario: Scenario, dp: DesignProblem, is_open: np.ndarray, name: str, *,
-                  budget: float | None = None, workers: int = 1,
+                  budget: float | None = None, workers: int = 1, method: str = "greedy",
                   progress: Progress | None = None) -> NetworkPlan:
     """``scenario`` with the switchable locations set by ``is_open`` (L,), planned by the stocking
-    solver on its own reach; ``budget`` is the yearly budget (fixed + carrying) if any."""
+    solver (``method``) on its own reach; ``budget`` is the yearly budget (fixed + carrying) if
+    any."""
     ids = [str(x) for x in dp.location_ids]
     opened = tuple(ids[j] for j in np.nonzero(is_open & dp.is_candidate)[0])
     closed = tuple(ids[j] for j in np.nonzero(~is_open & dp.switchable & ~dp.is_candidate)[0])
@@ -114,16 +122,24 @@ def stock_network(scenario: Scenario, dp: DesignProblem, is_open: np.ndarray, na
     stock_budget = None
     if budget is not None:
         stock_budget = max(budget - fixed, 0.0) / max(dp.carrying_rate, 1e-12)
-    plan = plan_scenario(designed, budget=stock_budget, with_baselines=False, workers=workers,
-                         progress=progress)
+    plan = plan_scenario(designed, method=method, budget=stock_budget, with_baselines=False,
+                         workers=workers, progress=progress)
     return NetworkPlan(name, opened, closed, fixed, fixed + dp.carrying_rate * plan.investment,
                        designed, plan)
 
 
 def plan_design(scenario: Scenario, objective: DesignObjective = DesignObjective(), *,
                 with_sequential: bool = True, with_before: bool = True, workers: int = 1,
-                progress: Progress | None = None) -> DesignPlan:
-    """The integrated design of ``scenario`` and everything a planner reads next to it."""
+                method: str = "integrated", progress: Progress | None = None) -> DesignPlan:
+    """The design of ``scenario`` and everything a planner reads next to it.
+
+    ``method``: ``integrated`` (column generation, any size) or ``exact`` (small instances: the
+    integrated design's levels plus :data:`EXACT_MARGIN` units at every location bound a box
+    whose every vector enters one MIP over all designs, :mod:`optimizer.design.exact`; its
+    proven bound is the bound reported, and the chosen network is stocked exactly too)."""
+    if method not in DESIGN_METHODS:
+        raise ValueError(f"unknown design method {method!r}; choose one of "
+                         f"{', '.join(DESIGN_METHODS)}")
     from optimizer.reach import build_reach
     from optimizer.travel import TravelNetwork
 
@@ -147,39 +163,51 @@ def plan_design(scenario: Scenario, objective: DesignObjective = DesignObjective
     reach_full = build_reach(full, net_full, progress=part(0.0, 0.1))
     dp = build_design_problem(scenario, reach_full)
     lap("reach and problem", t)
-    t = time.perf_counter()
-    design = solve_design(dp, objective, workers=workers, progress=part(0.1, 0.45))
-    lap("integrated design", t)
-    t = time.perf_counter()
     budget = objective.budget
-    chosen = stock_network(scenario, dp, design.open, "integrated", budget=budget, workers=workers,
-                           progress=part(0.45, 0.65))
-    lap("stock on the design", t)
-    sequential = before = None
     rules = objective.rules(dp)
+    stocking = "exact" if method == "exact" else "greedy"
+    sequential = before = None
     if with_sequential and budget is None:
         t = time.perf_counter()
         aims = design_targets(dp, rules).aimed_at
         for cushion in SEQUENTIAL_CUSHIONS:  # cover with room for stock-outs, more if stock fails
             seq_open = coverage_design(dp, aims, rules, cushion=cushion)
             sequential = stock_network(scenario, dp, seq_open, "sequential", workers=workers,
-                                       progress=part(0.65, 0.8))
+                                       method=stocking, progress=part(0.1, 0.3))
             if sequential.feasible:
                 break
         lap("sequential baseline", t)
-        if (sequential.yearly_cost < chosen.yearly_cost - 1e-6
+    t = time.perf_counter()
+    seeds = [levels_on(dp, sequential.plan)] if sequential is not None else []
+    design = solve_design(dp, objective, workers=workers, seeds=seeds, progress=part(0.3, 0.6))
+    lap("integrated design", t)
+    if method == "exact":
+        t = time.perf_counter()
+        design = _exact(dp, design, objective, notes)
+        lap("exact design", t)
+    if sequential is not None and _same_design(dp, design.open, sequential):
+        chosen = NetworkPlan(method, sequential.opened, sequential.closed, sequential.fixed_cost,
+                             sequential.yearly_cost, sequential.scenario, sequential.plan)
+        notes.append("the integrated master keeps the locate-then-stock design: no other design "
+                     "in its pool costs less")
+    else:
+        t = time.perf_counter()
+        chosen = stock_network(scenario, dp, design.open, method, budget=budget, workers=workers,
+                               method=stocking, progress=part(0.6, 0.8))
+        lap("stock on the design", t)
+        if (sequential is not None and sequential.yearly_cost < chosen.yearly_cost - 1e-6
                 and sequential.plan.class_met.sum() >= chosen.plan.class_met.sum()):
-            notes.append(f"the locate-then-stock design costs {sequential.yearly_cost:,.0f} a year "
-                         f"once stocked against {chosen.yearly_cost:,.0f} for the integrated "
-                         "master's design: it is kept")
-            chosen = NetworkPlan("integrated", sequential.opened, sequential.closed,
+            notes.append(f"the locate-then-stock design costs {sequential.yearly_cost:,.0f} a "
+                         f"year once stocked against {chosen.yearly_cost:,.0f} for the "
+                         "integrated master's design: it is kept")
+            chosen = NetworkPlan(method, sequential.opened, sequential.closed,
                                  sequential.fixed_cost, sequential.yearly_cost,
                                  sequential.scenario, sequential.plan)
     if with_before and budget is None:
         t = time.perf_counter()
         existing = ~dp.is_candidate
         before = stock_network(scenario, dp, existing, "before", workers=workers,
-                               progress=part(0.8, 0.95))
+                               method=stocking, progress=part(0.8, 0.95))
         lap("existing network", t)
     plan = chosen.plan
     short = [(str(plan.class_tier[c]), int(plan.class_severity[c]))
@@ -190,3 +218,35 @@ def plan_design(scenario: Scenario, objective: DesignObjective = DesignObjective
     say(1.0)
     return DesignPlan(chosen, design, sequential, before, hb, dp, reach_full, names,
                       time.perf_counter() - t0, timings, tuple(notes))
+
+
+def levels_on(dp: DesignProblem, plan: StockingPlan) -> np.ndarray:
+    """``plan``'s levels (on its own network) as a (P, L) array over the design problem's parts
+    and locations (0 where the plan's network has no such location)."""
+    pr = dp.stocking
+    out = np.zeros((pr.n_parts, pr.n_locations), dtype=np.int64)
+    rows = {str(x): i for i, x in enumerate(pr.part_ids)}
+    cols = {str(x): j for j, x in enumerate(pr.location_ids)}
+    pi = np.array([rows[str(x)] for x in plan.part_ids], dtype=np.int64)
+    lj = np.array([cols[str(x)] for x in plan.location_ids], dtype=np.int64)
+    out[np.ix_(pi, lj)] = plan.levels
+    return out
+
+
+def _same_design(dp: DesignProblem, is_open: np.ndarray, network: NetworkPlan) -> bool:
+    """Whether the switchable locations open in ``is_open`` are exactly those ``network`` has."""
+    ids = [str(x) for x in dp.location_ids]
+    have = {d.depot_id for d in network.scenario.depots}
+    return all(bool(is_open[j]) == (ids[j] in have) for j in np.nonzero(dp.switchable)[0])
+
+
+def _exact(dp: DesignProblem, heuristic: DesignResult, objective: DesignObjective,
+           notes: list[str]) -> DesignResult:
+    """The exact design in the box around ``heuristic``'s levels (:func:`exact_box`)."""
+    box = exact_box(heuristic.levels, EXACT_MARGIN)
+    res = solve_design_exact(dp, box, objective)
+    if objective.budget is None:
+        notes.append(f"exact design within {int((box - heuristic.levels).max())} units of the "
+                     f"integrated design's levels: {res.yearly_cost:,.0f} a year against the "
+                     f"integrated design's {heuristic.yearly_cost:,.0f}")
+    return res

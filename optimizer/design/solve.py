@@ -90,12 +90,16 @@ class _State:
 def solve_design(dp: DesignProblem, objective: DesignObjective = DesignObjective(), *,
                  rounds: int = 1, refine: int = 2, time_limit_s: float = 20.0,
                  mip_gap: float = 1e-3, with_bound: bool = True, workers: int = 1,
-                 progress: Progress | None = None, method: str = "integrated") -> DesignResult:
+                 progress: Progress | None = None, method: str = "integrated",
+                 seeds: Sequence[np.ndarray] = ()) -> DesignResult:
     """The cheapest design and stock levels meeting the targets (see the module docstring).
 
     ``rounds`` pricing rounds after the targets are met; ``refine`` rounds of design-restricted
     columns and neighbours; each master MIP stops at ``mip_gap`` or ``time_limit_s``;
-    ``workers`` pricing processes (:func:`optimizer.stocking.columns.paths`).
+    ``workers`` pricing processes (:func:`optimizer.stocking.columns.paths`). ``seeds``: stock
+    plans (P, L) known beforehand (e.g. the locate-then-stock design stocked by the stocking
+    solver); their vectors join the pool, so the master can always fall back on them, and the
+    start skips pricing the locate-then-stock design itself.
     """
     t0 = time.perf_counter()
     say = progress or (lambda f: None)
@@ -111,6 +115,8 @@ def solve_design(dp: DesignProblem, objective: DesignObjective = DesignObjective
     D = pr.class_demand_per_year
     existing_only = closed_always | dp.is_candidate
     evaluate_columns(pr, np.arange(P), np.zeros((P, L), dtype=np.int64), st.pool)
+    for S in seeds:
+        evaluate_columns(pr, np.arange(P), np.asarray(S, dtype=np.int64), st.pool)
     budget_mode = rules.budget is not None
     con = (~np.isnan(aimed) & (D > 0)) if not budget_mode else np.zeros(C, dtype=bool)
     prices0 = np.where(con if not budget_mode else D > 0, 1.0 / np.where(D > 0, D, 1.0), 0.0)
@@ -129,7 +135,7 @@ def solve_design(dp: DesignProblem, objective: DesignObjective = DesignObjective
     price(prices0, closed_always, ratio0)
     price(prices0, existing_only, ratio0)
     seq_open = None
-    if not budget_mode:  # the locate-then-stock design's plans are in the pool from the start
+    if not budget_mode and not len(seeds):  # the locate-then-stock design's plans join the pool
         seq_open = coverage_design(dp, aimed, rules, cushion=SEED_CUSHION)
         if np.any(seq_open & dp.is_candidate):
             price(prices0, ~seq_open | closed_always, ratio0)

@@ -62,3 +62,16 @@ def test_benchmark_size_builds() -> None:
 def test_bad_sizes() -> None:
     with pytest.raises(ValueError, match="depots >= 2"):
         generate(parts=10, depots=1, sites=5, seed=0)
+
+
+def test_site_spread_moves_sites_away_from_their_depots() -> None:
+    def mean_km(sc) -> float:
+        at = {d.depot_id: d for d in sc.depots}
+        return float(np.mean([great_circle_km(s.lat, s.lon, at[s.primary_depot_id].lat,
+                                              at[s.primary_depot_id].lon) for s in sc.sites]))
+
+    near, far = generate(3, 6, 300, 1), generate(3, 6, 300, 1, site_spread_km=250.0)
+    assert far.name.endswith("-r250-seed1") and near.name == "generated-p3-d6-s300-seed1"
+    assert mean_km(far) > 1.5 * mean_km(near)
+    with pytest.raises(ValueError, match="site_spread_km"):
+        generate(3, 6, 10, 1, site_spread_km=0.0)

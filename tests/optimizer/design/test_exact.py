@@ -1,0 +1,108 @@
+"""Exact network design: every vector in a box and one MIP over all designs, checked against an
+enumeration of the designs (each stocked by the exact stocking solver) and by brute force."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from optimizer.design import DesignObjective, build_design_problem
+from optimizer.design.exact import box_vectors, exact_box, solve_design_exact
+from optimizer.design.plan import plan_design
+from optimizer.stocking.evaluate import evaluate_parts
+from optimizer.stocking.exact import solve_exact
+from optimizer.stocking.targets import class_ceiling, target_plan
+from scenarios.generator import generate
+from tests.optimizer.design.scenarios import stock_saving
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 3), min_size=2, max_size=2), min_size=1, max_size=3))
+def test_box_vectors_are_every_vector_in_the_box_once(upper: list[list[int]]) -> None:
+    up = np.array(upper)
+    parts, vecs = box_vectors(up)
+    assert len(vecs) == int(np.prod(up + 1, axis=1).sum())
+    assert np.all(vecs >= 0) and np.all(vecs <= up[parts])
+    keys = {(int(p), *map(int, v)) for p, v in zip(parts, vecs, strict=True)}
+    assert len(keys) == len(vecs)
+
+
+def test_box_too_large_is_refused() -> None:
+    with pytest.raises(ValueError, match="small instances"):
+        box_vectors(np.full((3, 12), 4))
+
+
+def test_exact_design_equals_brute_force() -> None:
+    """Two parts, HQ + depot + candidate, every level 0..2: the MIP finds the cheapest design."""
+    dp = build_design_problem(stock_saving(n_parts=2))
+    ix = {str(x): j for j, x in enumerate(dp.location_ids)}
+    aimed = target_plan(dp.stocking).aimed_at
+    L = dp.stocking.n_locations
+    best = np.inf
+    for design in (False, True):
+        for v in itertools.product(range(3), repeat=2 * 3):
+            S = np.array(v, dtype=np.int64).reshape(2, 3)
+            if not design and S[:, ix["K-SHA"]].any():
+                continue
+            full = np.zeros((2, L), dtype=np.int64)
+            full[:, [0, ix["R-SHA"], ix["K-SHA"]]] = S
+            if evaluate_parts(dp.stocking, full).meets_targets(dp.stocking, aimed):
+                best = min(best, 0.2 * 100_000 * S.sum() + (50_000 if design else 0))
+    res = solve_design_exact(dp, np.full((2, L), 2))
+    assert res.method == "exact" and res.feasible
+    assert res.yearly_cost == pytest.approx(best)
+    assert res.bound == pytest.approx(best, rel=1e-5) and res.gap <= 1e-5
+    closed = solve_design_exact(dp, np.full((2, L), 2), DesignObjective(force_closed=("K-SHA",)))
+    assert not closed.open[ix["K-SHA"]] and closed.levels[:, ix["K-SHA"]].sum() == 0
+    assert closed.yearly_cost >= res.yearly_cost
+
+
+def _enumerated(dp, box: np.ndarray) -> float:
+    """Cheapest yearly cost over every subset of the switchable locations, each stocked by the
+    exact stocking solver within the box (an independent route to the same optimum)."""
+    pr = dp.stocking
+    sw = np.nonzero(dp.switchable)[0]
+    best = np.inf
+    for bits in itertools.product((False, True), repeat=len(sw)):
+        is_open = ~dp.switchable.copy()
+        is_open[sw] = bits
+        aimed = target_plan(pr, class_ceiling(pr, np.ones(pr.n_locations, dtype=bool))).aimed_at
+        try:
+            x = solve_exact(pr, np.where(is_open[None, :], box, 0), targets=aimed)
+        except ValueError:
+            continue
+        best = min(best, dp.yearly_cost(x.levels, is_open)[0])
+    return best
+
+
+def test_exact_design_equals_enumerated_designs_on_a_remote_generated_scenario() -> None:
+    sc = generate(2, 3, 8, 2, candidates=2, site_spread_km=250.0)
+    dp = build_design_problem(sc)
+    box = np.full((dp.stocking.n_parts, dp.stocking.n_locations), 2)
+    res = solve_design_exact(dp, box)
+    assert res.yearly_cost == pytest.approx(_enumerated(dp, box), rel=1e-6)
+    assert res.bound <= res.yearly_cost + 1e-6 and res.gap <= 1e-5
+
+
+def test_plan_design_exact_reports_the_mip_bound() -> None:
+    d = plan_design(stock_saving(n_parts=2), method="exact", with_before=False)
+    assert d.design.method == "exact"
+    assert d.gap is not None and d.gap <= 1e-5
+    assert d.plan.feasible
+    with pytest.raises(ValueError, match="unknown design method"):
+        plan_design(stock_saving(n_parts=2), method="nope")
+
+
+def test_exact_box_adds_the_margin_everywhere_and_shrinks_it_to_fit() -> None:
+    lv = np.zeros((2, 4), dtype=np.int64)
+    lv[0, 0] = 3
+    assert np.array_equal(exact_box(lv, 1), lv + 1)
+    assert np.array_equal(exact_box(lv, 2), lv + 2)
+    wide = np.zeros((2, 8), dtype=np.int64)  # 2 x 4^8 vectors fit, 2 x 5^8 do not
+    assert np.array_equal(exact_box(wide, 5), wide + 3)
+    with pytest.raises(ValueError, match="small instances"):
+        exact_box(np.zeros((2, 20), dtype=np.int64), 1)
