@@ -7,6 +7,7 @@ The dispatch decision, the stocking optimizer (via :mod:`optimizer.reach`) and t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -70,6 +71,57 @@ def _clock_start(term: SeverityTerm, reported: datetime, confirmed: datetime | N
     return approved, "The clock starts when the dispatch was approved (approved_at)."
 
 
+@dataclass(frozen=True)
+class _Due:
+    """The due instant of a part-on-site (or engineer-on-site) term and what decided it:
+    ``clock`` the instant the window counts from (hours windows), ``first_day`` the first
+    local day it counts, ``cutoff_applied``, ``outside`` (business-day windows: the request day
+    did not count)."""
+
+    due: datetime
+    clock: datetime
+    first_day: date
+    cutoff_applied: bool
+    outside: bool
+
+
+def _due(term: SeverityTerm, cal: Calendar, start: datetime) -> _Due:
+    """The due instant of ``term`` for a clock started at ``start`` (no explanation built)."""
+    cov = term.coverage
+    local = start.astimezone(cal.zone)
+    if term.window_kind is WindowKind.HOURS:
+        clock, cut = start, False
+        if term.cutoff is not None and not cov.always and local.time() >= term.cutoff:
+            nxt = next_business_day(cal, local.date(), cov)
+            clock = day_interval(cov, cal, nxt)[0]  # type: ignore[index]
+            cut = True
+        due = add_open_hours(cov, cal, clock, term.window_value)
+        return _Due(due, clock, next_open(cov, cal, clock).astimezone(cal.zone).date(), cut, False)
+    day = local.date()
+    iv = day_interval(cov, cal, day)
+    before_cutoff = term.cutoff is None or local.time() < term.cutoff
+    if business_day(cal, day, cov) and before_cutoff and iv is not None and start < iv[1]:
+        eff, cut, outside = day, False, False
+    else:
+        eff = next_business_day(cal, day, cov)
+        cut = business_day(cal, day, cov) and not before_cutoff
+        outside = not cut
+    return _Due(nth_business_day_end(cov, cal, eff, int(term.window_value)), start, eff, cut,
+                outside)
+
+
+def due_instants(term: SeverityTerm, site: Site, reported: Sequence[datetime]
+                 ) -> list[datetime] | None:
+    """The due instants of requests at ``site`` opened at each of ``reported`` (aware), the clock
+    starting then (the request time stands in for a missing confirmation or approval, as in
+    :func:`compute_deadline`); None for a response milestone. The same instants as
+    :func:`compute_deadline`'s ``due_at``, without building explanations (bulk sampling)."""
+    if term.milestone is Milestone.RESPONSE:
+        return None
+    cal = Calendar(site.timezone, site.country)
+    return [_due(term, cal, require_aware(t, "reported_at")).due for t in reported]
+
+
 def compute_deadline(term: SeverityTerm, site: Site, contract: Contract, *, reported_at: datetime,
                      confirmed_at: datetime | None = None,
                      approved_at: datetime | None = None) -> Deadline:
@@ -114,37 +166,21 @@ def compute_deadline(term: SeverityTerm, site: Site, contract: Contract, *, repo
     else:
         lines.append("Milestone engineer_on_site: the engineer brings the part, so the part must be on "
                      "site by the due time too.")
-    cutoff_applied = False
-    local = start.astimezone(cal.zone)
+    d = _due(term, cal, start)
+    due, first_day, cutoff_applied = d.due, d.first_day, d.cutoff_applied
     if term.window_kind is WindowKind.HOURS:
-        clock = start
-        if term.cutoff is not None and not cov.always and local.time() >= term.cutoff:
-            nxt = next_business_day(cal, local.date(), cov)
-            clock = day_interval(cov, cal, nxt)[0]  # type: ignore[index]
-            cutoff_applied = True
+        if cutoff_applied:
             lines.append(f"Requested after the {term.cutoff:%H:%M} cut-off: the clock starts at "
-                         f"{_fmt(clock, cal)}.")
-        due = add_open_hours(cov, cal, clock, term.window_value)
-        first_day = next_open(cov, cal, clock).astimezone(cal.zone).date()
+                         f"{_fmt(d.clock, cal)}.")
+    elif cutoff_applied:
+        lines.append(f"Requested after the {term.cutoff:%H:%M} cut-off: it counts from the "
+                     f"next business day {first_day}.")
+    elif d.outside:
+        lines.append(f"The request falls outside coverage, so it counts from the next "
+                     f"business day {first_day}.")
     else:
-        day = local.date()
-        iv = day_interval(cov, cal, day)
-        before_cutoff = term.cutoff is None or local.time() < term.cutoff
-        if business_day(cal, day, cov) and before_cutoff and iv is not None and start < iv[1]:
-            eff = day
-            lines.append(f"The request day {day} is a business day and the request is in time, so "
-                         "it counts from that day.")
-        else:
-            eff = next_business_day(cal, day, cov)
-            if business_day(cal, day, cov) and not before_cutoff:
-                cutoff_applied = True
-                lines.append(f"Requested after the {term.cutoff:%H:%M} cut-off: it counts from the "
-                             f"next business day {eff}.")
-            else:
-                lines.append(f"The request falls outside coverage, so it counts from the next "
-                             f"business day {eff}.")
-        due = nth_business_day_end(cov, cal, eff, int(term.window_value))
-        first_day = eff
+        lines.append(f"The request day {first_day} is a business day and the request is in time, "
+                     "so it counts from that day.")
     due_local_day = (due - timedelta(microseconds=1)).astimezone(cal.zone).date()
     skipped = tuple(holidays_between(cal, first_day, due_local_day, cov))
     if skipped:

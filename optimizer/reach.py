@@ -29,6 +29,7 @@ stock.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections import defaultdict
 from collections.abc import Callable
@@ -39,7 +40,6 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from inventory.domain import (
-    Contract,
     DepotKind,
     Scenario,
     SeverityTerm,
@@ -49,7 +49,7 @@ from inventory.domain import (
     TransportMode,
 )
 from optimizer.calendars import Calendar
-from optimizer.deadlines import compute_deadline
+from optimizer.deadlines import due_instants
 from optimizer.travel import TravelNetwork
 
 NEVER = np.iinfo(np.int64).max // 4
@@ -166,6 +166,7 @@ class _ZoneTables:
         self.net = net
         self.instants = instants
         self.t = np.array([_epoch(t) for t in instants], dtype=np.int64)
+        self.stamp = hashlib.blake2b(self.t.tobytes(), digest_size=16).digest()
         nd = len(net.depots)
         self.picked = [self._picked(i) for i in range(nd)]
         self._dep: dict[int, np.ndarray] = {}
@@ -332,7 +333,7 @@ def build_reach(scenario: Scenario, network: TravelNetwork | None = None, *,
             rows = _near_depots(net, j, hq, near, forward)
             arrivals: dict[int, np.ndarray] = {}
             for term in sorted(contract.terms, key=lambda t: t.severity):
-                due = _due(due_cache, term, site, contract, z.instants)
+                due = _due(due_cache, term, site, z)
                 if due is None:
                     none_due.append((site.site_id, term.severity))
                     continue
@@ -374,18 +375,26 @@ def _near_depots(net: TravelNetwork, j: int, hq: int, near: int, forward: np.nda
     return np.array(sorted(rows), dtype=np.int64)
 
 
-def _due(cache: dict, term: SeverityTerm, site: Site, contract: Contract,
-         instants: list[datetime]) -> np.ndarray | None:
-    """Due epochs of ``term`` at the instants, cached per (site zone, country, term); None: no deadline."""
+def _due(cache: dict, term: SeverityTerm, site: Site, z: _ZoneTables) -> np.ndarray | None:
+    """Due epochs of ``term`` at the zone's instants, cached per (site zone, country, term) here
+    and across reach builds over the same instants (:data:`_DUE_MEMO`); None: no deadline."""
     key = (site.timezone, site.country, term)
     if key not in cache:
-        first = compute_deadline(term, site, contract, reported_at=instants[0])
-        if first.due_at is None:
-            cache[key] = None
-        else:
-            cache[key] = np.array([_epoch(compute_deadline(term, site, contract, reported_at=t).due_at)
-                                   for t in instants], dtype=np.int64)
+        memo = (*key, z.stamp)
+        if memo not in _DUE_MEMO:
+            if len(_DUE_MEMO) >= _DUE_MEMO_SIZE:
+                _DUE_MEMO.pop(next(iter(_DUE_MEMO)))
+            dues = due_instants(term, site, z.instants)
+            _DUE_MEMO[memo] = None if dues is None else np.array([_epoch(t) for t in dues],
+                                                                 dtype=np.int64)
+        cache[key] = _DUE_MEMO[memo]
     return cache[key]
+
+
+_DUE_MEMO: dict[tuple, np.ndarray | None] = {}
+_DUE_MEMO_SIZE = 1024
+"""Due epochs kept across reach builds (a network design builds the reach of several networks
+over the same sites and year); oldest dropped first."""
 
 
 def _rank(net: TravelNetwork, site: Site, rows: np.ndarray, eta: np.ndarray, due: np.ndarray,

@@ -56,3 +56,15 @@ def test_plan_design_rules_and_errors(tmp_path) -> None:
     r = runner.invoke(cli, ["plan", "--scenario", "tiny", "--out", str(tmp_path / "c"),
                             "--open", "CON-CD"])
     assert r.exit_code == 2 and "need --design" in r.output
+
+
+def test_plan_design_exact_method_certifies_its_design(tmp_path) -> None:
+    out = tmp_path / "exact"
+    r = CliRunner().invoke(cli, ["plan", "--scenario", "tiny", "--out", str(out), "--design",
+                                 "--method", "exact", "--workers", "1"])
+    assert r.exit_code == 0, r.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["method"] == "exact design" and "exact design MIP" in summary["bound_method"]
+    assert summary["gap"] <= 1e-5 and summary["opened"]
+    seq = next(b for b in summary["design_baselines"] if b["name"] == "sequential")
+    assert seq["yearly_cost"] >= summary["yearly_cost"] - 1e-6

@@ -18,7 +18,7 @@ from inventory.domain import (
     WeeklyHours,
     WindowKind,
 )
-from optimizer.deadlines import compute_deadline
+from optimizer.deadlines import compute_deadline, due_instants
 
 SHZ, URZ, BER, UTC = (ZoneInfo(z) for z in ("Asia/Shanghai", "Asia/Urumqi", "Europe/Berlin", "UTC"))
 BH = WeeklyHours.parse("mon-fri 08:00-18:00")
@@ -177,3 +177,15 @@ def test_due_is_monotone_and_after_clock_start(t: SeverityTerm, s: Site, a: date
     da = compute_deadline(t, s, CONTRACT, reported_at=a)
     db = compute_deadline(t, s, CONTRACT, reported_at=a + timedelta(minutes=shift))
     assert da.clock_started_at < da.due_at <= db.due_at
+
+
+@pytest.mark.parametrize(("t", "s", "reported", "due", "cut"), [c[1:] for c in CASES],
+                         ids=[c[0] for c in CASES])
+def test_bulk_due_instants_match_the_table(t: SeverityTerm, s: Site, reported: datetime,
+                                           due: datetime, cut: bool) -> None:
+    """The sampling path (no explanations) gives the table's due instants too."""
+    assert due_instants(t, s, [reported, reported]) == [due, due]
+
+
+def test_bulk_due_instants_of_a_response_term_are_none() -> None:
+    assert due_instants(RESPONSE, site(), [datetime(2025, 3, 11, 9, tzinfo=SHZ)]) is None
