@@ -12,12 +12,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from sqlalchemy import text
 
 from api import fastjson, problems
 from api.context import ApiSettings, AppContext, TtlCache, plan_levels, snapshot_engine
 from api.dispatches.views import router as dispatches_router
+from api.inputs import known_query_only
+from api.limits import Limits, LimitsMiddleware
 from api.orders.views import router as orders_router
 from api.pipeline.views import router as pipeline_router
 from api.restock.service import recover_runs, runs_dir
@@ -47,8 +49,10 @@ def build_context(settings: ApiSettings) -> AppContext:
                       TtlCache(settings.key_cache_seconds))
 
 
-def create_app(settings: ApiSettings | None = None, *, context: AppContext | None = None) -> FastAPI:
-    """The app; pass ``context`` to share one (engine, scenario) between apps in tests."""
+def create_app(settings: ApiSettings | None = None, *, context: AppContext | None = None,
+               limits: Limits | None = None) -> FastAPI:
+    """The app; pass ``context`` to share one (engine, scenario) between apps in tests.
+    ``limits``: body size and rate limits (default :meth:`api.limits.Limits.from_env`)."""
     settings = settings or ApiSettings()
     ctx = context or build_context(settings)
 
@@ -73,9 +77,12 @@ def create_app(settings: ApiSettings | None = None, *, context: AppContext | Non
                      "lifecycle events, SLA compliance, stock and signed webhooks. Authenticate "
                      "with `Authorization: Bearer <key>` (`spares keys create`)."),
         lifespan=lifespan,
+        dependencies=[Depends(known_query_only)],
+        responses=problems.responses(400, 401, 413, 422, 429),
     )
     app.state.ctx = ctx
-    problems.install(app)
+    app.add_middleware(LimitsMiddleware, limits=limits or Limits.from_env())
+    problems.install(app)  # after the other middleware: its error guard is the outermost
     for router in (dispatches_router, stock_router, sla_router, webhooks_router, restock_router,
                    route_plans_router, pipeline_router, orders_router):
         app.include_router(router)

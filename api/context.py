@@ -34,7 +34,13 @@ class ApiSettings:
     ``plan_dir`` holds a stocking plan (``optimizer.stocking.io.read_plan``) whose base-stock
     levels give the critical levels; without one the opening stock stands in.
     ``webhook_worker`` starts the background delivery thread; tests call
-    :func:`api.webhooks.worker.deliver_due` instead. ``key_cache_seconds``: how long a checked API
+    :func:`api.webhooks.worker.deliver_due` instead. ``webhook_allow``: origins
+    (``scheme://host[:port]``) that may take plain http and non-public addresses
+    (``SPARES_WEBHOOK_ALLOW``, comma separated; everything else must be https to a public
+    address). ``webhook_retry_hours``: how long a message is retried before it is marked failed
+    (``SPARES_WEBHOOK_RETRY_HOURS``). ``webhook_max_subscriptions``: active subscriptions per
+    owner (``SPARES_WEBHOOK_MAX_SUBSCRIPTIONS``). ``webhook_resolver``: (host, port) -> addresses
+    (default: the system resolver; tests give a fixed table). ``key_cache_seconds``: how long a checked API
     key is trusted without a database lookup (a revoked key stops working within this time).
     ``clock`` returns the current aware instant (default: the system clock); a decision ships
     from the later of this instant and the request's own times, and tests pin it.
@@ -46,9 +52,35 @@ class ApiSettings:
     webhook_worker: bool = False
     webhook_poll_seconds: float = 1.0
     webhook_timeout_seconds: float = 5.0
-    webhook_max_attempts: int = 12
+    webhook_allow: tuple[str, ...] = field(
+        default_factory=lambda: tuple(os.environ.get("SPARES_WEBHOOK_ALLOW", "").split(",")))
+    webhook_retry_hours: float = field(
+        default_factory=lambda: _env_number("SPARES_WEBHOOK_RETRY_HOURS", 24.0))
+    webhook_max_subscriptions: int = field(
+        default_factory=lambda: int(_env_number("SPARES_WEBHOOK_MAX_SUBSCRIPTIONS", 20)))
+    webhook_secret_overlap_hours: float = 24.0
+    webhook_resolver: Callable[[str, int], list[str]] | None = None
     key_cache_seconds: float = 60.0
     clock: Callable[[], datetime] | None = None
+
+    def __post_init__(self) -> None:
+        from api.webhooks.destinations import allow_list
+
+        allow_list(self.webhook_allow)  # a malformed entry stops the start, naming it
+
+
+def _env_number(name: str, default: float) -> float:
+    """A positive number from the environment variable ``name`` (``default`` when unset)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise ValueError(f"{name}={raw!r} is not a positive number")
+    return value
 
 
 class TtlCache:

@@ -30,7 +30,7 @@ from api.dispatches.enums import Status
 from api.dispatches.service import (
     _event_data,
     _r3,
-    _subscription_ids,
+    _subscribers,
     iso,
     option_out,
 )
@@ -115,7 +115,7 @@ def fill_backorders(ctx: AppContext, session: Session | Connection, freed_part_i
     # the stored answers (~10 kB each) are read only for the rows decided below
     rows = session.execute(
         select(_D.c.id, _D.c.ticket_id, _D.c.owner, _D.c.site_id, _D.c.part_id, _D.c.severity,
-               _D.c.quantity, _D.c.reported_at)
+               _D.c.quantity, _D.c.reported_at, _D.c.due_at)
         .where(_D.c.status == Status.BACKORDERED.value, _D.c.part_id.in_(wanted))
         .order_by(_D.c.due_at.is_(None), _D.c.due_at, _D.c.reported_at, _D.c.id)).all()
     filled: list[str] = []
@@ -179,7 +179,7 @@ def _fill_one(ctx: AppContext, session: Session | Connection, row: Any,
                                        recorded_at=now))
     enqueue(session=session, owner=row.owner, event_type=f"dispatch.{Status.RESERVED.value}",
             data=_event_data(row.id, row.ticket_id, Status.RESERVED.value, FILLED_EVENT, now,
-                             source_depot_id=ch.depot_id, mode_id=ch.mode_id,
-                             eta=iso(ch.arrives_at), on_time=dec.on_time),
-            subscription_ids=_subscription_ids(ctx, session, row.owner), now=now)
+                             depot_id=ch.depot_id, mode_id=ch.mode_id, eta=ch.arrives_at,
+                             due_at=as_utc(row.due_at), on_time=dec.on_time),
+            subscribers=_subscribers(ctx, session, row.owner), now=now)
     return True

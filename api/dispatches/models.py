@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from api.dispatches.enums import EventKind, Status
 from api.dispatches.examples import DISPATCH_EXAMPLE
+from api.inputs import Instant, free_text, identifier, integer
+from api.pagination import PageInfo
 
 
 class DispatchCreate(BaseModel):
@@ -17,14 +20,25 @@ class DispatchCreate(BaseModel):
         "ticket_id": "INC0012345", "site_id": "GZ-01", "part_id": "PSU-1200", "severity": 1,
         "reported_at": "2025-06-04T10:00:00+08:00", "quantity": 1}]})
 
-    ticket_id: str = Field(min_length=1, max_length=200)
-    site_id: str = Field(min_length=1, max_length=100)
-    part_id: str = Field(min_length=1, max_length=100)
-    severity: int = Field(ge=1, le=4, description="1 = service down ... 4 = minor")
-    reported_at: AwareDatetime = Field(description="ticket opened, ISO 8601 with offset")
-    quantity: int = Field(default=1, ge=1, le=1000)
-    confirmed_at: AwareDatetime | None = Field(default=None, description="fault confirmed")
-    approved_at: AwareDatetime | None = Field(default=None, description="dispatch approved")
+    ticket_id: identifier(200)
+    site_id: identifier(100)
+    part_id: identifier(100)
+    severity: integer(1, 4) = Field(description="1 = service down ... 4 = minor")
+    reported_at: Instant = Field(description="ticket opened, ISO 8601 with offset; not after "
+                                             "the server's clock (5 min of skew allowed)")
+    quantity: integer(1, 1000) = 1
+    confirmed_at: Instant | None = Field(default=None, description="fault confirmed; not "
+                                         "before reported_at nor after the server's clock")
+    approved_at: Instant | None = Field(default=None, description="dispatch approved; not "
+                                        "before reported_at")
+
+    @field_validator("confirmed_at", "approved_at")
+    @classmethod
+    def _not_before_report(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        reported = info.data.get("reported_at")
+        if value is not None and reported is not None and value < reported:
+            raise PydanticCustomError("instant_order", "must not be before reported_at")
+        return value
 
 
 class EventCreate(BaseModel):
@@ -33,8 +47,9 @@ class EventCreate(BaseModel):
         {"kind": "cancelled", "at": "2025-06-04T10:05:00+08:00", "note": "fault cleared"}]})
 
     kind: EventKind
-    at: AwareDatetime
-    note: str | None = Field(default=None, max_length=2000)
+    at: Instant = Field(description="when it happened, ISO 8601 with offset; not after the "
+                                    "server's clock (5 min of skew allowed)")
+    note: free_text(2000) | None = None
 
 
 class DeadlineOut(BaseModel):
@@ -133,6 +148,5 @@ class DispatchOut(BaseModel):
                                   "returns the create answer)")
 
 
-class DispatchList(BaseModel):
+class DispatchList(PageInfo):
     items: list[DispatchOut]
-    count: int

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,7 +30,7 @@ from api.dispatches.enums import EventKind, Status, next_status
 from api.dispatches.models import DispatchCreate
 from api.problems import Problem, field_problem
 from api.stock import service as stock
-from api.webhooks.service import active_subscription_ids, enqueue
+from api.webhooks.service import Subscriber, active_subscribers, enqueue
 from inventory.db.dispatch_models import Dispatch, DispatchEvent, DispatchOrder, as_utc
 from optimizer.deadlines import Deadline
 from optimizer.dispatch import DispatchDecision, DispatchRequest, Option, decide
@@ -255,26 +255,33 @@ def _record(ctx: AppContext, session: Connection, body: DispatchCreate, req: Dis
             "part_id": o.part_id, "quantity": o.quantity, "from_id": o.from_id,
             "expected_at": o.expected_at, "status": "open", "created_at": now})
     enqueue(session=session, owner=owner, event_type=f"dispatch.{out['status']}",
-            data=_event_data(dispatch_id, body.ticket_id, out["status"], None, now),
-            subscription_ids=_subscription_ids(ctx, session, owner))
+            data=_event_data(dispatch_id, body.ticket_id, out["status"], None, now,
+                             depot_id=ch.depot_id if ch else None,
+                             mode_id=ch.mode_id if ch else None,
+                             eta=ch.arrives_at if ch else None, due_at=deadline.due_at),
+            subscribers=_subscribers(ctx, session, owner))
     return Created(201, out, False)
 
 
-def _subscription_ids(ctx: AppContext, session: Session | Connection, owner: str) -> list[str]:
-    """Active subscription ids of ``owner``, cached per process for a few seconds and cleared
+def _subscribers(ctx: AppContext, session: Session | Connection, owner: str) -> list[Subscriber]:
+    """Active subscriptions of ``owner``, cached per process for a few seconds and cleared
     on (un)subscribe in this process; with several server processes a new subscription gets the
     changes committed from at most ``subscription_cache`` seconds after it was made."""
     ids = ctx.subscription_cache.get(owner)
     if ids is None:
-        ids = active_subscription_ids(session=session, owner=owner)
+        ids = active_subscribers(session=session, owner=owner)
         ctx.subscription_cache[owner] = ids
     return ids
 
 
 def _event_data(dispatch_id: str, ticket_id: str, status: str, event: str | None,
-                at: datetime, **extra: Any) -> dict[str, Any]:
+                at: datetime, *, depot_id: str | None, mode_id: str | None,
+                eta: datetime | None, due_at: datetime | None, **extra: Any) -> dict[str, Any]:
+    """The ``data`` of a webhook message: the change, and where the part ships from (depot),
+    by which transport mode, when it arrives (ETA) and when it is due (None while backordered)."""
     return {"dispatch_id": dispatch_id, "ticket_id": ticket_id, "status": status, "event": event,
-            "at": iso(at), **extra}
+            "at": iso(at), "depot_id": depot_id, "mode_id": mode_id, "eta": iso(eta),
+            "due_at": iso(due_at), **extra}
 
 
 def _load(session: Session, dispatch_id: str) -> Dispatch:
@@ -326,9 +333,15 @@ def get_dispatch(ctx: AppContext, dispatch_id: str) -> dict[str, Any]:
 def list_dispatches(ctx: AppContext, *, ticket_id: str | None = None, status: Status | None = None,
                     at_risk: bool | None = None, date_from: datetime | None = None,
                     date_to: datetime | None = None, limit: int = 100,
-                    offset: int = 0) -> list[dict[str, Any]]:
-    """Dispatches filtered by ticket, status, at-risk flag and reported_at in [from, to)."""
+                    after: str | None = None) -> list[dict[str, Any]]:
+    """Dispatches filtered by ticket, status, at-risk flag and reported_at in [from, to),
+    ordered by (reported_at, id); ``after``: only those ordered after that dispatch (keyset
+    pagination: the page after the one ending with it)."""
     q = select(Dispatch)
+    if after is not None:
+        at = select(Dispatch.reported_at).where(Dispatch.id == after).scalar_subquery()
+        q = q.where(or_(Dispatch.reported_at > at,
+                        and_(Dispatch.reported_at == at, Dispatch.id > after)))
     if ticket_id is not None:
         q = q.where(Dispatch.ticket_id == ticket_id)
     if status is not None:
@@ -339,7 +352,7 @@ def list_dispatches(ctx: AppContext, *, ticket_id: str | None = None, status: St
         q = q.where(Dispatch.reported_at >= date_from)
     if date_to is not None:
         q = q.where(Dispatch.reported_at < date_to)
-    q = q.order_by(Dispatch.reported_at, Dispatch.id).limit(limit).offset(offset)
+    q = q.order_by(Dispatch.reported_at, Dispatch.id).limit(limit)
     with ctx.sessions() as session:
         return _views(ctx, session, list(session.scalars(q)))
 
@@ -392,8 +405,10 @@ def record_event(ctx: AppContext, dispatch_id: str, kind: EventKind, at: datetim
         session.add(DispatchEvent(dispatch_id=row.id, kind=kind.value, at=at, note=note,
                                   recorded_at=now))
         enqueue(session=session, owner=row.owner, event_type=f"dispatch.{target.value}",
-                data=_event_data(row.id, row.ticket_id, target.value, kind.value, at, **extra),
-                subscription_ids=_subscription_ids(ctx, session, row.owner))
+                data=_event_data(row.id, row.ticket_id, target.value, kind.value, at,
+                                 depot_id=row.source_depot_id, mode_id=row.mode_id,
+                                 eta=as_utc(row.eta), due_at=as_utc(row.due_at), **extra),
+                subscribers=_subscribers(ctx, session, row.owner))
         session.flush()
         if released:  # the released units may fill a waiting backorder, in this transaction
             from api.dispatches.backorders import fill_backorders  # (it imports this module)

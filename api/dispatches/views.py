@@ -6,19 +6,21 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
-from pydantic import AwareDatetime
 
+from api import pagination
 from api.auth.deps import require, require_any
 from api.auth.models import Principal, Scope
 from api.dispatches import service
 from api.dispatches.enums import Status
 from api.dispatches.models import DispatchCreate, DispatchList, DispatchOut, EventCreate
 from api.fastjson import FastJSONResponse, dumps
+from api.inputs import FilterInstant, check_not_future, identifier
 from api.problems import field_problem
 
 router = APIRouter(prefix="/v1/dispatches", tags=["dispatches"])
 
 PROBLEM = {"content": {"application/problem+json": {}}, "description": "problem details"}
+DispatchId = Annotated[identifier(40), Path()]
 
 
 @router.post("", status_code=201, response_model=DispatchOut,
@@ -26,7 +28,7 @@ PROBLEM = {"content": {"application/problem+json": {}}, "description": "problem 
              summary="Decide and reserve a replacement part")
 async def create_dispatch(body: DispatchCreate, request: Request,
                     idempotency_key: Annotated[str | None, Header(
-                        alias="Idempotency-Key", max_length=255,
+                        alias="Idempotency-Key", max_length=255, pattern=r"^[!-~]+$",
                         description="unique per logical request and API key; a replay returns "
                                     "the first answer, another body with it is a 422")
                     ] = None,
@@ -38,11 +40,13 @@ async def create_dispatch(body: DispatchCreate, request: Request,
     expected date; no source in time is a reservation with `on_time: false` and the reason.
 
     Runs on the event loop (no thread hop): the work is CPU and short local database calls."""
-    if not idempotency_key or not idempotency_key.strip():
+    if not idempotency_key:
         raise field_problem(422, "header.Idempotency-Key", "the header is required",
                             "missing-idempotency-key")
+    check_not_future("body.reported_at", body.reported_at)
+    check_not_future("body.confirmed_at", body.confirmed_at)
     created = service.create_dispatch(request.app.state.ctx, body, owner=who.key_id,
-                                      idempotency_key=idempotency_key.strip())
+                                      idempotency_key=idempotency_key)
     headers = {"Location": f"/v1/dispatches/{created.body['id']}"}
     if created.replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -52,7 +56,7 @@ async def create_dispatch(body: DispatchCreate, request: Request,
 
 
 @router.get("/{dispatch_id}", response_model=DispatchOut, responses={404: PROBLEM})
-def get_dispatch(request: Request, dispatch_id: Annotated[str, Path(max_length=40)],
+def get_dispatch(request: Request, dispatch_id: DispatchId,
                  _: Principal = Depends(require(Scope.TICKETING))) -> Any:
     """One dispatch: the decision as answered at creation plus its live status, SLA outcome,
     events and repair order."""
@@ -60,39 +64,42 @@ def get_dispatch(request: Request, dispatch_id: Annotated[str, Path(max_length=4
 
 
 @router.get("", response_model=DispatchList)
-def list_dispatches(request: Request, ticket_id: str | None = None, status: Status | None = None,
-                    at_risk: bool | None = None,
-                    date_from: Annotated[AwareDatetime | None, Query(alias="from")] = None,
-                    date_to: Annotated[AwareDatetime | None, Query(alias="to")] = None,
-                    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                    offset: Annotated[int, Query(ge=0)] = 0,
+def list_dispatches(request: Request, ticket_id: identifier(200) | None = None,
+                    status: Status | None = None, at_risk: bool | None = None,
+                    date_from: Annotated[FilterInstant | None, Query(alias="from")] = None,
+                    date_to: Annotated[FilterInstant | None, Query(alias="to")] = None,
+                    limit: pagination.Limit = pagination.DEFAULT_PAGE,
+                    cursor: pagination.Cursor = None,
                     _: Principal = Depends(require(Scope.TICKETING))) -> Any:
     """Filter by ticket, status, at-risk flag (`true`: not on time, backorders included) and
-    reported_at in [from, to); ordered by reported_at."""
+    reported_at in [from, to) (a date, or a time without offset, is read as UTC); ordered by
+    reported_at. A page holds at most `limit`; `has_more` says more follow, fetched with
+    `cursor=<next_cursor>`."""
     _check_range(date_from, date_to)
+    after = pagination.decode("dispatches", cursor, (str,))
     items = service.list_dispatches(request.app.state.ctx, ticket_id=ticket_id, status=status,
                                     at_risk=at_risk, date_from=date_from, date_to=date_to,
-                                    limit=limit, offset=offset)
-    return FastJSONResponse({"items": items, "count": len(items)})
+                                    limit=limit + 1, after=after[0] if after else None)
+    return FastJSONResponse(pagination.page("dispatches", items, limit, lambda d: (d["id"],)))
 
 
 @router.post("/{dispatch_id}/events", response_model=DispatchOut,
              responses={404: PROBLEM, 409: PROBLEM, 422: PROBLEM})
-def post_event(request: Request, body: EventCreate,
-               dispatch_id: Annotated[str, Path(max_length=40)],
+def post_event(request: Request, body: EventCreate, dispatch_id: DispatchId,
                _: Principal = Depends(require(Scope.TICKETING))) -> Any:
     """picked, shipped, delivered, defective_received or cancelled; illegal ones are a 409, an
     event dated before the ticket or the previous event a 422. cancelled releases the
     reservation, shipped issues the stock, delivered fixes the SLA outcome (met / missed and by
     how many hours), defective_received books the unit back as defective and opens a repair
     order."""
+    check_not_future("body.at", body.at)
     return FastJSONResponse(service.record_event(request.app.state.ctx, dispatch_id, body.kind,
                                                  body.at, body.note))
 
 
 @router.post("/{dispatch_id}/redecide", response_model=DispatchOut,
              responses={404: PROBLEM, 409: PROBLEM})
-def redecide(request: Request, dispatch_id: Annotated[str, Path(max_length=40)],
+def redecide(request: Request, dispatch_id: DispatchId,
              _: Principal = Depends(require_any(Scope.TICKETING, Scope.PLANNER))) -> Any:
     """Decide a backordered dispatch again on the free stock now and reserve it when a source
     has the units (receipts, positive adjustments and cancellations do this by themselves;

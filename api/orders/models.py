@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from api.inputs import Instant, free_text, identifier
+from api.pagination import PageInfo
 from api.pipeline.models import MovementOut
 from api.stock.models import StockRow
 
@@ -43,12 +45,14 @@ class OrderEventCreate(BaseModel):
         {"kind": "cancelled", "reason": "dispatch cancelled, no refill needed"}]})
 
     kind: OrderEventKind
-    at: AwareDatetime | None = Field(default=None, description="when it happened (default now)")
-    reason: str | None = Field(default=None, max_length=500,
-                               description="kept on the movements; required for scrapped")
-    depot_id: str | None = Field(default=None, min_length=1, max_length=100,
-                                 description="received repair orders only: where the repaired "
-                                             "unit lands (default the order's depot)")
+    at: Instant | None = Field(default=None, description="when it happened (default now); not "
+                                                          "after the server's clock")
+    reason: free_text(500) | None = Field(default=None, description="kept on the movements; "
+                                                                    "required for scrapped")
+    depot_id: identifier(100) | None = Field(default=None,
+                                             description="received repair orders only: where "
+                                                         "the repaired unit lands (default the "
+                                                         "order's depot)")
 
 
 ORDER_EXAMPLE = {
@@ -82,9 +86,8 @@ class DispatchOrderOut(BaseModel):
                                                      "order:<id>, in order")
 
 
-class DispatchOrderList(BaseModel):
+class DispatchOrderList(PageInfo):
     items: list[DispatchOrderOut]
-    count: int
 
 
 class OrderEventOut(DispatchOrderOut):

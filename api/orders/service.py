@@ -133,14 +133,17 @@ def list_orders(ctx: AppContext, *, kind: OrderKind | None = None,
                 status: OrderStatus | None = None, depot_id: str | None = None,
                 from_id: str | None = None, part_id: str | None = None,
                 dispatch_id: str | None = None, limit: int = 100,
-                offset: int = 0) -> list[dict[str, Any]]:
-    """Orders matching every filter given, oldest first (by id)."""
+                after: int | None = None) -> list[dict[str, Any]]:
+    """Orders matching every filter given, oldest first (by id); ``after``: only those with a
+    larger id (keyset pagination)."""
     q = select(_O)
+    if after is not None:
+        q = q.where(_O.c.id > after)
     for col, value in (("kind", kind), ("status", status), ("depot_id", depot_id),
                        ("from_id", from_id), ("part_id", part_id), ("dispatch_id", dispatch_id)):
         if value is not None:
             q = q.where(_O.c[col] == str(value))
-    q = q.order_by(_O.c.id).limit(limit).offset(offset)
+    q = q.order_by(_O.c.id).limit(limit)
     with ctx.sessions() as session:
         return _views(session, list(session.execute(q)))
 

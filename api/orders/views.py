@@ -6,8 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
+from api import pagination
 from api.auth.deps import require
 from api.auth.models import Principal, Scope
+from api.inputs import MAX_DB_INT, WholeNumberText, check_not_future, identifier
 from api.orders import service
 from api.orders.models import (
     DispatchOrderList,
@@ -18,38 +20,40 @@ from api.orders.models import (
     OrderStatus,
 )
 from api.pipeline.service import actor_of, check_known
-from api.problems import field_problem
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 
 PROBLEM = {"content": {"application/problem+json": {}}, "description": "problem details"}
-OrderId = Annotated[int, Path(ge=1, description="the order's id (``id`` in the list)")]
+OrderId = Annotated[int, WholeNumberText,
+                    Path(ge=1, le=MAX_DB_INT, description="the order's id (``id`` in the list)")]
 
 
 @router.get("", response_model=DispatchOrderList, responses={401: PROBLEM, 403: PROBLEM,
                                                              422: PROBLEM})
 def list_orders(request: Request, kind: OrderKind | None = None,
                 status: OrderStatus | None = None,
-                depot_id: Annotated[str | None, Query(description="where the units land")] = None,
-                from_id: Annotated[str | None, Query(
+                depot_id: Annotated[identifier(100) | None,
+                                    Query(description="where the units land")] = None,
+                from_id: Annotated[identifier(100) | None, Query(
                     description="where they come from: a depot or 'supplier'")] = None,
-                part_id: str | None = None,
-                dispatch_id: Annotated[str | None, Query(max_length=40)] = None,
-                limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                offset: Annotated[int, Query(ge=0)] = 0,
+                part_id: identifier(100) | None = None,
+                dispatch_id: identifier(40) | None = None,
+                limit: pagination.Limit = pagination.DEFAULT_PAGE,
+                cursor: pagination.Cursor = None,
                 _: Principal = Depends(require(Scope.PLANNER))) -> Any:
     """Replenishment (transfer, buy), repair and scrap orders that dispatches opened, filtered
-    by every parameter given, oldest first; each with the ledger movements booked for it."""
+    by every parameter given, oldest first; each with the ledger movements booked for it. A
+    page holds at most `limit`; `has_more` says more follow, fetched with
+    `cursor=<next_cursor>`."""
     ctx = request.app.state.ctx
     check_known(ctx, "query", depot_id=depot_id, part_id=part_id)
     if from_id is not None and from_id != "supplier":
         check_known(ctx, "query", from_id=from_id)
-    if dispatch_id is not None and not dispatch_id.strip():
-        raise field_problem(422, "query.dispatch_id", "must not be blank")
+    after = pagination.decode("orders", cursor, (int,))
     items = service.list_orders(ctx, kind=kind, status=status, depot_id=depot_id,
                                 from_id=from_id, part_id=part_id, dispatch_id=dispatch_id,
-                                limit=limit, offset=offset)
-    return {"items": items, "count": len(items)}
+                                limit=limit + 1, after=after[0] if after else None)
+    return pagination.page("orders", items, limit, lambda o: (o["id"],))
 
 
 @router.get("/{order_id}", response_model=DispatchOrderOut, responses={404: PROBLEM})
@@ -73,5 +77,6 @@ def post_event(request: Request, body: OrderEventCreate, order_id: OrderId,
     bucket when the order is open, `condemned` out of repair when it was sent. `cancelled`: an
     open order closes with nothing booked. A step taken twice, or not allowed from the status,
     is a 409; so is one the balances do not allow (nothing is written)."""
+    check_not_future("body.at", body.at)
     return service.record_event(request.app.state.ctx, order_id, body,
                                 actor=actor_of(who.name, who.key_id))

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from api.inputs import Instant, free_text, identifier, integer
 from api.stock.models import StockRow
 
 
@@ -15,20 +16,19 @@ class PipelineBooking(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    depot_id: str = Field(min_length=1, max_length=100)
-    part_id: str = Field(min_length=1, max_length=100)
-    quantity: int = Field(ge=1, le=1_000_000, description="pieces")
-    reference: str = Field(
-        min_length=1, max_length=190,
+    depot_id: identifier(100)
+    part_id: identifier(100)
+    quantity: integer(1, 1_000_000) = Field(description="pieces")
+    reference: identifier(190) = Field(
         description="your document number (delivery note, RMA, ...); stored on the ledger "
                     "movements and the idempotency key of the booking: the same reference "
                     "booked again with the same body answers 200 and books nothing, with "
                     "another body it is a 409")
-    at: AwareDatetime | None = Field(default=None,
-                                     description="when it happened (default now); not compared "
-                                                 "on a replay")
-    reason: str | None = Field(default=None, max_length=500, description="free text kept on the "
-                               "movement")
+    at: Instant | None = Field(default=None,
+                               description="when it happened (default now; not after the "
+                                           "server's clock); not compared on a replay")
+    reason: free_text(500) | None = Field(default=None, description="free text kept on the "
+                                          "movement")
 
 
 class TransferArrival(PipelineBooking):
@@ -62,9 +62,9 @@ class RepairReturn(PipelineBooking):
         {"depot_id": "HQ-SZ", "part_id": "PSU-1200", "quantity": 1, "reference": "RMA-78",
          "to_depot_id": "GZ"}]})
 
-    to_depot_id: str | None = Field(default=None, min_length=1, max_length=100,
-                                    description="where the repaired units land (default the "
-                                                "sender)")
+    to_depot_id: identifier(100) | None = Field(default=None,
+                                                description="where the repaired units land "
+                                                            "(default the sender)")
 
 
 class Scrap(PipelineBooking):
@@ -77,7 +77,7 @@ class Scrap(PipelineBooking):
         {"depot_id": "GZ", "part_id": "FAN-T1", "quantity": 1, "reference": "SCRAP-12",
          "bucket": "defective", "reason": "consumable part"}]})
 
-    reason: str = Field(min_length=1, max_length=500, description="why the units are scrapped")
+    reason: free_text(500, min_length=1) = Field(description="why the units are scrapped")
     bucket: Literal["in_repair", "defective"] = Field(
         default="in_repair", description="where the scrapped units are counted now")
 

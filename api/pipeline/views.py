@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from api.auth.deps import require
 from api.auth.models import Principal, Scope
+from api.inputs import check_not_future
 from api.pipeline import service
 from api.pipeline.models import (
     BookingOut,
@@ -39,6 +40,7 @@ def _book(request: Request, booking: Booking, body: PipelineBooking, who: Princi
     ctx = request.app.state.ctx
     service.check_known(ctx, "body", depot_id=body.depot_id, part_id=body.part_id,
                         to_depot_id=getattr(body, "to_depot_id", None))
+    check_not_future("body.at", body.at)
     done = service.book(ctx, booking, service.plan(booking, body), reference=body.reference,
                         actor=service.actor_of(who.name, who.key_id), at=body.at)
     out = BookingOut(booking=booking.value, reference=body.reference, replayed=done.replayed,

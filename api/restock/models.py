@@ -5,7 +5,11 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
+
+from api.inputs import EARLIEST, LATEST, identifier, number
+from optimizer.restock.quarter import Quarter
 
 
 class RunStatus(StrEnum):
@@ -21,9 +25,21 @@ class RestockRunCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"quarter": "2027Q1", "budget": 250000.0}]})
 
-    quarter: str = Field(min_length=1, max_length=10, description="quarter to plan, YYYYQn")
-    budget: float | None = Field(default=None, ge=0, allow_inf_nan=False,
-                                 description="cap on the buy amount (scenario currency)")
+    quarter: identifier(10) = Field(description="quarter to plan, YYYYQn (2000Q1 to 2099Q4)")
+    budget: number(ge=0, le=1e15) | None = Field(
+        default=None, description="cap on the buy amount (scenario currency)")
+
+    @field_validator("quarter")
+    @classmethod
+    def _quarter(cls, value: str) -> str:
+        try:
+            q = Quarter.parse(value)
+        except ValueError as exc:
+            raise PydanticCustomError("quarter", "{reason}", {"reason": str(exc)}) from None
+        if not EARLIEST.year <= q.year < LATEST.year:
+            raise PydanticCustomError("quarter_range", "must be from {first}Q1 to {last}Q4",
+                                      {"first": EARLIEST.year, "last": LATEST.year - 1})
+        return str(q)
 
 
 class Orders(BaseModel):

@@ -110,6 +110,13 @@ def start_run(ctx: AppContext, *, owner: str, quarter: str, budget: float | None
     return view, _submit(execute_run, ctx, run_id, out_root / run_id)
 
 
+def queued_runs(ctx: AppContext) -> int:
+    """How many runs wait for the worker (status ``queued``)."""
+    with ctx.sessions() as session:
+        return session.query(RestockRun).filter(
+            RestockRun.status == RunStatus.QUEUED.value).count()
+
+
 def _set(ctx: AppContext, run_id: str, **values: Any) -> None:
     """Record a running run's end; a run failed meanwhile as stale keeps its verdict."""
     with ctx.sessions(write=True) as session:

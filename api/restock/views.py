@@ -10,22 +10,35 @@ from fastapi.responses import JSONResponse
 
 from api.auth.deps import require
 from api.auth.models import Principal, Scope
+from api.inputs import identifier
+from api.problems import Problem
 from api.restock import service
 from api.restock.models import RestockRunCreate, RestockRunOut
 
 router = APIRouter(prefix="/v1/restock-runs", tags=["restock runs"])
 
 PROBLEM = {"content": {"application/problem+json": {}}, "description": "problem details"}
-RunId = Annotated[str, Path(max_length=40)]
+RunId = Annotated[identifier(40), Path()]
+MAX_QUEUED_RUNS = 3
+"""Runs waiting for the worker beyond which a new one is refused (429): each takes minutes of
+CPU, one at a time."""
+QUEUE_RETRY_SECONDS = 60
 
 
 @router.post("", status_code=202, response_model=RestockRunOut,
-             responses={401: PROBLEM, 403: PROBLEM, 422: PROBLEM},
+             responses={401: PROBLEM, 403: PROBLEM, 422: PROBLEM, 429: PROBLEM},
              summary="Start a quarterly restocking run")
 def start_run(body: RestockRunCreate, request: Request,
               who: Principal = Depends(require(Scope.PLANNER))) -> Any:
     """Queue a run (forecast, re-plan, transfer/repair/buy orders under the budget) on the
-    database's stock ledger. Answers 202 at once with the run id; poll the Location."""
+    database's stock ledger. Answers 202 at once with the run id; poll the Location. With
+    three runs already waiting for the worker it is a 429 with `Retry-After`."""
+    queued = service.queued_runs(request.app.state.ctx)
+    if queued >= MAX_QUEUED_RUNS:
+        raise Problem(429, "restock-queue-full", "Too many queued restock runs",
+                      f"{queued} restock runs are queued for the worker (at most "
+                      f"{MAX_QUEUED_RUNS}); retry when one has started",
+                      headers={"Retry-After": str(QUEUE_RETRY_SECONDS)})
     out_root = service.runs_dir(getattr(request.app.state, "restock_dir", None))
     view, _ = service.start_run(request.app.state.ctx, owner=who.key_id, quarter=body.quarter,
                                 budget=body.budget, out_root=out_root)

@@ -6,6 +6,8 @@ import datetime as dt
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from api.inputs import Day, identifier, integer, number
+
 
 class RoutePlanCreate(BaseModel):
     """Plan the day's van runs over the depot's pending run-mode dispatches."""
@@ -13,13 +15,13 @@ class RoutePlanCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"depot_id": "GZ", "date": "2025-06-05", "vans": 2}]})
 
-    depot_id: str = Field(min_length=1, max_length=100)
-    date: dt.date = Field(description="the local day of the runs at the depot, YYYY-MM-DD")
-    vans: int = Field(default=3, ge=1, le=200, description="vans available that day")
-    capacity: int = Field(default=30, ge=1, le=100_000,
-                          description="load units per van (small part 1, medium 3, large 10)")
-    seconds: float = Field(default=2.0, gt=0, le=60, allow_inf_nan=False,
-                           description="solver time limit")
+    depot_id: identifier(100)
+    date: Day = Field(description="the local day of the runs at the depot, YYYY-MM-DD "
+                                  "(2000-01-01 to 2099-12-31)")
+    vans: integer(1, 200) = Field(default=3, description="vans available that day")
+    capacity: integer(1, 100_000) = Field(
+        default=30, description="load units per van (small part 1, medium 3, large 10)")
+    seconds: number(gt=0, le=60) = Field(default=2.0, description="solver time limit")
 
 
 class StopOut(BaseModel):

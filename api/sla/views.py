@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import AwareDatetime
 
 from api.auth.deps import principal
 from api.auth.models import Principal
+from api.inputs import FilterInstant, identifier
 from api.problems import field_problem
 from api.sla import service
 from api.sla.models import Compliance
@@ -18,12 +18,13 @@ router = APIRouter(prefix="/v1/sla", tags=["sla"])
 
 @router.get("/compliance", response_model=Compliance)
 def compliance(request: Request,
-               date_from: Annotated[AwareDatetime | None, Query(alias="from")] = None,
-               date_to: Annotated[AwareDatetime | None, Query(alias="to")] = None,
-               tier: str | None = None, _: Principal = Depends(principal)) -> Any:
+               date_from: Annotated[FilterInstant | None, Query(alias="from")] = None,
+               date_to: Annotated[FilterInstant | None, Query(alias="to")] = None,
+               tier: identifier(50) | None = None, _: Principal = Depends(principal)) -> Any:
     """On-time share of dispatches reported in [from, to) per tier and severity, per depot and per
     depot kind (hq / regional / partner): met over delivered plus overdue (past due, neither
-    delivered nor cancelled, so a backorder or a lost shipment counts as missed)."""
+    delivered nor cancelled, so a backorder or a lost shipment counts as missed). A date, or a
+    time without offset, is read as UTC."""
     if date_from is not None and date_to is not None and date_to <= date_from:
         raise field_problem(422, "query.to", "must be after 'from'")
     ctx = request.app.state.ctx

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.inputs import Instant, free_text, identifier, integer
+from api.pagination import PageInfo
 
 
 class StockRow(BaseModel):
@@ -22,11 +25,12 @@ class Receipt(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"depot_id": "GZ", "part_id": "PSU-1200", "quantity": 2, "reference": "PO-4711"}]})
 
-    depot_id: str = Field(min_length=1)
-    part_id: str = Field(min_length=1)
-    quantity: int = Field(ge=1, le=1_000_000)
-    reference: str = Field(default="", max_length=200)
-    at: AwareDatetime | None = None
+    depot_id: identifier(100)
+    part_id: identifier(100)
+    quantity: integer(1, 1_000_000)
+    reference: identifier(200) | None = None
+    at: Instant | None = Field(default=None, description="when (default now); not after the "
+                                                         "server's clock")
 
 
 class Adjustment(BaseModel):
@@ -35,9 +39,16 @@ class Adjustment(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"depot_id": "GZ", "part_id": "FAN-T1", "quantity": -1, "reason": "cycle count"}]})
 
-    depot_id: str = Field(min_length=1)
-    part_id: str = Field(min_length=1)
-    quantity: int = Field(ge=-1_000_000, le=1_000_000)
-    reason: str = Field(min_length=1, max_length=500)
-    reference: str = Field(default="", max_length=200)
-    at: AwareDatetime | None = None
+    depot_id: identifier(100)
+    part_id: identifier(100)
+    quantity: integer(-1_000_000, 1_000_000)
+    reason: free_text(500, min_length=1)
+    reference: identifier(200) | None = None
+    at: Instant | None = Field(default=None, description="when (default now); not after the "
+                                                         "server's clock")
+
+
+class StockPage(PageInfo):
+    """A page of balances, ordered by depot then part."""
+
+    items: list[StockRow]

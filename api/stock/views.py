@@ -7,12 +7,14 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
+from api import pagination
 from api.auth.deps import principal, require
 from api.auth.models import Principal, Scope
 from api.dispatches.backorders import fill_backorders, lock_for_fill
+from api.inputs import check_not_future, identifier
 from api.problems import Problem, field_problem
 from api.stock import service
-from api.stock.models import Adjustment, Receipt, StockRow
+from api.stock.models import Adjustment, Receipt, StockPage, StockRow
 
 router = APIRouter(prefix="/v1/stock", tags=["stock"])
 
@@ -25,18 +27,27 @@ def _check_ids(request: Request, depot_id: str | None, part_id: str | None, wher
         raise field_problem(422, f"{where}.part_id", f"unknown part {part_id!r}")
 
 
-@router.get("", response_model=list[StockRow])
-def read_stock(request: Request, depot_id: str | None = None, part_id: str | None = None,
-               _: Principal = Depends(principal)) -> Any:
-    """Balances per (depot, part): on hand, reserved, in transit, defective, in repair, free."""
+@router.get("", response_model=StockPage)
+def read_stock(request: Request, depot_id: identifier(100) | None = None,
+               part_id: identifier(100) | None = None,
+               limit: pagination.Limit = pagination.DEFAULT_PAGE,
+               cursor: pagination.Cursor = None, _: Principal = Depends(principal)) -> Any:
+    """Balances per (depot, part): on hand, reserved, in transit, defective, in repair, free;
+    ordered by depot then part, at most `limit` a page (`has_more`, `cursor=<next_cursor>`)."""
     _check_ids(request, depot_id, part_id, "query")
+    after = pagination.decode("stock", cursor, (str, str))
     with request.app.state.ctx.sessions() as session:
-        return service.stock_rows(session=session, depot_id=depot_id, part_id=part_id)
+        rows = service.stock_rows(session=session, depot_id=depot_id, part_id=part_id)
+    if after is not None:
+        rows = [r for r in rows if (r["depot_id"], r["part_id"]) > after]
+    return pagination.page("stock", rows[:limit + 1], limit,
+                           lambda r: (r["depot_id"], r["part_id"]))
 
 
 def _post(request: Request, fn: Any, body: Receipt | Adjustment, who: Principal,
           **extra: Any) -> list[dict[str, Any]]:
     _check_ids(request, body.depot_id, body.part_id, "body")
+    check_not_future("body.at", body.at)
     at = body.at or datetime.now(UTC)
     ref = body.reference or f"api:{who.key_id}"
     ctx = request.app.state.ctx
@@ -56,7 +67,11 @@ def _post(request: Request, fn: Any, body: Receipt | Adjustment, who: Principal,
         return service.stock_rows(session=session, depot_id=body.depot_id, part_id=body.part_id)
 
 
-@router.post("/receipts", status_code=201, response_model=list[StockRow])
+REFUSED = {409: {"content": {"application/problem+json": {}},
+                 "description": "the ledger refuses the movement (nothing was written)"}}
+
+
+@router.post("/receipts", status_code=201, response_model=list[StockRow], responses=REFUSED)
 def post_receipt(body: Receipt, request: Request,
                  who: Principal = Depends(require(Scope.PLANNER))) -> Any:
     """Receive units into on-hand stock (one ledger receipt movement, with the key as actor).
@@ -65,7 +80,7 @@ def post_receipt(body: Receipt, request: Request,
     return _post(request, service.receive, body, who)
 
 
-@router.post("/adjustments", status_code=201, response_model=list[StockRow])
+@router.post("/adjustments", status_code=201, response_model=list[StockRow], responses=REFUSED)
 def post_adjustment(body: Adjustment, request: Request,
                     who: Principal = Depends(require(Scope.PLANNER))) -> Any:
     """Correct on-hand stock with a reason (one ledger adjustment movement, with the key as

@@ -1,14 +1,18 @@
-"""Standard Webhooks signatures: ``v1,base64(HMAC-SHA256(secret, f"{id}.{timestamp}.{body}"))``.
+"""Standard Webhooks signatures, made by the ``standardwebhooks`` library.
 
-Secrets are ``whsec_`` + base64 of the key bytes, as the Standard Webhooks libraries expect.
+Secrets are ``whsec_`` + base64 of 24 random bytes, the form the Standard Webhooks libraries
+read. While a rotated-out secret is inside its overlap window the message carries one ``v1``
+signature per secret (space separated), so a receiver holding either secret verifies it.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import secrets
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from standardwebhooks.webhooks import Webhook
 
 PREFIX = "whsec_"
 
@@ -17,17 +21,10 @@ def new_secret() -> str:
     return PREFIX + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
-def _key(secret: str) -> bytes:
-    return base64.b64decode(secret.removeprefix(PREFIX))
-
-
-def sign(secret: str, msg_id: str, timestamp: int, body: str) -> str:
-    """The ``webhook-signature`` header value for one message."""
-    mac = hmac.new(_key(secret), f"{msg_id}.{timestamp}.{body}".encode(), hashlib.sha256)
-    return "v1," + base64.b64encode(mac.digest()).decode()
-
-
-def verify(secret: str, msg_id: str, timestamp: int, body: str, header: str) -> bool:
-    """True if any ``v1`` signature in the (space separated) header matches."""
-    expected = sign(secret, msg_id, timestamp, body)
-    return any(hmac.compare_digest(expected, s) for s in header.split())
+def headers(keys: Iterable[str], msg_id: str, at: datetime, body: str) -> dict[str, str]:
+    """The ``webhook-id``, ``webhook-timestamp`` and ``webhook-signature`` headers of one
+    message sent at ``at``, signed with every secret in ``keys``."""
+    at = at.astimezone(UTC)
+    signature = " ".join(Webhook(k).sign(msg_id, at, body) for k in keys)
+    return {"webhook-id": msg_id, "webhook-timestamp": str(int(at.timestamp())),
+            "webhook-signature": signature}

@@ -127,23 +127,35 @@ class ApiKey(Base):
 
 
 class WebhookSubscription(Base):
-    """A callback URL that receives signed dispatch status changes."""
+    """A callback URL that receives signed dispatch status changes.
+
+    ``event_types``: the event types it receives (JSON list; NULL: all). ``previous_secret``: the
+    secret a rotation replaced, which keeps signing too until ``previous_secret_expires_at``.
+    """
 
     __tablename__ = "webhook_subscriptions"
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    owner: Mapped[str] = mapped_column(String(40))
+    owner: Mapped[str] = mapped_column(String(40), index=True)
     url: Mapped[str] = mapped_column(String(2000))
     secret: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    event_types: Mapped[list[str] | None] = mapped_column(JSON)
+    previous_secret: Mapped[str | None] = mapped_column(String(200))
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class WebhookOutbox(Base):
-    """One message to one subscriber, written in the transaction of the change it reports."""
+    """One message to one subscriber, written in the transaction of the change it reports.
+
+    ``failed_at``: when the worker gave up on it (its retry horizon passed); ``retry_from``: when
+    a manual retry queued it again (the horizon counts from here, else from ``created_at``).
+    """
 
     __tablename__ = "webhook_outbox"
-    __table_args__ = (Index("ix_outbox_pending", "delivered_at", "next_attempt_at"),)
+    __table_args__ = (Index("ix_outbox_pending", "delivered_at", "next_attempt_at"),
+                      Index("ix_outbox_subscription", "subscription_id", "created_at"))
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     subscription_id: Mapped[str] = mapped_column(ForeignKey("webhook_subscriptions.id"))
@@ -154,3 +166,5 @@ class WebhookOutbox(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
+    failed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    retry_from: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import delete
@@ -56,10 +57,13 @@ def migrated_url(db_url):
 
 
 @pytest.fixture
-def api(migrated_url, tiny):
+def api(migrated_url, tiny, monkeypatch):
     from inventory.db.load import load_scenario
 
-    ctx = build_context(ApiSettings(database_url=migrated_url, scenario=tiny, clock=lambda: NOW))
+    monkeypatch.setattr("api.webhooks.worker.new_client", no_send_client)
+
+    ctx = build_context(ApiSettings(database_url=migrated_url, scenario=tiny, clock=lambda: NOW,
+                                    webhook_resolver=no_dns))
     with ctx.sessions() as session:
         for table in (WebhookOutbox, WebhookSubscription, DispatchEvent, DispatchOrder,
                       Dispatch, ApiKey):
@@ -72,6 +76,21 @@ def api(migrated_url, tiny):
     with TestClient(create_app(context=ctx), raise_server_exceptions=False) as client:
         yield Api(ctx, client, keys)
     ctx.dispose()
+
+
+def no_dns(host: str, port: int) -> list[str]:
+    """The webhook resolver of the API tests: no name resolves, so no webhook (and no DNS
+    query) leaves the machine; tests that deliver give a table of their own."""
+    raise OSError(f"{host}: the API tests resolve no host names")
+
+
+def no_send_client(settings: ApiSettings) -> httpx.Client:
+    """The webhook client of the API tests: every try fails as if nothing answered, without a
+    connection (tests that deliver to their own loopback receiver put the real one back)."""
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("the API tests send no webhooks", request=request)
+
+    return httpx.Client(transport=httpx.MockTransport(refuse))
 
 
 def body(**over):

@@ -10,7 +10,7 @@ from tests.api.conftest import body
 
 def test_stock_read_receipt_adjustment(api):
     r = api.client.get("/v1/stock", params={"depot_id": "GZ"}, headers=api.h())
-    rows = {x["part_id"]: x for x in r.json()}
+    rows = {x["part_id"]: x for x in r.json()["items"]}
     assert rows["PSU-1200"]["on_hand"] == 2 and rows["FAN-T1"]["available"] == 3
     r = api.client.post("/v1/stock/receipts", headers=api.h("planner"),
                         json={"depot_id": "GZ", "part_id": "PSU-1200", "quantity": 3,
