@@ -29,9 +29,10 @@ from optimizer.stocking.master import ROW_SLACK, TARGET_MARGIN, quiet_highs
 def run_sparse(cost: np.ndarray, col_lo: np.ndarray, col_hi: np.ndarray, A: sparse.coo_matrix,
                row_lo: np.ndarray, row_hi: np.ndarray, *, minimize: bool = True,
                integer_cols: np.ndarray | None = None, time_limit_s: float = 60.0,
-               mip_gap: float = 1e-4) -> highspy.Highs:
+               mip_gap: float = 1e-4, start: np.ndarray | None = None) -> highspy.Highs:
     """Pass one sparse model to a quiet, single-threaded HiGHS and run it; returns the solver
-    (read its status, info and solution). ``integer_cols``: column indices that are integer."""
+    (read its status, info and solution). ``integer_cols``: column indices that are integer;
+    ``start``: a full column vector offered as the MIP's first incumbent (used if feasible)."""
     A = A.tocsc()
     A.sum_duplicates()
     lp = highspy.HighsLp()
@@ -54,6 +55,9 @@ def run_sparse(cost: np.ndarray, col_lo: np.ndarray, col_hi: np.ndarray, A: spar
     h.setOptionValue("mip_rel_gap", float(mip_gap))
     h.setOptionValue("threads", 1)
     h.passModel(lp)
+    if start is not None and integer_cols is not None:
+        h.setSolution(len(start), np.arange(len(start), dtype=np.int32),
+                      np.asarray(start, dtype=float))
     h.run()
     return h
 
@@ -89,8 +93,11 @@ class DesignRules:
 def solve_design_master(pool: ColumnPool, dp: DesignProblem, targets: np.ndarray | None,
                         rules: DesignRules, *, integer: bool = True,
                         penalty: np.ndarray | None = None, time_limit_s: float = 60.0,
-                        mip_gap: float = 1e-4) -> DesignMasterResult:
-    """Solve the master over ``pool`` (see the module docstring)."""
+                        mip_gap: float = 1e-4, start: np.ndarray | None = None
+                        ) -> DesignMasterResult:
+    """Solve the master over ``pool`` (see the module docstring). ``start`` (P,): a column per
+    part offered to the MIP as its first incumbent (with the locations those columns stock, and
+    the forced-open ones, open), so the MIP never ends worse than a known plan."""
     pr = dp.stocking
     P, C = pr.n_parts, pr.n_classes
     D = pr.class_demand_per_year
@@ -183,9 +190,15 @@ def solve_design_master(pool: ColumnPool, dp: DesignProblem, targets: np.ndarray
     A = sparse.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
                           shape=(r, ncol))
     integrality = np.arange(M + ny) if integer else None
+    x0 = None
+    if start is not None and integer and np.all(start >= 0):
+        x0 = np.zeros(ncol)
+        x0[start] = 1.0
+        used = (levels[start][:, sw] > 0).any(axis=0)
+        x0[M:M + ny] = np.maximum(used, col_lo[M:M + ny])
     h = run_sparse(obj, col_lo, col_hi, A, np.concatenate(lo), np.concatenate(hi),
                    minimize=budget is None, integer_cols=integrality, time_limit_s=time_limit_s,
-                   mip_gap=mip_gap)
+                   mip_gap=mip_gap, start=x0)
     status = h.modelStatusToString(h.getModelStatus())
     info = h.getInfo()
     sol = h.getSolution()

@@ -115,8 +115,11 @@ def solve_design(dp: DesignProblem, objective: DesignObjective = DesignObjective
     D = pr.class_demand_per_year
     existing_only = closed_always | dp.is_candidate
     evaluate_columns(pr, np.arange(P), np.zeros((P, L), dtype=np.int64), st.pool)
+    seed_cols = []
     for S in seeds:
-        evaluate_columns(pr, np.arange(P), np.asarray(S, dtype=np.int64), st.pool)
+        S = np.asarray(S, dtype=np.int64)
+        evaluate_columns(pr, np.arange(P), S, st.pool)
+        seed_cols.append(st.pool.index(np.arange(P), S))
     budget_mode = rules.budget is not None
     con = (~np.isnan(aimed) & (D > 0)) if not budget_mode else np.zeros(C, dtype=bool)
     prices0 = np.where(con if not budget_mode else D > 0, 1.0 / np.where(D > 0, D, 1.0), 0.0)
@@ -182,8 +185,9 @@ def solve_design(dp: DesignProblem, objective: DesignObjective = DesignObjective
             ratio0 /= 10
             S = price(prices0, closed_always, ratio0, start=S)
     t = time.perf_counter()
+    start = seed_cols[0] if seed_cols and not budget_mode else None
     mip = solve_design_master(st.pool, dp, None if budget_mode else aimed, rules,
-                              time_limit_s=time_limit_s, mip_gap=mip_gap)
+                              time_limit_s=time_limit_s, mip_gap=mip_gap, start=start)
     if (mip.choice is None or np.any(mip.choice < 0)) and lp is not None:
         # no incumbent in time: open every location the LP uses and pick the vectors for that
         lp_open = (lp.open > 1e-6) & dp.switchable
@@ -216,7 +220,7 @@ def solve_design(dp: DesignProblem, objective: DesignObjective = DesignObjective
         if len(st.pool) == before:
             break
         mip2 = solve_design_master(st.pool, dp, None if budget_mode else aimed, rules,
-                                   time_limit_s=time_limit_s, mip_gap=mip_gap)
+                                   time_limit_s=time_limit_s, mip_gap=mip_gap, start=best.choice)
         st.timings[f"refine{k + 1}"] = time.perf_counter() - t
         say(0.6 + 0.25 * (k + 1) / max(refine, 1))
         if mip2.choice is None or np.any(mip2.choice < 0):

@@ -44,7 +44,7 @@ class ColumnPool:
     _levels: list[np.ndarray] = field(default_factory=list)
     _cost: list[np.ndarray] = field(default_factory=list)
     _ontime: list[np.ndarray] = field(default_factory=list)
-    _seen: set[bytes] = field(default_factory=set)
+    _seen: dict[bytes, int] = field(default_factory=dict)
     _cache: tuple | None = None
 
     def add(self, parts: np.ndarray, levels: np.ndarray, unit_cost: np.ndarray,
@@ -52,9 +52,9 @@ class ColumnPool:
         """Add vectors ``levels[i]`` of parts ``parts[i]`` (duplicates skipped); returns how many."""
         keep = []
         for i in range(len(parts)):
-            key = np.int64(parts[i]).tobytes() + levels[i].astype(np.int64).tobytes()
+            key = self._key(parts[i], levels[i])
             if key not in self._seen:
-                self._seen.add(key)
+                self._seen[key] = len(self._seen)
                 keep.append(i)
         if keep:
             k = np.array(keep)
@@ -64,6 +64,16 @@ class ColumnPool:
             self._ontime.append(ontime[k])
             self._cache = None
         return len(keep)
+
+    @staticmethod
+    def _key(part: int, levels: np.ndarray) -> bytes:
+        return np.int64(part).tobytes() + np.asarray(levels).astype(np.int64).tobytes()
+
+    def index(self, parts: np.ndarray, levels: np.ndarray) -> np.ndarray:
+        """Column index of each vector ``levels[i]`` of part ``parts[i]`` (-1 if not in the pool)."""
+        return np.array([self._seen.get(self._key(p, v), -1) for p, v in zip(parts, levels,
+                                                                                strict=True)],
+                        dtype=np.int64)
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(part, levels, cost, ontime)`` of every column, concatenated."""
