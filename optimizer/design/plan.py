@@ -178,7 +178,7 @@ def plan_design(scenario: Scenario, objective: DesignObjective = DesignObjective
                 break
         lap("sequential baseline", t)
     t = time.perf_counter()
-    seeds = [levels_on(dp, sequential.plan)] if sequential is not None else []
+    seeds = [(seq_open, levels_on(dp, sequential.plan))] if sequential is not None else []
     design = solve_design(dp, objective, workers=workers, seeds=seeds, progress=part(0.3, 0.6))
     lap("integrated design", t)
     if method == "exact":

@@ -31,6 +31,7 @@ import numpy as np
 from optimizer.design.bound import coverage_bound
 from optimizer.design.master import DesignMasterResult, DesignRules, solve_design_master
 from optimizer.design.problem import DesignProblem
+from optimizer.design.repair import repair_levels
 from optimizer.design.result import DesignResult
 from optimizer.stocking.columns import ColumnPool, evaluate_columns, paths
 from optimizer.stocking.evaluate import evaluate_parts
@@ -91,15 +92,17 @@ def solve_design(dp: DesignProblem, objective: DesignObjective = DesignObjective
                  rounds: int = 1, refine: int = 2, time_limit_s: float = 20.0,
                  mip_gap: float = 1e-3, with_bound: bool = True, workers: int = 1,
                  progress: Progress | None = None, method: str = "integrated",
-                 seeds: Sequence[np.ndarray] = ()) -> DesignResult:
+                 seeds: Sequence[tuple[np.ndarray, np.ndarray]] = ()) -> DesignResult:
     """The cheapest design and stock levels meeting the targets (see the module docstring).
 
     ``rounds`` pricing rounds after the targets are met; ``refine`` rounds of design-restricted
     columns and neighbours; each master MIP stops at ``mip_gap`` or ``time_limit_s``;
-    ``workers`` pricing processes (:func:`optimizer.stocking.columns.paths`). ``seeds``: stock
-    plans (P, L) known beforehand (e.g. the locate-then-stock design stocked by the stocking
-    solver); their vectors join the pool, so the master can always fall back on them, and the
-    start skips pricing the locate-then-stock design itself.
+    ``workers`` pricing processes (:func:`optimizer.stocking.columns.paths`). ``seeds``: designs
+    with stock plans known beforehand, ``(open (L,), levels (P, L))`` (e.g. the locate-then-stock
+    design stocked by the stocking solver on its own reach); topped up where this problem's model
+    finds them a hair short (:func:`optimizer.design.repair.repair_levels`), their vectors join
+    the pool and the first is the MIP's first incumbent, so the master never ends worse than it;
+    the start then skips pricing the locate-then-stock design itself.
     """
     t0 = time.perf_counter()
     say = progress or (lambda f: None)
@@ -116,10 +119,14 @@ def solve_design(dp: DesignProblem, objective: DesignObjective = DesignObjective
     existing_only = closed_always | dp.is_candidate
     evaluate_columns(pr, np.arange(P), np.zeros((P, L), dtype=np.int64), st.pool)
     seed_cols = []
-    for S in seeds:
-        S = np.asarray(S, dtype=np.int64)
+    for seed_open, S in seeds:
+        S, met = repair_levels(dp, S, aimed, np.asarray(seed_open, dtype=bool) | ~dp.switchable)
+        if not met:
+            st.notes.append("a seeded plan misses the targets in the design model even after "
+                            "topping it up: the master does not start from it")
         evaluate_columns(pr, np.arange(P), S, st.pool)
-        seed_cols.append(st.pool.index(np.arange(P), S))
+        if met:
+            seed_cols.append(st.pool.index(np.arange(P), S))
     budget_mode = rules.budget is not None
     con = (~np.isnan(aimed) & (D > 0)) if not budget_mode else np.zeros(C, dtype=bool)
     prices0 = np.where(con if not budget_mode else D > 0, 1.0 / np.where(D > 0, D, 1.0), 0.0)

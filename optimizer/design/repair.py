@@ -1,0 +1,77 @@
+"""Repair a stock plan that falls just short of its targets in another model of the same network.
+
+A plan made by the stocking solver on a network's own reach is evaluated in the design problem
+(reach with every candidate open, :mod:`optimizer.design.problem`), whose request lists differ a
+little; a class may then miss its target by a hair, and the design master cannot take the plan
+as it is. :func:`repair_levels` adds single units, each time the one with the most on-time
+demand in the short classes per unit of value, until every class meets its target again.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from optimizer.design.problem import DesignProblem
+from optimizer.stocking.columns import ColumnPool, evaluate_columns
+from optimizer.stocking.master import ROW_SLACK, TARGET_MARGIN
+
+MAX_UNITS = 500
+"""Most units a repair adds before giving up (it is for small shortfalls)."""
+CANDIDATES = 200
+"""Units weighed per step: the (part, location) pairs on time for the most short demand."""
+CHUNK = 50
+"""Vectors evaluated at once (each copies all of its part's request streams)."""
+
+
+def repair_levels(dp: DesignProblem, S: np.ndarray, targets: np.ndarray, is_open: np.ndarray,
+                  max_units: int = MAX_UNITS) -> tuple[np.ndarray, bool]:
+    """``(levels, met)``: ``S`` (P, L) plus the units added at open locations (``is_open`` (L,))
+    until every constrained class meets ``targets`` (C,) with the master's margins; ``met``
+    False if ``max_units`` did not get there."""
+    pr = dp.stocking
+    P, L, C = pr.n_parts, pr.n_locations, pr.n_classes
+    D = pr.class_demand_per_year
+    S = np.asarray(S, dtype=np.int64).copy()
+    con = ~np.isnan(targets) & (D > 0)
+    need = np.where(con, (np.nan_to_num(targets) + TARGET_MARGIN) * D + ROW_SLACK, 0.0)
+    pool = ColumnPool(L, C)
+    parts = np.arange(P)
+    evaluate_columns(pr, parts, S, pool)
+    ontime = pool.arrays()[3]
+    contrib = ontime[pool.index(parts, S)]
+    total = contrib.sum(axis=0)
+    on = (pr.stream_pref >= 0) & (pr.stream_p_on_time > 0)
+    for step in range(max_units + 1):
+        short = con & (total < need)
+        if not short.any():
+            return S, True
+        if step == max_units:
+            break
+        rows = np.nonzero(short[pr.stream_class] & pr.stream_in_service)[0]
+        r, k = np.nonzero(on[rows])
+        key = pr.stream_part[rows[r]] * L + pr.stream_pref[rows[r], k]
+        pairs, inv = np.unique(key, return_inverse=True)
+        weight = np.bincount(inv.ravel(), weights=pr.stream_rate_per_year[rows[r]],
+                             minlength=len(pairs))
+        keep = is_open[pairs % L]
+        pairs, weight = pairs[keep], weight[keep]
+        if not pairs.size:
+            break
+        pairs = pairs[np.argsort(-weight, kind="stable")[:CANDIDATES]]
+        cp, cj = pairs // L, pairs % L
+        vecs = S[cp].copy()
+        vecs[np.arange(len(cp)), cj] += 1
+        evaluate_columns(pr, cp, vecs, pool, chunk=CHUNK)
+        ontime = pool.arrays()[3]
+        gain = ontime[pool.index(cp, vecs)] - contrib[cp]
+        useful = np.minimum(np.maximum(gain, 0.0), np.maximum(need - total, 0.0)[None, :])
+        score = (useful[:, short] / np.where(D[short] > 0, D[short], 1.0)).sum(axis=1)
+        score = score / pr.unit_cost[cp]
+        b = int(np.argmax(score))
+        if score[b] <= 0:
+            break
+        p = int(cp[b])
+        total += gain[b]
+        contrib[p] += gain[b]
+        S[p] = vecs[b]
+    return S, False
