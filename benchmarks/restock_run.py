@@ -5,10 +5,17 @@ Times ``run_restock`` on the bundled scenario with positions from its opening st
 default; ``--targets rule-of-thumb`` uses the stocking module's rule-of-thumb baseline levels
 (computed before the clock starts) instead, for when the greedy is too slow on this machine.
 
+Reports the issue-13 figures too: proposed order lines whose gain (on-time requests per year
+they add on the plan the orders lead to) is not positive or below 0.001, classes below the share
+aimed at after the orders, and with ``--max-step`` the glide path. ``--verify`` values every
+proposed buy again outside the clock with a fresh model (no cache, no revaluation band): its gain
+is the part's on-time demand with all orders less the same without that buy.
+
 Usage::
 
     python benchmarks/restock_run.py [--scenario cn-telecom] [--quarter 2027Q1]
-        [--budget AMOUNT] [--targets greedy|rule-of-thumb] [--out DIR]
+        [--budget AMOUNT] [--max-step 25%] [--glide-quarters 4] [--verify]
+        [--targets greedy|rule-of-thumb] [--out DIR]
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import numpy as np
 import scenarios
 from optimizer.restock.build import location_ids, scenario_positions
 from optimizer.restock.outputs import write_outputs
+from optimizer.restock.phasing import StepCap
 from optimizer.restock.quarter import Quarter
 from optimizer.restock.run import run_restock, scale_rates
 from optimizer.stocking.solve import solve
@@ -36,6 +44,10 @@ def main() -> None:
     ap.add_argument("--targets", choices=("greedy", "rule-of-thumb"), default="greedy")
     ap.add_argument("--curve-points", type=int, default=5)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--max-step", default=None, help="step cap: amount or share, e.g. 25%%")
+    ap.add_argument("--glide-quarters", type=int, default=4)
+    ap.add_argument("--verify", action="store_true",
+                    help="value every proposed buy again with a fresh model (outside the clock)")
     ap.add_argument("--workers", type=int, default=1,
                     help="pricing processes of the re-plan (spares restock: the usable cores)")
     args = ap.parse_args()
@@ -67,6 +79,8 @@ def main() -> None:
     result = run_restock(sc, positions, Quarter.parse(args.quarter), budget=args.budget,
                          reach=reach, targets=targets, curve_points=args.curve_points,
                          planner=lambda pr: solve(pr, "greedy", workers=args.workers),
+                         max_step=None if args.max_step is None else StepCap.parse(args.max_step),
+                         glide_quarters=args.glide_quarters, workers=args.workers,
                          progress=lambda s, d, t: steps.setdefault(s, time.perf_counter() - t1))
     t_run = time.perf_counter() - t1
     out = args.out or tempfile.mkdtemp(prefix="restock-bench-")
@@ -74,6 +88,28 @@ def main() -> None:
     write_outputs(result, out)
     t_write = time.perf_counter() - t2
     s = result.summary()
+    p = result.plan
+    lines = {"transfers": p.transfers["gain_per_year"], "buys": p.buys["gain_per_year"],
+             # a repair line's gain is shared over its rows (units sent from each depot)
+             "repairs": p.repairs.groupby(["part_id", "to_depot"])["gain_per_year"].sum()}
+    svc = result.service.dropna(subset=["aimed_at", "on_time_after"])
+    short = svc[svc["on_time_after"] < svc["aimed_at"] - 1e-9]
+    figures = {
+        "lines_nonpositive_gain": {k: int((v <= 0).sum()) for k, v in lines.items()},
+        "lines_below_0.001": {k: int((v < 1e-3).sum()) for k, v in lines.items()},
+        "buy_lines": len(p.buys), "gain_per_year": round(s["gain_per_year"], 3),
+        "dropped": p.dropped.groupby("kind")["money"].agg(["size", "sum"]).round(2)
+        .to_dict("index"),
+        "classes_below_aimed_after": short[["tier", "severity", "aimed_at", "on_time_after"]]
+        .to_dict("records"),
+        "min_margin_after_vs_aimed": round(float((svc["on_time_after"] - svc["aimed_at"]).min()),
+                                           6),
+        "glide": result.glide[["quarter", "buy_amount", "stock_value", "deferred_amount",
+                               "on_time"]].round(4).to_dict("records") if len(result.glide)
+        else None,
+    }
+    if args.verify:
+        figures["verify"] = verify_buys(sc, reach, result, targets)
     print(json.dumps({
         "scenario": sc.name, "parts": len(sc.parts), "locations": len(sc.depots),
         "targets": args.targets, "setup_load_and_reach_s": round(t_setup, 2),
@@ -88,8 +124,43 @@ def main() -> None:
                                     result.curve.set_index("label").loc[
                                         ["today", "new plan"], "on_time"]],
         "units_total_target": int(np.asarray(result.plan.inputs.target).sum()),
-        "out": out,
-    }, indent=1))
+        "issue_13": figures, "out": out,
+    }, indent=1, default=str))
+
+
+def verify_buys(sc, reach, result, targets) -> dict:
+    """Every proposed buy valued again by a fresh model on the positions after all orders."""
+    from optimizer.forecast.select import forecast_scenario
+    from optimizer.restock.supersession import Succession
+    from optimizer.restock.value import StockingModel
+    from optimizer.stocking.problem import build_problem
+
+    succession = Succession.from_scenario(sc)
+    planning = succession.planning_scenario(sc)
+    forecast = forecast_scenario(planning, planned_elsewhere=succession.planned_elsewhere)
+    problem, _ = scale_rates(build_problem(planning, reach), forecast)
+    S = succession.pool_targets(result.stocking.levels if result.stocking is not None
+                                else targets)
+    model = StockingModel(problem, fold=lambda lv: succession.fold_levels(lv, S))
+    p = result.plan
+    pix = {x: i for i, x in enumerate(p.inputs.part_ids)}
+    lix = {x: j for j, x in enumerate(p.inputs.location_ids)}
+    parts = np.array([pix[x] for x in p.buys["part_id"]], dtype=np.int64)
+    deltas = np.zeros((len(parts), len(lix)), dtype=np.int64)
+    deltas[np.arange(len(parts)), [lix[x] for x in p.buys["to_depot"]]] = p.buys["quantity"]
+    t = time.perf_counter()
+    g = model.gains(p.position_after, parts, deltas).sum(axis=1) if len(parts) else np.zeros(0)
+    diff = g - p.buys["gain_per_year"].to_numpy()
+    worst = np.argsort(-np.abs(diff))[:3]
+    return {"buys": len(g), "nonpositive": int((g <= 0).sum()), "below_0.001": int(
+        (g < 1e-3).sum()), "min_gain": round(float(g.min(initial=np.inf)), 6),
+        "max_abs_diff_vs_reported": round(float(np.abs(diff).max(initial=0)), 6),
+        "lines_reported_low_by_over_1e-4": int((diff > 1e-4).sum()),
+        "lines_reported_high_by_over_1e-4": int((diff < -1e-4).sum()),
+        "worst": [{"part_id": p.buys["part_id"].iloc[i], "to_depot": p.buys["to_depot"].iloc[i],
+                   "reported": float(p.buys["gain_per_year"].iloc[i]), "fresh": float(g[i])}
+                  for i in worst],
+        "seconds": round(time.perf_counter() - t, 1)}
 
 
 if __name__ == "__main__":

@@ -47,12 +47,24 @@ def _print(result: RestockResult) -> None:
     table.add_row("transfers", str(s["transfer_units"]), f"{s['transfer_cost']:,.2f}")
     table.add_row("repairs", str(s["repair_units"]), f"{s['repair_cost']:,.2f}")
     table.add_row("buys", str(s["buy_units"]), f"{s['buy_amount']:,.2f}")
-    table.add_row("cut by budget", str(s["cut_units"]), f"{s['cut_amount']:,.2f}")
+    table.add_row("cut by budget" if s["max_step"] is None else "cut / deferred by step cap",
+                  str(s["cut_units"]), f"{s['cut_amount']:,.2f}")
+    table.add_row("not proposed (no gain)", f"{s['dropped_lines']} lines",
+                  f"{s['dropped_money']:,.2f}")
     table.add_row("excess & obsolete", str(s["excess_units"]), f"{s['excess_value']:,.2f}")
     console.print(table)
     console.print(f"run id {s['run_id']}; investment today {s['investment_today']:,.0f}, "
                   f"plan {s['investment_target']:,.0f}, after orders {s['investment_after']:,.0f} "
                   f"{cur}", markup=False)
+    console.print(f"the orders add {s['gain_per_year']:,.2f} on-time requests a year; none adds "
+                  f"less than {s['min_gain_per_year']:g}", markup=False)
+    if len(result.glide):
+        glide = Table("quarter", f"buys ({cur})", f"stock value ({cur})", "on time (%)",
+                      title=f"Glide path, step cap {s['max_step']} a quarter")
+        for r in result.glide.itertuples(index=False):
+            glide.add_row(r.quarter, f"{r.buy_amount:,.0f}", f"{r.stock_value:,.0f}",
+                          f"{100 * r.on_time:.2f}")
+        console.print(glide)
     for note in result.notes:
         console.print(f"  note: {note}", markup=False)
 
@@ -74,6 +86,14 @@ def restock(
                                           "target by more than this many quarters of demand."),
     approve: bool = typer.Option(False, "--approve", help="Book the orders in the database "
                                  "ledger (idempotent by run id; database mode only)."),
+    max_step: str | None = typer.Option(
+        None, "--max-step", help="Cap on this quarter's buy amount: an amount (e.g. 2500000) or "
+        "a share of today's stock value (e.g. 25%); the rest is deferred and shown as a glide "
+        "path."),
+    glide_quarters: int = typer.Option(4, "--glide-quarters", min=1, max=40,
+                                       help="Quarters in the glide path (with --max-step)."),
+    min_gain: float = typer.Option(1e-3, "--min-gain", help="On-time requests a year an order "
+                                   "line must add to be proposed."),
     workers: int = typer.Option(DEFAULT_WORKERS, "--workers", min=1,
                                 help="Processes that price the stock levels (default: the usable "
                                      "cores, at most 8); 1 keeps it in one process."),
@@ -89,6 +109,16 @@ def restock(
         raise _fail(f"--budget: must be an amount >= 0, got {budget}", 2)
     if not strength > 0:
         raise _fail(f"--prior-months: must be > 0, got {strength}", 2)
+    if not min_gain >= 0:
+        raise _fail(f"--min-gain: must be >= 0, got {min_gain}", 2)
+    step = None
+    if max_step is not None:
+        from optimizer.restock.phasing import StepCap
+
+        try:
+            step = StepCap.parse(max_step)
+        except ValueError as exc:
+            raise _fail(f"--max-step: {exc}", 2) from None
     if approve and scenario is not None:
         raise _fail("--approve books orders in the database ledger; it cannot be used with "
                     "--scenario", 2)
@@ -101,7 +131,8 @@ def restock(
         targets = _targets(plan_dir, sc, positions) if plan_dir is not None else None
         result = _run(sc, positions, q, budget=budget, source=source, targets=targets,
                       strength_months=strength, excess_quarters=excess_quarters,
-                      planner=_planner(workers))
+                      planner=_planner(workers), max_step=step, glide_quarters=glide_quarters,
+                      min_gain=min_gain, workers=workers)
         from optimizer.restock.outputs import write_outputs
 
         write_outputs(result, out)

@@ -1,4 +1,4 @@
-"""Rolling-origin backtests of forecast paths, scale-free errors and the per-method report.
+"""Backtests of forecasts (rolling origin and holdout), scale-free errors and the per-method report.
 
 Rolling origin: for each origin ``t`` in the last ``holdout`` periods, the flat forecast made after
 ``y[:, :t]`` (``path[:, t]``) is scored against every later period ``t + h - 1`` with
@@ -9,8 +9,8 @@ Two scale-free errors per series (Hyndman & Koehler 2006; Kourentzes 2014 for in
 * **MASE**: mean absolute error / in-sample mean absolute one-step naive error.
 * **sMSE** (scaled MSE): mean squared error / (in-sample mean demand)^2. It rewards getting the
   *mean* right, which is what a stocking model consumes (MASE favours always-zero forecasts on
-  intermittent series), so method selection (:func:`select_methods`) minimises it. For one series
-  the scale is the same for every method, so the choice is the plain rolling-origin MSE.
+  intermittent series), so the default forecast's combination weights
+  (:mod:`optimizer.forecast.combine`) minimise it.
 
 "In-sample" is everything before the first origin. Series whose scale is 0 (no demand or no
 change in sample) are left out of that error's aggregate and counted.
@@ -18,7 +18,7 @@ change in sample) are left out of that error's aggregate and counted.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -80,6 +80,48 @@ def rolling_errors(y: np.ndarray, path: np.ndarray, holdout: int, horizon: int) 
         mse = np.where(count > 0, sq_sum / count, np.nan)
     mad, sq = scales(y[:, : T - holdout])
     return SeriesErrors(mae, mse, mae / mad, mse / sq)
+
+
+@dataclass(frozen=True, eq=False)
+class HoldoutErrors:
+    """Per-series errors of one flat forecast over the held-out months: (n_series,) arrays, NaN
+    where unscored. ``smse`` = MSE / in-sample mean^2, ``smae`` = MAE / in-sample mean."""
+
+    forecast: np.ndarray
+    smse: np.ndarray
+    smae: np.ndarray
+
+    def means(self) -> tuple[float, float, int]:
+        """(mean sMSE, mean sMAE, number of series scored)."""
+        ok = ~np.isnan(self.smse)
+        return float(np.mean(self.smse[ok])), float(np.mean(self.smae[ok])), int(ok.sum())
+
+
+def holdout_errors(y: np.ndarray, forecast: Callable[[np.ndarray], np.ndarray],
+                   holdout: int = 12) -> HoldoutErrors:
+    """Score ``forecast`` under the protocol "last ``holdout`` months held out, one flat forecast
+    per series, errors scaled by the in-sample mean".
+
+    ``forecast`` gets a copy of ``y[:, :T - holdout]`` only and returns (n,) units per period;
+    series whose in-sample mean is 0 or that have no held-out observation are unscored.
+    """
+    y = as_series(y)
+    n, T = y.shape
+    if not 1 <= holdout < T:
+        raise ValueError(f"holdout must be in [1, {T - 1}] for {T} periods, got {holdout}")
+    f = np.asarray(forecast(y[:, : T - holdout].copy()), dtype=float)
+    if f.shape != (n,):
+        raise ValueError(f"the forecast returned shape {f.shape}, expected {(n,)}")
+    ahead = y[:, T - holdout:]
+    ok = ~np.isnan(ahead)
+    count = ok.sum(axis=1)
+    err = np.where(ok, f[:, None] - ahead, 0.0)
+    _, sq = scales(y[:, : T - holdout])
+    mean = np.sqrt(sq)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mse = np.where(count > 0, (err**2).sum(axis=1) / count, np.nan)
+        mae = np.where(count > 0, np.abs(err).sum(axis=1) / count, np.nan)
+    return HoldoutErrors(f, mse / sq, mae / mean)
 
 
 def backtest_report(y: np.ndarray, *, holdout: int = 12, horizon: int = 12,

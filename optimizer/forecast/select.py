@@ -1,28 +1,28 @@
-"""Per-part forecast: method choice by rolling-origin backtest, Bayesian update otherwise.
+"""Per-part forecast of a scenario: the installed-base prior, the dispatch history and the pool.
 
-A part qualifies for method selection when its history has at least ``min_months`` months and
-``min_demand_months`` months with demand; the candidates (the intermittent methods and the
-Bayesian posterior mean as a path) are scored by rolling-origin MSE over the last
-``selection_origins`` origins (equivalently sMSE: the scale is common to one series, see
-:mod:`optimizer.forecast.backtest`) and the best one forecasts. Every other part takes the
-Poisson-gamma posterior mean (:mod:`optimizer.forecast.bayes`), so a part with little history stays
-near its installed-base prior.
+:func:`forecast_scenario` builds the (part x month) history and the installed-base prior and hands
+them to the default forecast, :func:`optimizer.forecast.combine.forecast_rates` (Poisson-gamma
+posteriors over several history windows, combined with weights learnt on the history itself).
+Parts with an installed base keep the catalog prior (installed units x annual failure rate);
+parts without one borrow the prior of the other parts (:mod:`optimizer.forecast.pooled`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from inventory.domain import DemandRecord, Scenario
-from optimizer.forecast.backtest import rolling_errors
 from optimizer.forecast.bayes import poisson_gamma
-from optimizer.forecast.intermittent import METHODS, as_series
+from optimizer.forecast.combine import forecast_rates
+from optimizer.forecast.intermittent import as_series
 from optimizer.forecast.prior import prior_rates
 
-BAYES = "bayes"
+COMBINATION, PRIOR_ONLY, NO_DATA = "window_combination", "prior", "none"
+"""``PartForecast.method`` values: the combined window posteriors (the part has history months),
+the installed-base prior alone (no history), nothing to forecast from (rate 0)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -33,18 +33,27 @@ class PartForecast:
     ----------
     part_ids : (P,) part ids, catalog order.
     rate_per_month : (P,) forecast, units per month (flat over the coming months).
-    prior_rate_per_month : (P,) installed base x annual failure rate / 12.
-    posterior_rate_per_month : (P,) Poisson-gamma posterior mean.
-    method : (P,) name of the method that produced ``rate_per_month``.
-    months : history months (YYYY-MM) the forecast used.
+    rate_low, rate_high : (P,) central ``level`` credible interval of the monthly rate.
+    prior_rate_per_month : (P,) installed base x annual failure rate / 12 (0 without a base).
+    prior_weight : (P,) the prior's share of the forecast (0 = history alone, 1 = prior alone).
+    method : (P,) :data:`COMBINATION`, :data:`PRIOR_ONLY` or :data:`NO_DATA`.
+    source : (P,) ``installed_base``, ``pool`` (prior from similar parts) or ``none``.
+    history : (P, T) units per month over ``months``.
+    weights : history window -> combination weight (one set for every part).
     """
 
     part_ids: tuple[str, ...]
     rate_per_month: np.ndarray
+    rate_low: np.ndarray
+    rate_high: np.ndarray
     prior_rate_per_month: np.ndarray
-    posterior_rate_per_month: np.ndarray
+    prior_weight: np.ndarray
     method: np.ndarray
+    source: np.ndarray
     months: tuple[str, ...]
+    history: np.ndarray
+    weights: dict[str, float]
+    level: float = 0.9
 
     @property
     def rate_per_year(self) -> np.ndarray:
@@ -104,44 +113,43 @@ def bayes_path(y: np.ndarray, prior_rate: np.ndarray, strength_months: float) ->
                          strength_months).mean
 
 
-def select_methods(y: np.ndarray, prior_rate: np.ndarray, *, strength_months: float = 12.0,
-                   selection_origins: int = 6, horizon: int = 3, min_months: int = 18,
-                   min_demand_months: int = 4) -> tuple[np.ndarray, np.ndarray]:
-    """(method name per series, its forecast per series) as described in the module docstring."""
-    y = as_series(y)
-    n, T = y.shape
-    post = bayes_path(y, prior_rate, strength_months)
-    method = np.full(n, BAYES, dtype=object)
-    value = post[:, -1].copy()
-    seen = ~np.isnan(y)
-    enough = (seen.sum(axis=1) >= min_months) & ((np.nan_to_num(y) > 0).sum(axis=1)
-                                                 >= min_demand_months)
-    if selection_origins >= T or not enough.any():
-        return method, value
-    paths = {name: fn(y[enough]) for name, fn in METHODS.items()}
-    paths[BAYES] = post[enough]
-    names = list(paths)
-    mse = np.stack([rolling_errors(y[enough], paths[k], selection_origins, horizon).mse
-                    for k in names], axis=1)
-    best = np.argmin(np.where(np.isnan(mse), np.inf, mse), axis=1)
-    idx = np.nonzero(enough)[0]
-    method[idx] = np.array(names, dtype=object)[best]
-    value[idx] = np.stack([paths[k][:, -1] for k in names], axis=1)[np.arange(len(idx)), best]
-    return method, value
-
-
 def forecast_scenario(scenario: Scenario, *, strength_months: float = 12.0,
-                      months: Sequence[str] | None = None, **select_kw: int) -> PartForecast:
-    """Per-part monthly forecast from the scenario's installed base and demand history."""
+                      months: Sequence[str] | None = None, level: float = 0.9,
+                      planned_elsewhere: Collection[str] = (), **combine_kw) -> PartForecast:
+    """Per-part monthly forecast from the scenario's installed base and demand history.
+
+    ``planned_elsewhere`` are parts whose demand another part carries (superseded parts, see
+    :mod:`optimizer.restock.supersession`): they get rate 0 and method :data:`NO_DATA` and stay
+    out of the pool. ``combine_kw`` passes ``windows``, ``min_months``, ``horizon`` and ``groups``
+    on to :func:`optimizer.forecast.combine.forecast_rates`.
+    """
     prior = prior_rates(scenario, by="part")
     part_ids = tuple(prior.keys)
     y, ms = history_matrix(scenario.demand_history, part_ids, months)
+    P = len(part_ids)
+    live = ~np.isin(np.array(part_ids, dtype=object), list(planned_elsewhere))
+    has_base = (prior.installed_units > 0) & live
+    rate, low, high = np.zeros(P), np.zeros(P), np.zeros(P)
+    prior_weight = np.ones(P)
+    method = np.full(P, NO_DATA, dtype=object)
+    source = np.where(has_base, "installed_base", "none").astype(object)
+    weights: dict[str, float] = {}
     if y.shape[1] == 0:
-        m0 = prior.rate_per_month
-        return PartForecast(part_ids, m0.copy(), m0, m0.copy(),
-                            np.full(len(part_ids), BAYES, dtype=object), ())
-    post = poisson_gamma(prior.rate_per_month, y.sum(axis=1), np.full(len(part_ids), y.shape[1]),
-                         strength_months).mean
-    method, value = select_methods(y, prior.rate_per_month, strength_months=strength_months,
-                                   **select_kw)
-    return PartForecast(part_ids, np.maximum(value, 0.0), prior.rate_per_month, post, method, ms)
+        post = poisson_gamma(np.where(has_base, prior.rate_per_month, 0.0), np.zeros(P),
+                             np.zeros(P), strength_months)
+        tail = (1.0 - level) / 2.0
+        rate, low, high = post.mean, post.quantile(tail), post.quantile(1.0 - tail)
+        method[has_base] = PRIOR_ONLY
+    elif live.any():
+        groups = combine_kw.pop("groups", None)
+        fc = forecast_rates(y[live], np.where(has_base, prior.rate_per_month, np.nan)[live],
+                            strength_months=strength_months, level=level,
+                            groups=None if groups is None else np.asarray(groups)[live],
+                            **combine_kw)
+        rate[live], low[live], high[live] = np.maximum(fc.rate, 0.0), fc.low, fc.high
+        prior_weight[live] = fc.prior_weight
+        method[live] = COMBINATION
+        source[live & ~has_base] = "pool"
+        weights = fc.weights
+    return PartForecast(part_ids, rate, low, high, prior.rate_per_month, prior_weight, method,
+                        source, ms, y, weights, level)

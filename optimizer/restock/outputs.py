@@ -7,11 +7,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from optimizer.restock.report import render_html
+from optimizer.restock.report import SERVICE_SHARES, glide_shares, render_html
 from optimizer.restock.run import RestockResult
+from optimizer.restock.sheets import planner_table
 
-SHEETS = ("summary", "transfers", "repairs", "buys", "cut", "excess", "service", "depots")
+SHEETS = ("summary", "transfers", "repairs", "buys", "cut", "dropped", "marginal", "glide",
+          "excess", "service", "depots", "forecast")
 """Sheets of ``report.xlsx``, in order."""
+NO_GLIDE = "no step cap (--max-step): the orders are not phased"
 
 
 def tables(result: RestockResult) -> dict[str, pd.DataFrame]:
@@ -21,17 +24,22 @@ def tables(result: RestockResult) -> dict[str, pd.DataFrame]:
             if k != "service"]
     return {
         "summary": pd.DataFrame(flat, columns=["item", "value"]).astype({"value": str}),
-        "transfers": result.plan.transfers, "repairs": result.plan.repairs,
-        "buys": result.plan.buys, "cut": result.plan.cut, "excess": result.plan.excess,
-        "service": result.service, "depots": result.depots,
+        **{name: planner_table(getattr(result.plan, name), result.currency, result.part_names)
+           for name in ("transfers", "repairs", "buys", "cut", "dropped", "marginal", "excess")},
+        "glide": planner_table(result.glide, result.currency, shares=glide_shares(result))
+        if len(result.glide) else pd.DataFrame({"note": [NO_GLIDE]}),
+        "service": planner_table(result.service, result.currency, shares=SERVICE_SHARES),
+        "depots": planner_table(result.depots, result.currency),
+        "forecast": result.forecast_table,
     }
 
 
 def write_xlsx(result: RestockResult, path: Path) -> None:
     """One sheet per table, bold frozen header, autofilter over every sheet's used range."""
     with pd.ExcelWriter(path, engine="openpyxl") as xw:
-        for name, df in tables(result).items():
-            df.to_excel(xw, sheet_name=name, index=False)
+        t = tables(result)
+        for name in SHEETS:
+            t[name].to_excel(xw, sheet_name=name, index=False)
             ws = xw.sheets[name]
             ws.auto_filter.ref = ws.dimensions
             ws.freeze_panes = "A2"
@@ -44,12 +52,14 @@ def write_outputs(result: RestockResult, out_dir: str | Path) -> dict[str, Path]
     """Write every output into ``out_dir`` (created if missing); returns name -> path."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {name: out / f"{name}.csv" for name in ("transfers", "repairs", "buys", "excess")}
+    paths = {name: out / f"{name}.csv" for name in ("transfers", "repairs", "buys", "excess",
+                                                        "forecast")}
     t = tables(result)
     for name, p in paths.items():
         t[name].to_csv(p, index=False)
-    paths["cut"] = out / "cut.csv"
-    t["cut"].to_csv(paths["cut"], index=False)
+    for name in ("cut", "dropped", "marginal", "glide", "service"):
+        paths[name] = out / f"{name}.csv"
+        t[name].to_csv(paths[name], index=False)
     paths["summary"] = out / "summary.json"
     paths["summary"].write_text(json.dumps(result.summary(), indent=2, default=str) + "\n")
     paths["xlsx"] = out / "report.xlsx"

@@ -13,12 +13,37 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
+
+from optimizer.restock.sheets import html_table  # noqa: E402
 
 if TYPE_CHECKING:
     from optimizer.restock.run import RestockResult
 
 FIGURE_TITLES = ("Cost / service curve", "On-time share per tier", "Investment per depot",
-                 "Depots by stock value")
+                 "Depots by stock value", "Marginal value of the buys", "Glide path")
+"""Titles of the figures; the glide path is drawn when the run has a step cap."""
+SERVICE_SHARES = ("target", "aimed_at", "on_time_before", "on_time_target", "on_time_after")
+"""Columns of the service table that are shares (written as percentages)."""
+
+
+def glide_shares(result: RestockResult) -> list[str]:
+    """Columns of the glide path that are shares."""
+    return [c for c in result.glide.columns if c.startswith("on_time")]
+
+
+def money_axis(axis, values, currency: str, what: str) -> None:
+    """Label ``axis`` in millions (or thousands) of ``currency``: no 1e7 offset notation."""
+    top = float(np.nanmax(np.abs(values))) if len(values) else 0.0
+    scale, unit = (1e6, "M ") if top >= 1e6 else (1e3, "k ") if top >= 1e3 else (1.0, "")
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / scale:,.1f}"))
+    axis.set_label_text(f"{what} ({unit}{currency})")
+
+
+def percent_axis(axis, what: str) -> None:
+    """Label ``axis`` in percent (values are shares)."""
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v * 100:.1f}"))
+    axis.set_label_text(f"{what} (%)")
 
 
 def _png(fig: plt.Figure) -> str:
@@ -46,8 +71,9 @@ def tier_table(service: pd.DataFrame) -> pd.DataFrame:
 def curve_figure(result: RestockResult) -> str:
     fig, ax = plt.subplots(figsize=(6.5, 4))
     c = result.curve
-    grid = c[c["label"].str.endswith("of plan") | (c["label"] == "new plan")]
-    ax.plot(grid["investment"], grid["on_time"], "-o", color="0.5", label="scaled plans")
+    grid = c[c["label"].str.startswith("buys ")]
+    ax.plot(grid["investment"], grid["on_time"], "-o", color="0.5",
+            label="buys, most gain per money first")
     marks = {"today": ("tab:red", "s"), "new plan": ("tab:blue", "*"),
              "after orders": ("tab:green", "D")}
     for label, (color, marker) in marks.items():
@@ -55,8 +81,8 @@ def curve_figure(result: RestockResult) -> str:
         if len(row):
             ax.scatter(row["investment"], row["on_time"], color=color, marker=marker, s=110,
                        zorder=3, label=label)
-    ax.set_xlabel(f"investment ({result.currency})")
-    ax.set_ylabel("on-time share (all in-service demand)")
+    money_axis(ax.xaxis, c["investment"].to_numpy(dtype=float), result.currency, "stock value")
+    percent_axis(ax.yaxis, "on-time share, all in-service demand")
     ax.set_title(FIGURE_TITLES[0])
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
@@ -74,7 +100,8 @@ def tier_figure(result: RestockResult) -> str:
     vals = t[["on_time_before", "on_time_target", "on_time_after"]].to_numpy(dtype=float)
     low = np.nanmin(vals) if np.isfinite(vals).any() else 0.0
     ax.set_ylim(max(0.0, np.floor((low - 0.02) * 20) / 20), 1.0)
-    ax.set_ylabel("on-time share (axis does not start at 0)" if low > 0.07 else "on-time share")
+    percent_axis(ax.yaxis, "on-time share, axis does not start at 0" if low > 0.07
+                 else "on-time share")
     ax.set_title(FIGURE_TITLES[1])
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3)
     return _png(fig)
@@ -87,7 +114,8 @@ def investment_figure(result: RestockResult) -> str:
     ax.bar(x - 0.2, d["value_today"], width=0.4, label="today")
     ax.bar(x + 0.2, d["value_after"], width=0.4, label="after orders")
     ax.set_xticks(x, d["depot_id"], rotation=90, fontsize=7)
-    ax.set_ylabel(f"stock value ({result.currency})")
+    money_axis(ax.yaxis, np.r_[d["value_today"], d["value_after"]], result.currency,
+               "stock value")
     ax.set_title(FIGURE_TITLES[2])
     ax.legend()
     return _png(fig)
@@ -110,27 +138,105 @@ def map_figure(result: RestockResult) -> str:
     return _png(fig)
 
 
+def marginal_figure(result: RestockResult) -> str:
+    """Gain per money of each planned buy, most valuable first, against the cumulative amount;
+    the buys left out by a cap in grey."""
+    m = result.plan.marginal
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    x = m["cumulative_amount"].to_numpy(dtype=float)
+    y = m["gain_per_10k"].to_numpy(dtype=float)
+    on = m["proposed"].to_numpy(dtype=bool)
+    ax.step(x, y, where="post", color="0.6", linewidth=0.8)
+    ax.scatter(x[on], y[on], s=6, color="tab:blue", label="proposed")
+    if (~on).any():
+        ax.scatter(x[~on], y[~on], s=6, color="0.6", label="left out by the cap")
+    if len(y) and np.all(y > 0):
+        ax.set_yscale("log")
+    money_axis(ax.xaxis, x, result.currency, "cumulative buy amount")
+    ax.set_ylabel(f"gain per 10,000 {result.currency} (on-time requests/yr)")
+    ax.set_title(FIGURE_TITLES[4])
+    ax.grid(alpha=0.3)
+    if len(x):
+        ax.legend(loc="upper right")
+    return _png(fig)
+
+
+def glide_figure(result: RestockResult) -> str:
+    """On-time share per tier (demand-weighted over its classes) per quarter of the glide path."""
+    g = result.glide
+    svc = result.service
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    x = np.arange(len(g))
+    for tier, grp in svc.groupby("tier", sort=False):
+        cols = [f"on_time_{t}/sev{int(s)}" for t, s in zip(grp["tier"], grp["severity"],
+                                                             strict=True)]
+        w = grp["demand_per_year"].to_numpy(dtype=float)
+        vals = g[cols].to_numpy(dtype=float)
+        ok = ~np.isnan(vals) & (w > 0)
+        share = (np.where(ok, vals, 0) @ w) / np.maximum(ok @ w, 1e-12)
+        ax.plot(x, share, "-o", label=str(tier))
+    ax.plot(x, g["on_time"], "--", color="k", label="all")
+    ax.set_xticks(x, g["quarter"])
+    percent_axis(ax.yaxis, "on-time share")
+    ax.set_title(FIGURE_TITLES[5])
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    return _png(fig)
+
+
 def _table(df: pd.DataFrame, limit: int = 50) -> str:
     more = f"<p>{len(df) - limit} more rows in the CSV and the workbook.</p>" if len(df) > limit else ""
     return df.head(limit).to_html(index=False, border=0, classes="t", float_format="{:,.2f}".format,
                                   na_rep="") + more
 
 
+def forecast_note(result: RestockResult) -> str:
+    """What the forecast table's method and weights mean, as a paragraph."""
+    w = ", ".join(f"{k} {v:.2f}" for k, v in result.forecast.weights.items() if v > 0)
+    return (f"<p>Units per month; interval: {result.forecast.level:.0%} credible interval of the "
+            "rate. <code>window_combination</code>: Poisson-gamma posteriors over the last months "
+            "of history (prior: installed base x failure rate, or the pool of parts without one), "
+            f"combined with weights fitted on the history ({html.escape(w or 'none')}).</p>")
+
+
+def forecast_rows(result: RestockResult) -> pd.DataFrame:
+    """The forecast table with its monthly rates written to 4 decimals (small rates matter)."""
+    df = result.forecast_table.copy()
+    for c in df.columns:
+        if c.endswith("_per_month"):
+            df[c] = df[c].map("{:.4f}".format)
+    return df
+
+
+GAIN_NOTE = ("<p>Gain: on-time requests a year the line adds on the stock after every order "
+             "(the same stock without the line, from the stocking model), in all and per class; "
+             "gain per 10,000: the same per 10,000 of the line's money.</p>")
+
+
 def render_html(result: RestockResult) -> str:
     """The whole report as one HTML document."""
     s = result.summary()
     figs = [curve_figure(result), tier_figure(result), investment_figure(result),
-            map_figure(result)]
+            map_figure(result), marginal_figure(result)]
+    if len(result.glide):
+        figs.append(glide_figure(result))
     cur = html.escape(result.currency)
     head = [("Quarter", s["quarter"]), ("Scenario", s["scenario"]), ("Run id", s["run_id"]),
             ("Positions from", s["positions_from"]),
             ("Budget", "none" if s["budget"] is None else f"{s['budget']:,.2f} {cur}"),
+            ("Step cap per quarter", "none" if s["max_step"] is None else
+             f"{s['max_step']} ({s['max_step_amount']:,.2f} {cur})"),
             ("Investment today / plan / after", f"{s['investment_today']:,.0f} / "
              f"{s['investment_target']:,.0f} / {s['investment_after']:,.0f} {cur}"),
             ("Transfers", f"{s['transfer_units']} units, {s['transfer_cost']:,.2f} {cur}"),
             ("Repairs", f"{s['repair_units']} units, {s['repair_cost']:,.2f} {cur}"),
             ("Buys", f"{s['buy_units']} units, {s['buy_amount']:,.2f} {cur}"),
-            ("Cut by the budget", f"{s['cut_units']} units, {s['cut_amount']:,.2f} {cur}"),
+            ("Cut by the budget / deferred by the step cap",
+             f"{s['cut_units']} units, {s['cut_amount']:,.2f} {cur}"),
+            ("Service the orders add", f"{s['gain_per_year']:,.2f} on-time requests/yr"),
+            ("Not proposed (add less than "
+             f"{s['min_gain_per_year']:g} on-time requests/yr)",
+             f"{s['dropped_lines']} lines, {s['dropped_money']:,.2f} {cur}"),
             ("Excess & obsolete", f"{s['excess_units']} units, {s['excess_value']:,.2f} {cur}"),
             ("Forecast (units/month)", f"{s['forecast_units_per_month']:,.1f} "
              f"(prior {s['prior_units_per_month']:,.1f})")]
@@ -138,9 +244,16 @@ def render_html(result: RestockResult) -> str:
                    for k, v in head)
     imgs = "".join(f'<figure><img alt="{html.escape(t)}" src="data:image/png;base64,{b}">'
                    f"<figcaption>{html.escape(t)}</figcaption></figure>"
-                   for t, b in zip(FIGURE_TITLES, figs, strict=True))
+                   for t, b in zip(FIGURE_TITLES, figs, strict=False))
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in result.notes)
     p = result.plan
+
+    def sheet(df: pd.DataFrame) -> str:
+        return html_table(df, result.currency, result.part_names)
+
+    glide = (f"<h2>Glide path (step cap {html.escape(str(s['max_step']))} a quarter)</h2>"
+             + html_table(result.glide, result.currency, shares=glide_shares(result))
+             if len(result.glide) else "")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>Restock {html.escape(s['quarter'])} - {html.escape(s['scenario'])}</title>
@@ -156,11 +269,15 @@ figure {{ display: inline-block; margin: 0.5em; }}
 {f"<h2>Notes</h2><ul>{notes}</ul>" if notes else ""}
 <h2>Figures</h2>
 {imgs}
-<h2>Service per class</h2>{_table(result.service)}
-<h2>Transfers</h2>{_table(p.transfers)}
-<h2>Repairs</h2>{_table(p.repairs)}
-<h2>Buys</h2>{_table(p.buys)}
-<h2>Cut by the budget</h2>{_table(p.cut)}
-<h2>Excess &amp; obsolete</h2>{_table(p.excess)}
+<h2>Service per class</h2>{html_table(result.service, cur, shares=SERVICE_SHARES)}
+{glide}
+<h2>Transfers</h2>{sheet(p.transfers)}
+<h2>Repairs</h2>{sheet(p.repairs)}
+<h2>Buys</h2>{GAIN_NOTE}{sheet(p.buys)}
+<h2>Cut by the budget / deferred by the step cap</h2>{sheet(p.cut)}
+<h2>Not proposed: no service gain</h2>{sheet(p.dropped)}
+<h2>Marginal curve: buys, most gain per money first</h2>{sheet(p.marginal)}
+<h2>Excess &amp; obsolete</h2>{sheet(p.excess)}
+<h2>Forecast per part</h2>{forecast_note(result)}{_table(forecast_rows(result))}
 </body></html>
 """

@@ -16,14 +16,18 @@ import pandas as pd
 
 from inventory.domain import Scenario
 from optimizer.forecast.select import PartForecast, forecast_scenario
-from optimizer.restock.build import location_ids, scenario_inputs
-from optimizer.restock.plan import RestockPlan, plan_restock
+from optimizer.forecast.table import forecast_table
+from optimizer.restock.build import local_demand_shares, location_ids, scenario_inputs
+from optimizer.restock.phasing import StepCap, glide_path, marginal_points
+from optimizer.restock.plan import EXACT_FACTOR, MIN_GAIN, RestockPlan, plan_restock
 from optimizer.restock.positions import Positions
 from optimizer.restock.quarter import Quarter
-from optimizer.stocking.evaluate import Evaluation, evaluate, evaluate_parts
-from optimizer.stocking.gains import availability_coefficients
+from optimizer.restock.supersession import Succession, describe
+from optimizer.restock.value import StockingModel
+from optimizer.stocking.evaluate import Evaluation, evaluate
 from optimizer.stocking.problem import ReachLike, StockingProblem, build_problem
 from optimizer.stocking.result import StockingPlan
+from optimizer.stocking.targets import target_plan
 
 Progress = Callable[[str, int, int], None]
 """``progress(step, done, total)``: called as each of the run's steps starts and at the end."""
@@ -62,6 +66,10 @@ class RestockResult:
     investment_after: float
     timings_s: dict[str, float] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    glide: pd.DataFrame = field(default_factory=pd.DataFrame)
+    max_step: str | None = None
+    part_names: dict[str, str] = field(default_factory=dict)
+    forecast_table: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def summary(self) -> dict:
         """JSON-ready headline figures."""
@@ -73,11 +81,14 @@ class RestockResult:
             "investment_today": round(self.investment_today, 2),
             "investment_target": round(self.investment_target, 2),
             "investment_after": round(self.investment_after, 2),
+            "max_step": self.max_step, "max_step_amount": self.plan.max_step,
+            "min_gain_per_year": self.plan.min_gain,
             **{k: (round(v, 2) if isinstance(v, float) else v)
                for k, v in self.plan.totals().items()},
             "forecast_units_per_month": round(float(self.forecast.rate_per_month.sum()), 3),
             "prior_units_per_month": round(float(self.forecast.prior_rate_per_month.sum()), 3),
             "forecast_methods": self.forecast.method_counts(),
+            "forecast_weights": {k: round(v, 4) for k, v in self.forecast.weights.items()},
             "service": [{k: (None if isinstance(v, float) and np.isnan(v) else v)
                          for k, v in row.items()} for row in svc.to_dict("records")],
             "timings_s": {k: round(v, 3) for k, v in self.timings_s.items()},
@@ -103,7 +114,15 @@ def scale_rates(problem: StockingProblem, forecast: PartForecast) -> tuple[Stock
     return replace(problem, stream_rate_per_year=rates), notes
 
 
-def tier_service(problem: StockingProblem, evs: dict[str, Evaluation]) -> pd.DataFrame:
+@dataclass(frozen=True, eq=False)
+class Shares:
+    """On-time shares of a stock plan: per class (C,) and over all in-service demand."""
+
+    class_on_time: np.ndarray
+    overall_on_time: float
+
+
+def tier_service(problem: StockingProblem, evs: dict[str, Evaluation | Shares]) -> pd.DataFrame:
     """Per class: tier, severity, target, demand per year and the on-time share of each evaluation."""
     df = pd.DataFrame({"tier": problem.class_tier.astype(str),
                        "severity": problem.class_severity.astype(int),
@@ -124,6 +143,8 @@ def run_restock(scenario: Scenario, positions: Positions, quarter: Quarter, *,
                 planner: Callable[[StockingProblem], StockingPlan] | None = None,
                 strength_months: float = 12.0, excess_quarters: float = 4.0,
                 repair_cost_fraction: float = 0.25, curve_points: int = 5,
+                max_step: StepCap | None = None, glide_quarters: int = 4,
+                min_gain: float = MIN_GAIN, workers: int = 1,
                 progress: Progress | None = None) -> RestockResult:
     """One quarterly run.
 
@@ -135,7 +156,12 @@ def run_restock(scenario: Scenario, positions: Positions, quarter: Quarter, *,
     budget : cap on the buy amount (currency), or None.
     targets : (P, L) base-stock levels to use instead of re-planning (e.g. a plan read back).
     planner : re-plans the forecast-scaled problem (default: the greedy stocking solver).
-    curve_points : evaluations of scaled target plans drawn as the cost/service curve.
+    curve_points : points of the marginal curve (the most valuable buys up to evenly spaced
+        shares of their amount), 0 for none.
+    max_step : cap on this quarter's buy amount (amount or share of today's stock value); the
+        deferred buys are spread over ``glide_quarters`` quarters in the glide path.
+    min_gain : on-time requests per year an order line must add to be proposed.
+    workers : processes valuing the order lines (forked; 1 keeps it in this process).
     """
     say = progress or (lambda step, done, total: None)
     timings: dict[str, float] = {}
@@ -146,7 +172,10 @@ def run_restock(scenario: Scenario, positions: Positions, quarter: Quarter, *,
         return time.perf_counter()
 
     t = step("forecast")
-    forecast = forecast_scenario(scenario, strength_months=strength_months)
+    succession = Succession.from_scenario(scenario)
+    planning = succession.planning_scenario(scenario)  # superseded parts' demand on successors
+    forecast = forecast_scenario(planning, strength_months=strength_months,
+                                 planned_elsewhere=succession.planned_elsewhere)
     timings["forecast"] = time.perf_counter() - t
 
     t = step("reach")
@@ -155,7 +184,8 @@ def run_restock(scenario: Scenario, positions: Positions, quarter: Quarter, *,
         from optimizer.travel import TravelNetwork
 
         reach = build_reach(scenario, TravelNetwork(scenario))
-    problem, notes = scale_rates(build_problem(scenario, reach), forecast)
+    problem, notes = scale_rates(build_problem(planning, reach), forecast)
+    notes.extend(describe(succession))
     timings["reach"] = time.perf_counter() - t
     if tuple(problem.location_ids) != tuple(positions.location_ids) or tuple(
             problem.part_ids) != tuple(positions.part_ids):
@@ -178,21 +208,34 @@ def run_restock(scenario: Scenario, positions: Positions, quarter: Quarter, *,
         if S.shape != (problem.n_parts, problem.n_locations):
             raise ValueError(f"targets have shape {S.shape}, expected "
                              f"{(problem.n_parts, problem.n_locations)}")
+    S = succession.pool_targets(S)  # a given plan may hold targets for superseded parts
     timings["re-plan"] = time.perf_counter() - t
 
     t = step("evaluate")
-    ev_target = evaluate(problem, S)
-    ev_before = evaluate(problem, _levels(positions.inventory_position))
-    weight = availability_coefficients(problem, ev_target).sum(axis=2)
+    # the re-plan evaluated its levels already; the orders are valued on the stocking model
+    ev_target = evaluate(problem, S) if stocking is None else Shares(
+        np.asarray(stocking.class_on_time), float(stocking.overall_on_time))
+    ev_before = evaluate(problem, succession.fold_levels(_levels(positions.inventory_position), S))
     timings["evaluate"] = time.perf_counter() - t
 
     t = step("orders")
-    inp = scenario_inputs(scenario, S, positions, forecast.rate_per_month, quarter.days,
-                          repair_cost_fraction=repair_cost_fraction, service_weight=weight,
-                          pipeline_mean=ev_target.pipeline_mean)
-    plan = plan_restock(inp, budget, excess_quarters=excess_quarters)
+    inp = scenario_inputs(planning, succession.split_targets(S, positions.inventory_position),
+                          positions, forecast.rate_per_month, quarter.days,
+                          repair_cost_fraction=repair_cost_fraction)
+    inp = replace(inp, demand_per_quarter=succession.member_demand(  # old stock's own demand
+        inp.demand_per_quarter, local_demand_shares(scenario, inp.part_ids, inp.location_ids)))
+    aimed = stocking.effective_target if stocking is not None and \
+        stocking.effective_target is not None else target_plan(problem).aimed_at
+    model = StockingModel(problem, aimed, fold=lambda lv: succession.fold_levels(lv, S),
+                          workers=workers, exact_below=EXACT_FACTOR * min_gain)
+    value_today = float(problem.unit_cost @ _levels(positions.inventory_position).sum(axis=1))
+    step_amount = None if max_step is None else max_step.resolve(value_today)
+    plan = plan_restock(inp, budget, excess_quarters=excess_quarters, model=model,
+                        max_step=step_amount, min_gain=min_gain)
     after_levels = _levels(plan.position_after)
-    ev_after = ev_target if np.array_equal(after_levels, S) else evaluate(problem, after_levels)
+    pooled_after = succession.fold_levels(after_levels, S)
+    ev_after = ev_target if np.array_equal(pooled_after, S) else Shares(
+        *model.shares(plan.position_after))
     timings["orders"] = time.perf_counter() - t
 
     t = step("curve")
@@ -203,19 +246,18 @@ def run_restock(scenario: Scenario, positions: Positions, quarter: Quarter, *,
     points = [(inv["today"], ev_before.overall_on_time, "today"),
               (inv["target"], ev_target.overall_on_time, "new plan"),
               (inv["after"], ev_after.overall_on_time, "after orders")]
-    for f in np.linspace(0.25, 1.25, curve_points) if curve_points > 0 else ():
-        if abs(f - 1.0) < 1e-9:
-            continue
-        lv = np.floor(S * f + 0.5).astype(np.int64)
-        # a plotted point: warm start from the target's availabilities, looser tolerance (1e-6)
-        ev = evaluate_parts(problem, lv, tol=1e-6, initial_availability=ev_target.availability)
-        points.append((float(cost @ lv.sum(axis=1)), ev.overall_on_time, f"{f:.0%} of plan"))
-    curve = pd.DataFrame(points, columns=["investment", "on_time", "label"]).sort_values(
+    marginal = marginal_points(plan, model, np.linspace(0.0, 1.0, curve_points)) \
+        if curve_points > 0 else pd.DataFrame(columns=["investment", "on_time", "label"])
+    curve = pd.concat([pd.DataFrame(points, columns=["investment", "on_time", "label"]),
+                       marginal], ignore_index=True).sort_values(
         "investment", kind="stable", ignore_index=True)
+    glide = pd.DataFrame() if step_amount is None else glide_path(
+        plan, model, quarter, step_amount, glide_quarters)
     timings["curve"] = time.perf_counter() - t
     say("done", total, total)
 
     service = tier_service(problem, {"before": ev_before, "target": ev_target, "after": ev_after})
+    service.insert(3, "aimed_at", aimed)
     depots = depot_table(scenario, positions.location_ids, cost, {
         "today": _levels(positions.inventory_position), "target": S, "after": after_levels})
     return RestockResult(
@@ -223,7 +265,9 @@ def run_restock(scenario: Scenario, positions: Positions, quarter: Quarter, *,
         currency=scenario.currency, source=source, forecast=forecast, stocking=stocking, plan=plan,
         service=service, curve=curve, depots=depots, investment_today=inv["today"],
         investment_target=inv["target"], investment_after=inv["after"], timings_s=timings,
-        notes=tuple(notes))
+        notes=tuple(notes), glide=glide, max_step=None if max_step is None else str(max_step),
+        part_names={p.part_id: p.name for p in scenario.parts}, forecast_table=forecast_table(
+            forecast, {p.part_id: p.name for p in scenario.parts}, succession.planned_as))
 
 
 def depot_table(scenario: Scenario, locs: Sequence[str], unit_cost: np.ndarray,

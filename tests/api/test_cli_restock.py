@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from api.cli.main import app
@@ -25,11 +28,33 @@ def test_restock_scenario_mode_and_bad_input(tmp_path) -> None:
     r = runner.invoke(app, ["restock", "--quarter", "2027Q2", "--scenario", "tiny", "--out",
                             str(tmp_path / "from-plan"), "--plan", str(plan_dir)])
     assert r.exit_code == 0, r.output
+    import scenarios
+    from optimizer.restock.build import location_ids
+    from optimizer.restock.run import targets_from_plan
+    from optimizer.restock.supersession import Succession
     from optimizer.stocking.io import read_plan
 
-    planned = read_plan(plan_dir)
+    sc = scenarios.load("tiny")
+    # the plan's levels, a superseded part's rows planned on its successor
+    levels = Succession.from_scenario(sc).pool_targets(targets_from_plan(
+        read_plan(plan_dir), [p.part_id for p in sc.parts], location_ids(sc)))
+    cost = np.array([p.unit_cost for p in sc.parts])
     got = json.loads((tmp_path / "from-plan" / "summary.json").read_text())
-    assert got["investment_target"] == round(planned.investment, 2)
+    assert got["investment_target"] == pytest.approx(float(cost @ levels.sum(axis=1)), abs=0.01)
+    r = runner.invoke(app, ["restock", "--quarter", "2027Q3", "--scenario", "tiny", "--out",
+                            str(tmp_path / "phased"), "--max-step", "5%", "--glide-quarters", "3"])
+    assert r.exit_code == 0, r.output
+    assert "Glide path, step cap 5.0% a quarter" in r.output
+    phased = json.loads((tmp_path / "phased" / "summary.json").read_text())
+    assert phased["max_step"] == "5.0%"
+    assert phased["max_step_amount"] == pytest.approx(0.05 * phased["investment_today"])
+    glide = pd.read_csv(tmp_path / "phased" / "glide.csv")
+    assert list(glide["quarter"]) == ["today", "2027Q3", "2027Q4", "2028Q1"]
+    for flag, value, expect in (("--max-step", "lots", "neither an amount"),
+                                ("--max-step", "0%", "> 0"), ("--min-gain", "-1", ">= 0")):
+        bad = runner.invoke(app, ["restock", "--quarter", "2027Q1", "--scenario", "tiny",
+                                  "--out", str(out), flag, value])
+        assert bad.exit_code == 2 and flag in bad.output and expect in bad.output, bad.output
     bad = runner.invoke(app, ["restock", "--quarter", "2027-1", "--scenario", "tiny", "--out",
                               str(out)])
     assert bad.exit_code == 2 and "YYYYQn" in bad.output
@@ -82,7 +107,8 @@ def test_restock_database_mode_approves_once(tmp_path) -> None:
         s.rollback()
         # one unit short everywhere, so the run surely orders
         raised = pos.inventory_position.clip(0) + 1
-        result = run_restock(sc, pos, q, curve_points=0, source="database", targets=raised)
+        result = run_restock(sc, pos, q, curve_points=0, source="database", targets=raised,
+                             min_gain=0.0)  # every unit that adds any service
         with s.begin():
             first_rep = approve(result, SessionLedgerWriter(s))
         with s.begin():

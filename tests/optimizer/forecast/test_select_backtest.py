@@ -1,6 +1,8 @@
-"""Rolling-origin errors, the backtest report, method selection and the scenario forecast."""
+"""Rolling-origin and holdout errors, the backtest report and the scenario forecast."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -11,11 +13,12 @@ from optimizer.forecast.backtest import backtest_report, rolling_errors, scales
 from optimizer.forecast.intermittent import naive_path
 from optimizer.forecast.prior import installed_rate_per_month, prior_rates
 from optimizer.forecast.select import (
-    BAYES,
+    COMBINATION,
+    NO_DATA,
+    PRIOR_ONLY,
     forecast_scenario,
     history_matrix,
     month_range,
-    select_methods,
 )
 
 
@@ -48,18 +51,6 @@ def test_backtest_report_relative_to_naive() -> None:
         assert rep.loc[m, "rel_smse"] < 0.8, m
 
 
-def test_selection_uses_bayes_for_short_history_and_a_method_otherwise() -> None:
-    rng = np.random.default_rng(5)
-    y = rng.poisson(1.5, size=(6, 30)).astype(float)
-    y[0, :] = 0.0
-    y[0, -2] = 1.0  # one demand month: not enough history
-    method, value = select_methods(y, prior_rate=np.full(6, 1.5), min_demand_months=4)
-    assert method[0] == BAYES
-    assert value[0] == pytest.approx((1.5 * 12 + 1) / (12 + 30))
-    assert all(m in {"naive", "moving_average", "croston", "sba", "tsb", BAYES} for m in method)
-    assert np.all(value >= 0)
-
-
 def test_history_matrix_fills_missing_months_with_zero() -> None:
     recs = [DemandRecord("2024-11", "s1", "a", 2), DemandRecord("2025-02", "s2", "a", 1),
             DemandRecord("2025-02", "s1", "b", 4), DemandRecord("2025-02", "s3", "a", 3)]
@@ -84,13 +75,38 @@ def test_prior_rates_from_installed_base() -> None:
         prior_rates(sc, by="depot")
 
 
-def test_forecast_scenario_tiny_blends_prior_and_history() -> None:
+def test_forecast_scenario_tiny_keeps_the_installed_base_prior() -> None:
     sc = scenarios.load("tiny")
     f = forecast_scenario(sc, strength_months=12)
     assert f.part_ids == tuple(p.part_id for p in sc.parts)
     y, months = history_matrix(sc.demand_history, f.part_ids)
-    n = len(months)
-    expect = (f.prior_rate_per_month * 12 + y.sum(axis=1)) / (12 + n)
-    np.testing.assert_allclose(f.posterior_rate_per_month, expect)
-    assert np.all(np.isfinite(f.rate_per_month)) and np.all(f.rate_per_month >= 0)
-    assert sum(f.method_counts().values()) == len(sc.parts)
+    np.testing.assert_array_equal(f.history, y)
+    assert f.months == months
+    # a history shorter than the backtest's first origin: the whole-history posterior alone
+    assert f.weights["all"] == 1.0 and sum(f.weights.values()) == 1.0
+    expect = (f.prior_rate_per_month * 12 + y.sum(axis=1)) / (12 + len(months))
+    np.testing.assert_allclose(f.rate_per_month, expect)
+    np.testing.assert_allclose(f.prior_weight, 12 / (12 + len(months)))
+    assert np.all(f.rate_low <= f.rate_per_month) and np.all(f.rate_per_month <= f.rate_high)
+    assert set(f.source) == {"installed_base"}
+    assert f.method_counts() == {COMBINATION: len(sc.parts)}
+
+
+def test_forecast_scenario_without_installed_base_uses_the_pool() -> None:
+    sc = scenarios.load("tiny")
+    lone = "FAN-T1"
+    sc2 = replace(sc, installed_base=tuple(b for b in sc.installed_base if b.part_id != lone))
+    f = forecast_scenario(sc2)
+    i = f.part_ids.index(lone)
+    assert f.source[i] == "pool" and f.prior_rate_per_month[i] == 0.0
+    y = f.history[i]
+    assert f.rate_per_month[i] > y.sum() / (12 + len(y))  # no longer pulled toward a prior of 0
+    g = forecast_scenario(sc2, planned_elsewhere={lone})
+    assert g.rate_per_month[i] == 0.0 and g.method[i] == NO_DATA
+
+
+def test_forecast_scenario_without_history_is_the_prior() -> None:
+    sc = replace(scenarios.load("tiny"), demand_history=())
+    f = forecast_scenario(sc)
+    np.testing.assert_allclose(f.rate_per_month, f.prior_rate_per_month)
+    assert set(f.method) == {PRIOR_ONLY}

@@ -38,3 +38,19 @@ def make_inputs(target, on_hand, *, defective=None, in_transit=None, backorders=
         horizon_days=horizon,
         service_weight=None if service_weight is None else np.asarray(service_weight, float),
         pipeline_mean=None if pipeline_mean is None else np.asarray(pipeline_mean, float))
+
+
+class TableModel:
+    """An :class:`optimizer.restock.value.OrderModel` where every unit at (part, location) adds
+    ``unit_gain[part, location]`` on-time requests a year, whatever else is stocked."""
+
+    classes = ("all",)
+
+    def __init__(self, unit_gain) -> None:
+        self.unit_gain = np.asarray(unit_gain, dtype=float)
+
+    def gains(self, levels, parts, deltas):
+        return (np.asarray(deltas) * self.unit_gain[np.asarray(parts)]).sum(axis=1)[:, None]
+
+    def top_up(self, levels, min_gain):
+        return np.zeros(np.shape(levels), dtype=np.int64)

@@ -67,9 +67,9 @@ def test_budget_ranks_by_service_per_money_and_lists_the_cut() -> None:
                       service_weight=[[0, 10], [0, 2]], pipeline_mean=[[1, 1], [1, 1]])
     r = plan_restock(inp, budget=120.0)
     assert list(r.buys["part_id"]) == ["P0"]
-    assert r.buys["service_gain_per_year"].iloc[0] == pytest.approx(10 * math.exp(-1))
+    assert r.buys["gain_per_year"].iloc[0] == pytest.approx(10 * math.exp(-1))
     assert list(r.cut["part_id"]) == ["P1"] and r.cut_amount == pytest.approx(50.0)
-    assert r.cut["service_lost_per_year"].iloc[0] == pytest.approx(2 * math.exp(-1))
+    assert r.cut["gain_per_year"].iloc[0] == pytest.approx(2 * math.exp(-1))
     # a cheaper unit that still fits is taken after a dear one is skipped
     r = plan_restock(inp, budget=60.0)
     assert list(r.buys["part_id"]) == ["P1"] and list(r.cut["part_id"]) == ["P0"]
@@ -142,19 +142,26 @@ def test_conservation_invariants(case) -> None:
     # units: after = before - out + in + repair credit + bought
     after = (r.position_before - flow.sum(axis=2) + flow.sum(axis=1) + r.repair_credit + r.bought)
     np.testing.assert_array_equal(r.position_after, after)
-    # every position reaches its target except by exactly the cut units
-    assert np.all(r.position_after + r.cut_units >= inp.target)
+    # every position reaches its target except by exactly the cut and the dropped units
+    missing = r.cut_units + r.dropped_units
+    assert np.all(r.position_after + missing >= inp.target)
     short = r.position_after < inp.target
-    np.testing.assert_array_equal((r.position_after + r.cut_units)[short], inp.target[short])
-    assert np.all(r.cut_units[~short] == 0)
+    np.testing.assert_array_equal((r.position_after + missing)[short], inp.target[short])
     assert int(r.cut["quantity"].sum()) == r.cut_units.sum()
+    assert int(r.dropped["quantity"].sum()) == r.dropped_units.sum()
     assert int(r.buys["quantity"].sum()) == r.bought.sum()
-    # money: bought + cut = the whole need at unit cost; buys within budget; nothing left fits
-    need_value = float(inp.unit_cost @ (r.bought + r.cut_units).sum(axis=1))
-    assert r.buy_amount + r.cut_amount == pytest.approx(need_value, abs=0.05)
+    # every proposed line adds at least the floor; every dropped one less
+    # (a repair line's gain is shared over its rows by units sent)
+    repair_lines = r.repairs.groupby(["part_id", "to_depot"])["gain_per_year"].sum()
+    for gains in (r.transfers["gain_per_year"], repair_lines, r.buys["gain_per_year"]):
+        assert (gains >= r.min_gain - 1e-6).all()
+    assert (r.dropped["gain_per_year"] < r.min_gain).all()
+    # money: buys within the budget; a cut line did not fit in what was left or ranks below
+    # every kept buy
     if budget is None:
         assert r.cut.empty
     else:
         assert r.buy_amount <= budget + 0.05
-        if not r.cut.empty:
-            assert r.cut["unit_cost"].min() > budget - r.buy_amount - 0.05
+        worst_kept = r.buys["gain_per_10k"].min() if len(r.buys) else np.inf
+        for c in r.cut.itertuples():
+            assert c.unit_cost > budget - r.buy_amount - 0.05 or c.gain_per_10k <= worst_kept

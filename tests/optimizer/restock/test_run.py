@@ -12,11 +12,9 @@ import pytest
 
 import scenarios
 from optimizer.restock.approve import LedgerMovement, approve, movements
-from optimizer.restock.orders import BUY_COLUMNS, EXCESS_COLUMNS, REPAIR_COLUMNS
-from optimizer.restock.outputs import SHEETS, write_outputs
+from optimizer.restock.outputs import SHEETS, tables, write_outputs
 from optimizer.restock.quarter import Quarter
 from optimizer.restock.run import RestockResult, scenario_run, targets_from_plan
-from optimizer.restock.transfers import TRANSFER_COLUMNS
 
 
 @pytest.fixture(scope="module")
@@ -57,22 +55,29 @@ def test_run_is_consistent(result, tiny) -> None:
                    .fillna(0).to_numpy() <= 1.0 + 1e-9)
     assert result.investment_target == pytest.approx(result.stocking.investment)
     assert list(result.depots["depot_id"]) == list(plan.inputs.location_ids)
-    # orders only move toward the targets
-    assert np.all(plan.position_after + plan.cut_units >= plan.inputs.target)
+    # orders only move toward the targets; what is missing is cut or dropped for no gain
+    assert np.all(plan.position_after + plan.cut_units + plan.dropped_units
+                  >= plan.inputs.target)
+    repair_lines = plan.repairs.groupby(["part_id", "to_depot"])["gain_per_year"].sum()
+    for gains in (plan.transfers["gain_per_year"], repair_lines, plan.buys["gain_per_year"]):
+        assert (gains >= plan.min_gain - 1e-6).all()
+    # every class after the orders at or above the share aimed at
+    s = result.service.dropna(subset=["aimed_at", "on_time_after"])
+    assert (s["on_time_after"] >= s["aimed_at"] - 1e-9).all()
 
 
 def test_outputs_files_xlsx_and_summary(result, outputs) -> None:
-    for name in ("transfers", "repairs", "buys", "excess"):
+    for name in ("transfers", "repairs", "buys", "excess", "cut", "dropped", "marginal",
+                 "service"):
         assert outputs[name].name == f"{name}.csv" and outputs[name].is_file()
-    cols = {"transfers": TRANSFER_COLUMNS, "repairs": REPAIR_COLUMNS, "buys": BUY_COLUMNS,
-            "excess": EXCESS_COLUMNS}
-    for name, c in cols.items():
-        assert tuple(pd.read_csv(outputs[name]).columns) == c
     book = pd.read_excel(outputs["xlsx"], sheet_name=None)
     assert tuple(book) == SHEETS
-    for name, c in cols.items():
-        assert tuple(book[name].columns) == c
-    assert set(book["summary"]["item"]) >= {"run_id", "buy_amount", "cut_amount", "excess_value"}
+    t = tables(result)
+    for name in ("transfers", "repairs", "buys", "excess", "cut", "dropped", "service"):
+        csv = pd.read_csv(outputs[name])
+        assert list(csv.columns) == list(t[name].columns) == list(book[name].columns)
+    assert set(book["summary"]["item"]) >= {"run_id", "buy_amount", "cut_amount", "excess_value",
+                                             "gain_per_year", "dropped_lines", "max_step"}
     from openpyxl import load_workbook
 
     wb = load_workbook(outputs["xlsx"])
@@ -83,10 +88,33 @@ def test_outputs_files_xlsx_and_summary(result, outputs) -> None:
     assert summary["buy_amount"] == pytest.approx(result.plan.buy_amount)
 
 
+def test_order_sheets_name_parts_and_label_units(result, outputs) -> None:
+    names = {p.part_id: p.name for p in scenarios.load("tiny").parts}
+    cur = result.currency
+    transfers = pd.read_csv(outputs["transfers"])
+    assert len(transfers) > 0
+    assert list(transfers.columns[:3]) == ["part id", "part name", "from depot"]
+    assert all(names[p] == n for p, n in zip(transfers["part id"], transfers["part name"],
+                                             strict=True))
+    assert f"transport cost ({cur})" in transfers.columns
+    assert "lead time (days)" in transfers.columns and "gain (on-time requests/yr)" in \
+        transfers.columns
+    days = transfers["lead time (days)"].to_numpy()
+    np.testing.assert_array_equal(days, np.round(days, 1))
+    for name in ("repairs", "buys", "cut", "dropped", "excess", "marginal"):
+        assert "part name" in pd.read_csv(outputs[name]).columns, name
+    service = pd.read_csv(outputs["service"])
+    # shares as percentages, e.g. 95.0 for a 95 % target
+    np.testing.assert_allclose(service["target (%)"], 100 * result.service["target"], atol=0.01)
+    assert service["on time after (%)"].max() > 1.5
+    html = re.sub(r"base64,[A-Za-z0-9+/=]+", "", outputs["html"].read_text())
+    assert "part name" in html and " %</td>" in html and "e+0" not in html
+
+
 def test_html_is_self_contained_with_figures(outputs) -> None:
     text = outputs["html"].read_text()
     imgs = re.findall(r'<img [^>]*src="data:image/png;base64,([A-Za-z0-9+/=]+)"', text)
-    assert len(imgs) == 4 and all(len(b) > 1000 for b in imgs)
+    assert len(imgs) == 5 and all(len(b) > 1000 for b in imgs)
     stripped = re.sub(r"base64,[A-Za-z0-9+/=]+", "", text)
     assert not re.search(r"(https?:|ftp:)?//[a-z0-9]", stripped, re.IGNORECASE)
     assert not re.search(r"""(src|href)=["'](?!data:)""", stripped)
