@@ -12,21 +12,24 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from anyio import to_thread
 from fastapi import Depends, FastAPI, Request
 from sqlalchemy import text
 
-from api import fastjson, problems
+from api import fastjson, openapi, problems
+from api.auth.views import router as keys_router
 from api.context import ApiSettings, AppContext, TtlCache, plan_levels, snapshot_engine
 from api.dispatches.views import router as dispatches_router
 from api.inputs import known_query_only
 from api.limits import Limits, LimitsMiddleware
 from api.orders.views import router as orders_router
 from api.pipeline.views import router as pipeline_router
-from api.restock.service import recover_runs, runs_dir
+from api.restock.service import interrupt_runs, recover_runs, runs_dir
 from api.restock.views import router as restock_router
 from api.routes.views import router as route_plans_router
 from api.sla.views import router as sla_router
 from api.stock.views import router as stock_router
+from api.ui import install as install_ui
 from api.webhooks.views import router as webhooks_router
 from api.webhooks.worker import WebhookWorker
 from inventory.db.engine import database_url, make_engine, session_factory
@@ -58,6 +61,10 @@ def create_app(settings: ApiSettings | None = None, *, context: AppContext | Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # few request threads: each one more contends for the interpreter lock with the event
+        # loop that answers /healthz and reads every request, and the database pool serves
+        # only so many at once anyway
+        to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
         worker = WebhookWorker(ctx) if settings.webhook_worker else None
         if worker:
             worker.start()
@@ -68,6 +75,7 @@ def create_app(settings: ApiSettings | None = None, *, context: AppContext | Non
         finally:
             if worker:
                 worker.stop()
+            interrupt_runs(ctx)  # a graceful stop leaves no run marked running
 
     app = FastAPI(
         title="spares dispatch API",
@@ -84,12 +92,14 @@ def create_app(settings: ApiSettings | None = None, *, context: AppContext | Non
     app.add_middleware(LimitsMiddleware, limits=limits or Limits.from_env())
     problems.install(app)  # after the other middleware: its error guard is the outermost
     for router in (dispatches_router, stock_router, sla_router, webhooks_router, restock_router,
-                   route_plans_router, pipeline_router, orders_router):
+                   route_plans_router, pipeline_router, orders_router, keys_router):
         app.include_router(router)
+    install_ui(app)  # the planners' workspace at /, offline /docs and /redoc
 
     @app.get("/healthz", tags=["health"])
-    def healthz() -> dict[str, str]:
-        """The process is up."""
+    async def healthz() -> dict[str, str]:
+        """The process is up: answered on the event loop, with no database call and no wait
+        for a worker thread (`/readyz` checks the database)."""
         return {"status": "ok"}
 
     @app.get("/readyz", tags=["health"])
@@ -105,4 +115,5 @@ def create_app(settings: ApiSettings | None = None, *, context: AppContext | Non
         return {"status": "ready", "scenario": c.scenario.name, "depots": len(c.scenario.depots),
                 "sites": len(c.scenario.sites)}
 
+    openapi.install(app)
     return app

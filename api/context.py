@@ -41,7 +41,8 @@ class ApiSettings:
     (``SPARES_WEBHOOK_RETRY_HOURS``). ``webhook_max_subscriptions``: active subscriptions per
     owner (``SPARES_WEBHOOK_MAX_SUBSCRIPTIONS``). ``webhook_resolver``: (host, port) -> addresses
     (default: the system resolver; tests give a fixed table). ``key_cache_seconds``: how long a checked API
-    key is trusted without a database lookup (a revoked key stops working within this time).
+    key is trusted without a database lookup (a key revoked anywhere stops working on every
+    server process within this time; a revocation through this process's API at once).
     ``clock`` returns the current aware instant (default: the system clock); a decision ships
     from the later of this instant and the request's own times, and tests pin it.
     """
@@ -60,8 +61,12 @@ class ApiSettings:
         default_factory=lambda: int(_env_number("SPARES_WEBHOOK_MAX_SUBSCRIPTIONS", 20)))
     webhook_secret_overlap_hours: float = 24.0
     webhook_resolver: Callable[[str, int], list[str]] | None = None
-    key_cache_seconds: float = 60.0
+    key_cache_seconds: float = 0.5
     clock: Callable[[], datetime] | None = None
+    request_threads: int = field(
+        default_factory=lambda: int(_env_number("SPARES_REQUEST_THREADS", 8)))
+    """How many requests run on worker threads at once per process
+    (``SPARES_REQUEST_THREADS``): the rest wait their turn and the event loop stays responsive."""
 
     def __post_init__(self) -> None:
         from api.webhooks.destinations import allow_list
@@ -107,6 +112,10 @@ class TtlCache:
         with self._lock:
             self._items.pop(key, None)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
 
 
 @dataclass
@@ -119,7 +128,7 @@ class AppContext:
     levels: CriticalLevels
     read_engine: Engine | None = None
     """Engine for lock-free snapshot reads (:func:`snapshot_engine`); None uses ``engine``."""
-    key_cache: TtlCache = field(default_factory=lambda: TtlCache(60.0))
+    key_cache: TtlCache = field(default_factory=lambda: TtlCache(0.5))
     subscription_cache: TtlCache = field(default_factory=lambda: TtlCache(5.0))
     """owner -> active subscription ids; cleared in-process on (un)subscribe."""
 

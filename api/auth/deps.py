@@ -8,28 +8,36 @@ from typing import Any
 from fastapi import Request
 
 from api.auth.models import Principal, Scope
-from api.auth.service import authenticate
+from api.auth.service import authenticate, usable
 from api.problems import Problem
 
 
+def _refused(detail: str) -> Problem:
+    return Problem(401, "unauthorized", "Unauthorized", detail,
+                   headers={"WWW-Authenticate": "Bearer"})
+
+
 async def principal(request: Request) -> Principal:
-    """401 unless a valid key is presented. Keys are cached per process after the first lookup
-    (async: a cached key costs no thread hop; a miss does one short indexed read)."""
+    """401 unless a valid key is presented. A checked key is trusted for at most
+    ``key_cache_seconds`` (0.5 s by default) per process, so a revocation reaches every server
+    process within that time; its expiry is checked on every request. (async: a cached key
+    costs no thread hop; a miss does one short indexed read.)"""
     auth = request.headers.get("authorization", "")
     key = auth[7:].strip() if auth.lower().startswith("bearer ") else request.headers.get("x-api-key")
     if not key:
-        raise Problem(401, "unauthorized", "Unauthorized",
-                      "missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key'",
-                      headers={"WWW-Authenticate": "Bearer"})
+        raise _refused("missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key'")
     ctx = request.app.state.ctx
+    now = ctx.now()
     found = ctx.key_cache.get(key)
     if found is None:
         with ctx.sessions() as session:
-            found = authenticate(session=session, key=key)
+            found = authenticate(session=session, key=key, now=now)
         if found is None:
-            raise Problem(401, "unauthorized", "Unauthorized", "unknown or revoked API key",
-                          headers={"WWW-Authenticate": "Bearer"})
+            raise _refused("unknown, expired or revoked API key")
         ctx.key_cache[key] = found
+    elif not usable(found, now):
+        ctx.key_cache.pop(key)
+        raise _refused("unknown, expired or revoked API key")
     return found
 
 

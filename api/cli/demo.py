@@ -34,9 +34,10 @@ if TYPE_CHECKING:
 console = Console()
 errors = Console(stderr=True)
 
-KEEP_TABLES = frozenset({"api_keys", "webhook_subscriptions"})
-"""Service tables a refresh keeps; the others (dispatches, their events, orders, outbox, restock
-runs) refer to stock of the previous load and are cleared with it."""
+KEEP_TABLES = frozenset({"organizations", "api_keys", "webhook_subscriptions"})
+"""Service tables a refresh keeps (the organizations with their keys); the others (dispatches,
+their events, orders, outbox, restock runs) refer to stock of the previous load and are cleared
+with it."""
 EXAMPLE_TRIES = 200
 """(site, part) pairs tried for a curl example the service answers on time."""
 
@@ -57,6 +58,7 @@ def demo(db: Path = typer.Option(Path("spares.db"), "--db", help="SQLite databas
          port: int = typer.Option(8000, "--port", min=1, max=65535)) -> None:
     """Load a scenario into SQLite, summarise the network, plan stock levels, serve the API."""
     import scenarios
+    from api.cli.serve import ServeError, bind
     from inventory.db.engine import make_engine, session_factory
     from inventory.db.migrate import upgrade
     from inventory.domain import DomainError
@@ -64,6 +66,10 @@ def demo(db: Path = typer.Option(Path("spares.db"), "--db", help="SQLite databas
     db = db.expanduser().resolve()
     url = f"sqlite:///{db}"
     plan_dir = db.with_name(f"{db.stem}-plan")
+    try:  # the port is taken now, not after minutes of planning
+        sock = bind(host, port) if serve else None
+    except ServeError as exc:
+        raise _fail(str(exc)) from None
     try:
         sc = scenarios.load(scenario)
     except (scenarios.ScenarioFormatError, DomainError, OSError) as exc:
@@ -112,12 +118,12 @@ def demo(db: Path = typer.Option(Path("spares.db"), "--db", help="SQLite databas
     finally:
         engine.dispose()
     _curl(sc, keys, host, port, plan_dir, prefer=set(opened))
-    if not serve:
+    if sock is None:
         return
-    from api.cli.serve import ServeError, run
+    from api.cli.serve import run
 
     try:
-        run(url, host, port, plan=plan_dir)
+        run(url, host, port, plan=plan_dir, sock=sock)
     except ServeError as exc:
         raise _fail(str(exc)) from None
 

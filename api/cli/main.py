@@ -20,6 +20,7 @@ app = typer.Typer(
 app.add_typer(scenario.app, name="scenario", help="Validate, export and generate scenarios.")
 app.add_typer(db.app, name="db", help="Create the database and load scenarios into it.")
 app.add_typer(keys.app, name="keys", help="Manage API keys.")
+app.add_typer(keys.orgs_app, name="orgs", help="Manage organizations (the tenants owning keys).")
 app.add_typer(routes.app, name="routes", help="Plan multi-stop delivery runs.")
 app.add_typer(bench.app, name="bench", help="Reproducible benchmarks.")
 for module in (plan, simulate, restock, serve, demo):

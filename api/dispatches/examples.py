@@ -94,6 +94,7 @@ DISPATCH_EXAMPLE: dict[str, Any] = {'id': 'dsp_5f2c9a0e1b7d4c38',
                             'opening hours mon-fri 08:00-18:00); courier 15 km to CTU, flight Wed '
                             '12:59 1223 km to CAN, 2 h handling at each hub, courier 37 km to site',
                    'lost_because': 'arrives 3.99 h after the deadline'}],
+ 'alternatives_total': 2,
  'replenishment_order': {'kind': 'transfer',
                          'depot_id': 'GZ',
                          'part_id': 'PSU-1200',

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from api.dispatches.enums import EventKind, Status
@@ -31,6 +31,9 @@ class DispatchCreate(BaseModel):
                                          "before reported_at nor after the server's clock")
     approved_at: Instant | None = Field(default=None, description="dispatch approved; not "
                                         "before reported_at")
+    allow_duplicate_ticket: StrictBool = Field(
+        default=False, description="true: another unit for a ticket and part that already have "
+                                   "an open dispatch is intended (else that is a 409)")
 
     @field_validator("confirmed_at", "approved_at")
     @classmethod
@@ -133,7 +136,10 @@ class DispatchOut(BaseModel):
     ready_at: datetime = Field(description="when the order reached the source depot: the later of "
                                            "the request's instants and the server's clock")
     chosen: OptionOut | None
-    alternatives: list[OptionOut]
+    alternatives: list[OptionOut] = Field(
+        description="the options not chosen, earliest arrival first: the first 3 unless asked "
+                    "for all with `?expand=alternatives`")
+    alternatives_total: int = Field(description="how many alternatives the decision weighed")
     replenishment_order: OrderOut | None = Field(
         description="the order refilling the source depot (transfer from its parent, or a buy)")
     repair_order: OrderOut | None = Field(

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, bindparam, or_, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -53,6 +53,15 @@ _INSERT_O = _O.insert()
 _BY_KEY = select(_D.c.request_hash, _D.c.decision).where(
     _D.c.owner == bindparam("owner"), _D.c.idempotency_key == bindparam("key"))
 
+OPEN_STATUSES = (Status.RESERVED.value, Status.BACKORDERED.value, Status.PICKED.value,
+                 Status.SHIPPED.value)
+"""Statuses of a dispatch still under way: a second one for the same ticket and part is refused
+unless the caller says it is intended."""
+
+_OPEN_FOR_TICKET = select(_D.c.id).where(
+    _D.c.owner == bindparam("owner"), _D.c.ticket_id == bindparam("ticket"),
+    _D.c.part_id == bindparam("part"), _D.c.status.in_(OPEN_STATUSES)).order_by(_D.c.id).limit(1)
+
 
 class _Raced(Exception):
     """The chosen units were taken between reading free stock and reserving."""
@@ -79,8 +88,10 @@ def _r3(x: float | None) -> float | None:
 
 
 def request_hash(body: DispatchCreate) -> str:
-    """SHA-256 of the canonical request (sorted keys, instants as sent after validation)."""
-    canonical = fastjson.dumps(body.model_dump(mode="json"))
+    """SHA-256 of the canonical request (sorted keys, instants as sent after validation);
+    ``allow_duplicate_ticket`` is left out: it changes whether a create is allowed, not what
+    it asks for."""
+    canonical = fastjson.dumps(body.model_dump(mode="json", exclude={"allow_duplicate_ticket"}))
     return hashlib.sha256(canonical).hexdigest()
 
 
@@ -177,7 +188,8 @@ def ready_time(ctx: AppContext, req: DispatchRequest) -> datetime:
 
 def create_dispatch(ctx: AppContext, body: DispatchCreate, *, owner: str,
                     idempotency_key: str) -> Created:
-    """Decide and reserve; replay the stored answer for a known key.
+    """Decide and reserve for organization ``owner``; replay the stored answer for a key it
+    used before; a 409 when it has an open dispatch for the ticket and part already.
 
     The decision is made on a snapshot of the free stock read without any lock, so writers
     (other threads, other server processes) only queue for the short write transaction. Inside
@@ -225,10 +237,44 @@ def create_dispatch(ctx: AppContext, body: DispatchCreate, *, owner: str,
                   "stock changed under the request repeatedly; retry with the same Idempotency-Key")
 
 
+def _check_duplicate(session: Connection, owner: str, body: DispatchCreate, key: str,
+                     digest: str) -> Created | None:
+    """The stored answer when a concurrent create with this key committed first; else a 409
+    naming the open dispatch ``owner`` already has for this ticket and part (unless the body
+    says ``allow_duplicate_ticket``). On PostgreSQL a transaction advisory lock on (owner,
+    ticket, part) makes two concurrent creates check one after the other; SQLite's writers are
+    serial anyway."""
+    if body.allow_duplicate_ticket:
+        return None
+    if session.dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
+                        {"k": f"ticket:{owner}:{body.ticket_id}:{body.part_id}"})
+    replay = _stored(session, owner, key, digest)
+    if replay is not None:
+        return replay
+    found = session.execute(_OPEN_FOR_TICKET, {"owner": owner, "ticket": body.ticket_id,
+                                               "part": body.part_id}).scalar()
+    if found is not None:
+        link = f"/v1/dispatches/{found}"
+        raise Problem(409, "duplicate-ticket", "Open dispatch for this ticket and part",
+                      f"dispatch {found} is already under way for ticket {body.ticket_id!r} and "
+                      f"part {body.part_id!r}; read it at {link}, or send "
+                      "'allow_duplicate_ticket: true' if a second unit is intended",
+                      errors=[{"field": "body.ticket_id",
+                               "message": f"open dispatch {found} for this part"}],
+                      headers={"Link": f'<{link}>; rel="duplicate"'},
+                      existing_dispatch_id=found, existing_dispatch=link)
+    return None
+
+
 def _record(ctx: AppContext, session: Connection, body: DispatchCreate, req: DispatchRequest,
             dec: DispatchDecision, deadline: Deadline, ready: datetime, owner: str, key: str,
             digest: str) -> Created:
-    """Reserve the chosen units and write the dispatch, its order and its webhook messages."""
+    """Reserve the chosen units and write the dispatch, its order and its webhook messages
+    (after :func:`_check_duplicate`)."""
+    replay = _check_duplicate(session, owner, body, key, digest)
+    if replay is not None:
+        return replay
     now = ctx.now()
     dispatch_id = "dsp_" + secrets.token_hex(8)
     ch = dec.chosen
@@ -284,9 +330,11 @@ def _event_data(dispatch_id: str, ticket_id: str, status: str, event: str | None
             "due_at": iso(due_at), **extra}
 
 
-def _load(session: Session, dispatch_id: str) -> Dispatch:
+def _load(session: Session, dispatch_id: str, tenant: str | None = None) -> Dispatch:
+    """The dispatch; a 404 when it does not exist or (with ``tenant``) belongs to another
+    organization, so ids of other organizations do not leak."""
     row = session.get(Dispatch, dispatch_id)
-    if row is None:
+    if row is None or (tenant is not None and row.owner != tenant):
         raise Problem(404, "dispatch-not-found", "Dispatch not found",
                       f"no dispatch {dispatch_id!r}",
                       errors=[{"field": "path.dispatch_id", "message": "unknown dispatch id"}])
@@ -325,19 +373,23 @@ def dispatch_view(ctx: AppContext, session: Session, row: Dispatch) -> dict[str,
     return _views(ctx, session, [row])[0]
 
 
-def get_dispatch(ctx: AppContext, dispatch_id: str) -> dict[str, Any]:
+def get_dispatch(ctx: AppContext, dispatch_id: str, *, tenant: str | None = None) -> dict[str, Any]:
+    """One dispatch (of organization ``tenant`` only, if given)."""
     with ctx.sessions() as session:
-        return dispatch_view(ctx, session, _load(session, dispatch_id))
+        return dispatch_view(ctx, session, _load(session, dispatch_id, tenant))
 
 
 def list_dispatches(ctx: AppContext, *, ticket_id: str | None = None, status: Status | None = None,
                     at_risk: bool | None = None, date_from: datetime | None = None,
                     date_to: datetime | None = None, limit: int = 100,
-                    after: str | None = None) -> list[dict[str, Any]]:
-    """Dispatches filtered by ticket, status, at-risk flag and reported_at in [from, to),
-    ordered by (reported_at, id); ``after``: only those ordered after that dispatch (keyset
-    pagination: the page after the one ending with it)."""
+                    after: str | None = None, tenant: str | None = None) -> list[dict[str, Any]]:
+    """Dispatches (of organization ``tenant`` only, if given) filtered by ticket, status,
+    at-risk flag and reported_at in [from, to), ordered by (reported_at, id); ``after``: only
+    those ordered after that dispatch (keyset pagination: the page after the one ending with
+    it)."""
     q = select(Dispatch)
+    if tenant is not None:
+        q = q.where(Dispatch.owner == tenant)
     if after is not None:
         at = select(Dispatch.reported_at).where(Dispatch.id == after).scalar_subquery()
         q = q.where(or_(Dispatch.reported_at > at,
@@ -358,15 +410,16 @@ def list_dispatches(ctx: AppContext, *, ticket_id: str | None = None, status: St
 
 
 def record_event(ctx: AppContext, dispatch_id: str, kind: EventKind, at: datetime,
-                 note: str | None = None) -> dict[str, Any]:
+                 note: str | None = None, *, tenant: str | None = None) -> dict[str, Any]:
     """Apply one lifecycle event: guard the transition, move stock, fix the SLA outcome.
+    With ``tenant`` a dispatch of another organization is a 404.
 
     Sending the dispatch's last event again (same kind and instant) changes nothing and answers
     the dispatch as it is, so a ticket system may retry an event after a timeout.
     """
     at = at.astimezone(UTC)
     with ctx.sessions(write=True) as session:
-        row = _load(session, dispatch_id)
+        row = _load(session, dispatch_id, tenant)
         last = session.execute(select(_E.c.kind, _E.c.at).where(_E.c.dispatch_id == row.id)
                                .order_by(_E.c.id.desc()).limit(1)).first()
         if last is not None and last.kind == kind.value and as_utc(last.at) == at:
@@ -417,15 +470,16 @@ def record_event(ctx: AppContext, dispatch_id: str, kind: EventKind, at: datetim
         return dispatch_view(ctx, session, row)
 
 
-def redecide(ctx: AppContext, dispatch_id: str) -> dict[str, Any]:
+def redecide(ctx: AppContext, dispatch_id: str, *, tenant: str | None = None) -> dict[str, Any]:
     """Decide a backordered dispatch again on the free stock now (the fill that a receipt,
     adjustment or cancel runs by itself); backorders with an earlier deadline for the same
-    units go first. Still no stock: it stays backordered. Any other status is a 409."""
+    units go first. Still no stock: it stays backordered. Any other status is a 409; with
+    ``tenant`` a dispatch of another organization is a 404."""
     from api.dispatches.backorders import fill_backorders, lock_for_fill
 
     with ctx.sessions(write=True) as session:
         lock_for_fill(session)
-        row = _load(session, dispatch_id)
+        row = _load(session, dispatch_id, tenant)
         if row.status != Status.BACKORDERED.value:
             raise Problem(409, "not-backordered", "Not a backorder",
                           f"dispatch {dispatch_id!r} is {row.status!r}; only a backordered "

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from starlette.concurrency import run_in_threadpool
 
 from api import pagination
 from api.auth.deps import require, require_any
@@ -21,46 +23,75 @@ router = APIRouter(prefix="/v1/dispatches", tags=["dispatches"])
 
 PROBLEM = {"content": {"application/problem+json": {}}, "description": "problem details"}
 DispatchId = Annotated[identifier(40), Path()]
+T = TypeVar("T")
+TOP_ALTERNATIVES = 3
+"""Alternatives an answer carries unless the caller asks for all (``?expand=alternatives``)."""
+Expand = Annotated[Literal["alternatives"] | None, Query(
+    description=f"`alternatives`: every option the decision weighed (default: the "
+                f"{TOP_ALTERNATIVES} that arrive first; `alternatives_total` counts them all)")]
+
+
+async def off_loop(fn: Callable[..., T], ctx: Any, *args: Any, **kwargs: Any) -> T:
+    """``fn(ctx, ...)``: inline for SQLite, on the thread pool for a networked database, whose
+    round trips and row-lock waits would otherwise hold up the event loop and everything on it
+    (health checks, other connections' requests)."""
+    if ctx.engine.dialect.name == "sqlite":
+        return fn(ctx, *args, **kwargs)
+    return await run_in_threadpool(fn, ctx, *args, **kwargs)
+
+
+def sized(body: dict[str, Any], expand: str | None) -> dict[str, Any]:
+    """The answer with its first :data:`TOP_ALTERNATIVES` alternatives (earliest arrival
+    first, as decided), or all of them with ``expand``; ``alternatives_total`` counts them all."""
+    alternatives = body.get("alternatives") or []
+    out = {**body, "alternatives_total": len(alternatives)}
+    if expand is None and len(alternatives) > TOP_ALTERNATIVES:
+        out["alternatives"] = alternatives[:TOP_ALTERNATIVES]
+    return out
 
 
 @router.post("", status_code=201, response_model=DispatchOut,
              responses={401: PROBLEM, 403: PROBLEM, 409: PROBLEM, 422: PROBLEM},
              summary="Decide and reserve a replacement part")
 async def create_dispatch(body: DispatchCreate, request: Request,
-                    idempotency_key: Annotated[str | None, Header(
+                    idempotency_key: Annotated[str, Header(
                         alias="Idempotency-Key", max_length=255, pattern=r"^[!-~]+$",
-                        description="unique per logical request and API key; a replay returns "
-                                    "the first answer, another body with it is a 422")
-                    ] = None,
+                        description="unique per logical request and organization; a replay "
+                                    "returns the first answer, another body with it is a 422")
+                    ],
+                    expand: Expand = None,
                     who: Principal = Depends(require(Scope.TICKETING))) -> Any:
     """Deadline from the contract dialect, the cheapest source meeting it (rationing protected
     stock), the reservation and the replenishment order, in one transaction. A replay with the
     same Idempotency-Key and body returns the same answer without reserving again; the same key
-    with another body is a 422. No stock anywhere is still a 201, status `backordered` with the
-    expected date; no source in time is a reservation with `on_time: false` and the reason.
+    with another body is a 422. Idempotency-Keys and dispatches belong to the key's
+    organization. While the organization has an open dispatch for the same ticket and part, a
+    new one is a 409 linking it, unless `allow_duplicate_ticket` is true. No stock anywhere is
+    still a 201, status `backordered` with the expected date; no source in time is a
+    reservation with `on_time: false` and the reason.
 
-    Runs on the event loop (no thread hop): the work is CPU and short local database calls."""
-    if not idempotency_key:
-        raise field_problem(422, "header.Idempotency-Key", "the header is required",
-                            "missing-idempotency-key")
+    On SQLite it runs on the event loop (no thread hop: CPU and short local database calls);
+    on a networked database on the thread pool (:func:`off_loop`)."""
     check_not_future("body.reported_at", body.reported_at)
     check_not_future("body.confirmed_at", body.confirmed_at)
-    created = service.create_dispatch(request.app.state.ctx, body, owner=who.key_id,
-                                      idempotency_key=idempotency_key)
+    created = await off_loop(service.create_dispatch, request.app.state.ctx, body,
+                             owner=who.organization_id, idempotency_key=idempotency_key)
     headers = {"Location": f"/v1/dispatches/{created.body['id']}"}
     if created.replayed:
         headers["Idempotent-Replayed"] = "true"
     # the body was built from the decision in the shape of DispatchOut (a test validates it);
     # skipping a second validation keeps the hot path short
-    return FastJSONResponse(dumps(created.body), status_code=created.status_code, headers=headers)
+    return FastJSONResponse(dumps(sized(created.body, expand)), status_code=created.status_code,
+                            headers=headers)
 
 
 @router.get("/{dispatch_id}", response_model=DispatchOut, responses={404: PROBLEM})
-def get_dispatch(request: Request, dispatch_id: DispatchId,
-                 _: Principal = Depends(require(Scope.TICKETING))) -> Any:
+def get_dispatch(request: Request, dispatch_id: DispatchId, expand: Expand = None,
+                 who: Principal = Depends(require_any(Scope.TICKETING, Scope.PLANNER))) -> Any:
     """One dispatch: the decision as answered at creation plus its live status, SLA outcome,
-    events and repair order."""
-    return FastJSONResponse(service.get_dispatch(request.app.state.ctx, dispatch_id))
+    events and repair order. Another organization's dispatch is a 404."""
+    view = service.get_dispatch(request.app.state.ctx, dispatch_id, tenant=who.tenant)
+    return FastJSONResponse(sized(view, expand))
 
 
 @router.get("", response_model=DispatchList)
@@ -69,44 +100,50 @@ def list_dispatches(request: Request, ticket_id: identifier(200) | None = None,
                     date_from: Annotated[FilterInstant | None, Query(alias="from")] = None,
                     date_to: Annotated[FilterInstant | None, Query(alias="to")] = None,
                     limit: pagination.Limit = pagination.DEFAULT_PAGE,
-                    cursor: pagination.Cursor = None,
-                    _: Principal = Depends(require(Scope.TICKETING))) -> Any:
-    """Filter by ticket, status, at-risk flag (`true`: not on time, backorders included) and
-    reported_at in [from, to) (a date, or a time without offset, is read as UTC); ordered by
+                    cursor: pagination.Cursor = None, expand: Expand = None,
+                    who: Principal = Depends(require_any(Scope.TICKETING, Scope.PLANNER))) -> Any:
+    """The caller's organization's dispatches (planner and admin keys: all). Filter by ticket,
+    status, at-risk flag (`true`: not on time, backorders included) and reported_at in
+    [from, to) (a date, or a time without offset, is read as UTC); ordered by
     reported_at. A page holds at most `limit`; `has_more` says more follow, fetched with
     `cursor=<next_cursor>`."""
     _check_range(date_from, date_to)
     after = pagination.decode("dispatches", cursor, (str,))
     items = service.list_dispatches(request.app.state.ctx, ticket_id=ticket_id, status=status,
                                     at_risk=at_risk, date_from=date_from, date_to=date_to,
-                                    limit=limit + 1, after=after[0] if after else None)
-    return FastJSONResponse(pagination.page("dispatches", items, limit, lambda d: (d["id"],)))
+                                    limit=limit + 1, after=after[0] if after else None,
+                                    tenant=who.tenant)
+    return FastJSONResponse(pagination.page("dispatches", items, limit, lambda d: (d["id"],),
+                                            lambda rows: [sized(d, expand) for d in rows]))
 
 
 @router.post("/{dispatch_id}/events", response_model=DispatchOut,
              responses={404: PROBLEM, 409: PROBLEM, 422: PROBLEM})
 def post_event(request: Request, body: EventCreate, dispatch_id: DispatchId,
-               _: Principal = Depends(require(Scope.TICKETING))) -> Any:
+               expand: Expand = None,
+               who: Principal = Depends(require(Scope.TICKETING))) -> Any:
     """picked, shipped, delivered, defective_received or cancelled; illegal ones are a 409, an
     event dated before the ticket or the previous event a 422. cancelled releases the
     reservation, shipped issues the stock, delivered fixes the SLA outcome (met / missed and by
     how many hours), defective_received books the unit back as defective and opens a repair
     order."""
     check_not_future("body.at", body.at)
-    return FastJSONResponse(service.record_event(request.app.state.ctx, dispatch_id, body.kind,
-                                                 body.at, body.note))
+    view = service.record_event(request.app.state.ctx, dispatch_id, body.kind, body.at,
+                                body.note, tenant=who.tenant)
+    return FastJSONResponse(sized(view, expand))
 
 
 @router.post("/{dispatch_id}/redecide", response_model=DispatchOut,
              responses={404: PROBLEM, 409: PROBLEM})
-def redecide(request: Request, dispatch_id: DispatchId,
-             _: Principal = Depends(require_any(Scope.TICKETING, Scope.PLANNER))) -> Any:
+def redecide(request: Request, dispatch_id: DispatchId, expand: Expand = None,
+             who: Principal = Depends(require_any(Scope.TICKETING, Scope.PLANNER))) -> Any:
     """Decide a backordered dispatch again on the free stock now and reserve it when a source
     has the units (receipts, positive adjustments and cancellations do this by themselves;
     this is for stock that came free another way). Backorders with an earlier deadline for the
     same units go first; without stock it stays backordered. Other statuses are a 409.
     Ticketing or planner keys."""
-    return FastJSONResponse(service.redecide(request.app.state.ctx, dispatch_id))
+    view = service.redecide(request.app.state.ctx, dispatch_id, tenant=who.tenant)
+    return FastJSONResponse(sized(view, expand))
 
 
 def _check_range(date_from: datetime | None, date_to: datetime | None) -> None:

@@ -9,7 +9,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from pydantic_core import PydanticCustomError
 
 from api.inputs import EARLIEST, LATEST, identifier, number
-from optimizer.restock.quarter import Quarter
+from api.pagination import PageInfo
 
 
 class RunStatus(StrEnum):
@@ -32,6 +32,8 @@ class RestockRunCreate(BaseModel):
     @field_validator("quarter")
     @classmethod
     def _quarter(cls, value: str) -> str:
+        from optimizer.restock.quarter import Quarter  # the restock package loads on first use
+
         try:
             q = Quarter.parse(value)
         except ValueError as exc:
@@ -63,7 +65,9 @@ class Approval(BaseModel):
     skipped: int
 
 
-class RestockRunOut(BaseModel):
+class RestockRunBrief(BaseModel):
+    """A run as listed: its status, times, approval and where to download its outputs."""
+
     id: str
     status: RunStatus
     quarter: str
@@ -75,10 +79,21 @@ class RestockRunOut(BaseModel):
     plan_ref: str | None = Field(description="id of the restock plan: quarter, scenario and a "
                                  "digest of the orders; ledger references start with "
                                  "restock:<plan_ref>")
+    outputs: dict[str, str] | None = Field(
+        description="output name -> API path that downloads it (GET with a planner key): "
+                    "the order tables as CSV, summary.json, report.xlsx and report.html")
+    approval: Approval | None
+
+
+class RestockRunOut(RestockRunBrief):
+    """A run with its headline figures and its orders."""
+
     summary: dict[str, Any] | None = Field(description="headline figures (summary.json)")
     orders: Orders | None
-    outputs: dict[str, str] | None = Field(description="output name -> file path on the server")
-    approval: Approval | None
     already_approved: bool = Field(
         default=False, description="set on an approve call that found the run approved before "
         "(nothing more was booked)")
+
+
+class RestockRunList(PageInfo):
+    items: list[RestockRunBrief]

@@ -12,15 +12,16 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import queue
 import secrets
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-from sqlalchemy import update
+from sqlalchemy import and_, or_, update
 from sqlalchemy.orm import Session
 
 from api.problems import Problem, field_problem
@@ -28,14 +29,15 @@ from api.restock.models import RunStatus
 from inventory import ledger
 from inventory.db.dispatch_models import as_utc
 from inventory.db.restock_models import RestockRun
-from optimizer.restock.approve import LedgerMovement, order_movements, post_movements
-from optimizer.restock.build import ledger_positions, location_ids
-from optimizer.restock.quarter import Quarter
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # pandas and the restock package load at the first run, not at server start
+    import pandas as pd
+
     from api.context import AppContext
     from inventory.domain import Scenario
+    from optimizer.restock.approve import LedgerMovement
     from optimizer.restock.positions import Positions
+    from optimizer.restock.quarter import Quarter
     from optimizer.restock.run import RestockResult
 
 RUNS_DIR_ENV = "SPARES_RESTOCK_DIR"
@@ -62,6 +64,8 @@ class SessionLedgerWriter:
 
 def database_positions(session: Session, scenario: Scenario, quarter: Quarter) -> Positions:
     """Inventory positions per part and location from the ledger balances (read in ``session``)."""
+    from optimizer.restock.build import ledger_positions, location_ids
+
     bals = ledger.balances(session=session)
     return ledger_positions(scenario, bals, [p.part_id for p in scenario.parts],
                             location_ids(scenario), quarter.days)
@@ -72,24 +76,59 @@ def runs_dir(configured: str | Path | None = None) -> Path:
     return Path(configured or os.environ.get(RUNS_DIR_ENV) or DEFAULT_RUNS_DIR).resolve()
 
 
-# --- the background executor -------------------------------------------------------------------
+# --- the background worker ------------------------------------------------------------------------
+# One daemon thread per process runs the queued runs in turn. A daemon, so that stopping the
+# server does not wait minutes for a run to end: :func:`interrupt_runs` marks what it was doing.
 
-_executor: ThreadPoolExecutor | None = None
-_executor_lock = threading.Lock()
+_jobs: queue.SimpleQueue[tuple[Future, Callable[..., Any], tuple[Any, ...]]] = queue.SimpleQueue()
+_worker: threading.Thread | None = None
+_worker_lock = threading.Lock()
+_executing: set[str] = set()
+"""Ids of the runs this process claimed and has not finished."""
 
 
-def _submit(fn: Any, *args: Any) -> Future:
+def _work() -> None:
+    while True:
+        future, fn, args = _jobs.get()
+        if not future.set_running_or_notify_cancel():
+            continue
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits on the future
+            future.set_exception(exc)
+
+
+def _submit(fn: Callable[..., Any], *args: Any) -> Future:
     """Queue ``fn(*args)`` on the process's single restock worker thread."""
-    global _executor
-    with _executor_lock:
-        if _executor is None:
-            _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="restock-run")
-        return _executor.submit(fn, *args)
+    global _worker
+    future: Future = Future()
+    with _worker_lock:
+        if _worker is None or not _worker.is_alive():
+            _worker = threading.Thread(target=_work, name="restock-run", daemon=True)
+            _worker.start()
+        _jobs.put((future, fn, args))
+    return future
+
+
+def interrupt_runs(ctx: AppContext) -> list[str]:
+    """At server shutdown: mark the runs this process is executing as failed (interrupted), so
+    none stays ``running``; queued ones stay queued for the next start. Returns their ids."""
+    ids = sorted(_executing)
+    if ids:
+        with ctx.sessions(write=True) as session:
+            session.execute(
+                update(RestockRun)
+                .where(RestockRun.id.in_(ids), RestockRun.status == RunStatus.RUNNING.value)
+                .values(status=RunStatus.FAILED.value, finished_at=datetime.now(UTC),
+                        error=INTERRUPTED))
+    return ids
 
 
 # --- use cases -----------------------------------------------------------------------------------
 
 def parse_quarter(text: str) -> Quarter:
+    from optimizer.restock.quarter import Quarter
+
     try:
         return Quarter.parse(text)
     except ValueError as exc:
@@ -133,6 +172,7 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
 def execute_run(ctx: AppContext, run_id: str, out_dir: Path) -> None:
     """Run one queued restock run to the end, recording success or failure (never raises)."""
     from optimizer.restock.outputs import write_outputs
+    from optimizer.restock.quarter import Quarter
 
     try:
         with ctx.sessions(write=True) as session:
@@ -145,6 +185,7 @@ def execute_run(ctx: AppContext, run_id: str, out_dir: Path) -> None:
             if row is None:
                 return
             quarter, budget = Quarter.parse(row.quarter), row.budget
+        _executing.add(run_id)
         result = compute(ctx, quarter, budget)
         paths = write_outputs(result, out_dir)
         plan = result.plan
@@ -158,6 +199,8 @@ def execute_run(ctx: AppContext, run_id: str, out_dir: Path) -> None:
         with contextlib.suppress(Exception):
             _set(ctx, run_id, status=RunStatus.FAILED.value, finished_at=datetime.now(UTC),
                  error=f"{type(exc).__name__}: {exc}"[:2000])
+    finally:
+        _executing.discard(run_id)
 
 
 #: A run takes about a minute; one still ``running`` after this long has lost its process.
@@ -211,8 +254,15 @@ def _load(session: Session, run_id: str) -> RestockRun:
     return row
 
 
-def run_view(row: RestockRun, *, already_approved: bool = False) -> dict[str, Any]:
-    """The API view of a run row."""
+def output_links(row: RestockRun) -> dict[str, str] | None:
+    """Output name -> the API path that downloads it (the server's file paths stay inside)."""
+    if row.outputs is None:
+        return None
+    return {name: f"/v1/restock-runs/{row.id}/outputs/{name}" for name in row.outputs}
+
+
+def run_brief(row: RestockRun) -> dict[str, Any]:
+    """A run as listed: status, times, approval and output links, without summary and orders."""
     approval = None
     if row.approved_at is not None:
         approval = {"approved_at": as_utc(row.approved_at), "approved_by": row.approved_by,
@@ -220,8 +270,56 @@ def run_view(row: RestockRun, *, already_approved: bool = False) -> dict[str, An
     return {"id": row.id, "status": row.status, "quarter": row.quarter, "budget": row.budget,
             "created_at": as_utc(row.created_at), "started_at": as_utc(row.started_at),
             "finished_at": as_utc(row.finished_at), "error": row.error, "plan_ref": row.plan_ref,
-            "summary": row.summary, "orders": row.orders, "outputs": row.outputs,
-            "approval": approval, "already_approved": already_approved}
+            "outputs": output_links(row), "approval": approval}
+
+
+def run_view(row: RestockRun, *, already_approved: bool = False) -> dict[str, Any]:
+    """The API view of a run row: :func:`run_brief` with the summary and the orders."""
+    return {**run_brief(row), "summary": row.summary, "orders": row.orders,
+            "already_approved": already_approved}
+
+
+def list_runs(ctx: AppContext, *, status: RunStatus | None = None, quarter: str | None = None,
+              limit: int = 100, after: tuple[str, str] | None = None) -> list[dict[str, Any]]:
+    """Runs matching the filters, newest first (by created_at, then id); ``after``: the
+    (created_at ISO, id) of the last run of the previous page (keyset pagination)."""
+    with ctx.sessions() as session:
+        q = session.query(RestockRun)
+        if status is not None:
+            q = q.filter(RestockRun.status == status.value)
+        if quarter is not None:
+            q = q.filter(RestockRun.quarter == quarter)
+        if after is not None:
+            at = datetime.fromisoformat(after[0])
+            q = q.filter(or_(RestockRun.created_at < at,
+                             and_(RestockRun.created_at == at, RestockRun.id < after[1])))
+        rows = q.order_by(RestockRun.created_at.desc(), RestockRun.id.desc()).limit(limit).all()
+        return [run_brief(r) for r in rows]
+
+
+MEDIA_TYPES = {".csv": "text/csv", ".json": "application/json", ".html": "text/html",
+               ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def output_file(ctx: AppContext, run_id: str, name: str) -> tuple[Path, str]:
+    """The file a run wrote under output ``name`` and its media type; 404 naming the field when
+    the run has no such output or the file is gone from the server."""
+    with ctx.sessions() as session:
+        outputs = _load(session, run_id).outputs or {}
+    stored = outputs.get(name)
+    if stored is None:
+        raise Problem(404, "restock-output-not-found", "Restock output not found",
+                      f"restock run {run_id!r} has no output {name!r}"
+                      + (f"; it has {', '.join(sorted(outputs))}" if outputs else
+                         " (outputs exist once the run succeeded)"),
+                      errors=[{"field": "path.name", "message": "unknown output of this run"}])
+    path = Path(stored)
+    if not path.is_file():
+        raise Problem(404, "restock-output-gone", "Restock output removed",
+                      f"output {name!r} of restock run {run_id!r} is no longer on the server; "
+                      "request a new run", errors=[{"field": "path.name",
+                                                    "message": "file removed from the server"}])
+    return path, MEDIA_TYPES.get(path.suffix, "application/octet-stream")
 
 
 def get_run(ctx: AppContext, run_id: str) -> dict[str, Any]:
@@ -258,6 +356,10 @@ def approve_run(ctx: AppContext, run_id: str, *, approver: str) -> dict[str, Any
         if won != 1:
             session.refresh(row)
             return run_view(row, already_approved=True)
+        import pandas as pd
+
+        from optimizer.restock.approve import order_movements, post_movements
+
         orders = row.orders or {}
         moves = order_movements(row.plan_ref or run_id,
                                 *(pd.DataFrame(orders.get(t) or []) for t in ORDER_TABLES[:3]))

@@ -1,19 +1,22 @@
-"""Routes of /v1/restock-runs (planner scope): start a quarterly run, poll it, approve it."""
+"""Routes of /v1/restock-runs (planner scope): start a quarterly run, list and poll runs,
+download their outputs, approve one."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 
+from api import pagination
 from api.auth.deps import require
 from api.auth.models import Principal, Scope
 from api.inputs import identifier
-from api.problems import Problem
+from api.problems import Problem, field_problem
 from api.restock import service
-from api.restock.models import RestockRunCreate, RestockRunOut
+from api.restock.models import RestockRunCreate, RestockRunList, RestockRunOut, RunStatus
 
 router = APIRouter(prefix="/v1/restock-runs", tags=["restock runs"])
 
@@ -46,6 +49,33 @@ def start_run(body: RestockRunCreate, request: Request,
                         headers={"Location": f"/v1/restock-runs/{view['id']}"})
 
 
+@router.get("", response_model=RestockRunList, responses={401: PROBLEM, 403: PROBLEM,
+                                                           422: PROBLEM})
+def list_runs(request: Request, status: RunStatus | None = None,
+              quarter: Annotated[identifier(10) | None,
+                                 Query(description="only runs for this quarter (YYYYQn)")] = None,
+              limit: pagination.Limit = pagination.DEFAULT_PAGE,
+              cursor: pagination.Cursor = None,
+              _: Principal = Depends(require(Scope.PLANNER))) -> Any:
+    """Restock runs, newest first, without their summary and orders (`GET /{run_id}` has
+    them); each with links to its outputs. A page holds at most `limit`; `has_more` says more
+    follow, fetched with `cursor=<next_cursor>`."""
+    after = pagination.decode("restock-runs", cursor, (str, str))
+    if after is not None:
+        try:
+            aware = datetime.fromisoformat(after[0]).tzinfo is not None
+        except ValueError:
+            aware = False
+        if not aware:
+            raise field_problem(422, "query.cursor", "not a cursor of this list: pass the "
+                                "next_cursor of a previous page", "invalid-cursor")
+    items = service.list_runs(request.app.state.ctx, status=status,
+                              quarter=quarter.upper() if quarter else None,
+                              limit=limit + 1, after=after)  # type: ignore[arg-type]
+    return pagination.page("restock-runs", items, limit,
+                           lambda r: (r["created_at"].isoformat(), r["id"]))
+
+
 @router.get("/{run_id}", response_model=RestockRunOut, responses={404: PROBLEM})
 def get_run(request: Request, run_id: RunId,
             _: Principal = Depends(require(Scope.PLANNER))) -> Any:
@@ -60,3 +90,19 @@ def approve_run(request: Request, run_id: RunId,
     """Book the orders in the stock ledger (transfers and buys in transit, repairs in repair),
     once: approving again books nothing more. 409 unless the run succeeded."""
     return service.approve_run(request.app.state.ctx, run_id, approver=who.key_id)
+
+
+OUTPUT_MEDIA = {media: {} for media in sorted(set(service.MEDIA_TYPES.values()))}
+
+
+@router.get("/{run_id}/outputs/{name}", response_class=FileResponse,
+            responses={200: {"content": OUTPUT_MEDIA, "description": "the output file"},
+                       404: PROBLEM}, summary="Download an output of a restock run")
+def download_output(request: Request, run_id: RunId,
+                    name: Annotated[identifier(40), Path(description="an output name as listed "
+                                                                     "in the run's `outputs`")],
+                    _: Principal = Depends(require(Scope.PLANNER))) -> Any:
+    """One file the run wrote (an order table as CSV, `summary` as JSON, `xlsx`, `html`), as
+    an attachment named `<run id>-<file>`."""
+    path, media = service.output_file(request.app.state.ctx, run_id, name)
+    return FileResponse(path, media_type=media, filename=f"{run_id}-{path.name}")

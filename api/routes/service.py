@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -30,15 +30,10 @@ from sqlalchemy.orm import Session
 from inventory.db.dispatch_models import Dispatch, as_utc
 from inventory.domain import Scenario, TransportKind, TransportMode
 from optimizer.calendars import Calendar, day_interval
-from optimizer.routing.runs import (
-    DEFAULT_SIZE_LOADS,
-    Delivery,
-    RunPlan,
-    Vans,
-    default_stop,
-    plan_runs,
-)
 from optimizer.travel import TravelNetwork, haversine_km
+
+if TYPE_CHECKING:  # the solvers import at the first route plan, not at server start
+    from optimizer.routing.runs import Delivery, RunPlan, Vans
 
 PENDING_STATUSES = ("reserved", "picked")
 """Dispatch statuses whose part is still at the depot (reserved or picked, not shipped)."""
@@ -155,6 +150,8 @@ def plan_day(*, session: Session, network: TravelNetwork, depot_id: str, day: da
 
     ``network`` is the scenario's travel network (the API's, or one built for the CLI).
     """
+    from optimizer.routing.runs import DEFAULT_SIZE_LOADS, Delivery, Vans, default_stop, plan_runs
+
     scenario = network.scenario
     if depot_id not in scenario._index["depots"]:
         raise RoutePlanError("depot_id", f"unknown depot {depot_id!r}")

@@ -24,9 +24,10 @@ def _share(met: int, n: int) -> float | None:
 
 def compliance(*, session: Session, scenario: Scenario, as_of: datetime,
                date_from: datetime | None = None, date_to: datetime | None = None,
-               tier: str | None = None) -> dict[str, Any]:
-    """Counts over dispatches reported in [from, to) (optionally one tier) whose outcome is known
-    at ``as_of``: delivered, or overdue (due before ``as_of``, not delivered, not cancelled)."""
+               tier: str | None = None, owner: str | None = None) -> dict[str, Any]:
+    """Counts over dispatches reported in [from, to) (optionally one tier; with ``owner``, of
+    that organization only) whose outcome is known at ``as_of``: delivered, or overdue (due
+    before ``as_of``, not delivered, not cancelled)."""
     overdue = and_(Dispatch.sla_outcome.is_(None), Dispatch.status != "cancelled",
                    Dispatch.due_at.is_not(None), Dispatch.due_at < as_of)
     q = select(Dispatch.tier, Dispatch.severity, Dispatch.source_depot_id, Dispatch.sla_outcome
@@ -37,6 +38,8 @@ def compliance(*, session: Session, scenario: Scenario, as_of: datetime,
         q = q.where(Dispatch.reported_at < date_to)
     if tier is not None:
         q = q.where(Dispatch.tier == tier)
+    if owner is not None:
+        q = q.where(Dispatch.owner == owner)
     # [delivered, met, overdue] per key
     by_ts: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0, 0])
     by_depot: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])

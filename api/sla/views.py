@@ -20,11 +20,12 @@ router = APIRouter(prefix="/v1/sla", tags=["sla"])
 def compliance(request: Request,
                date_from: Annotated[FilterInstant | None, Query(alias="from")] = None,
                date_to: Annotated[FilterInstant | None, Query(alias="to")] = None,
-               tier: identifier(50) | None = None, _: Principal = Depends(principal)) -> Any:
+               tier: identifier(50) | None = None, who: Principal = Depends(principal)) -> Any:
     """On-time share of dispatches reported in [from, to) per tier and severity, per depot and per
     depot kind (hq / regional / partner): met over delivered plus overdue (past due, neither
     delivered nor cancelled, so a backorder or a lost shipment counts as missed). A date, or a
-    time without offset, is read as UTC."""
+    time without offset, is read as UTC. A ticketing key counts its organization's dispatches;
+    planner and admin keys count all."""
     if date_from is not None and date_to is not None and date_to <= date_from:
         raise field_problem(422, "query.to", "must be after 'from'")
     ctx = request.app.state.ctx
@@ -32,4 +33,5 @@ def compliance(request: Request,
         raise field_problem(422, "query.tier", f"unknown tier {tier!r}")
     with ctx.sessions() as session:
         return service.compliance(session=session, scenario=ctx.scenario, as_of=ctx.now(),
-                                  date_from=date_from, date_to=date_to, tier=tier)
+                                  date_from=date_from, date_to=date_to, tier=tier,
+                                  owner=who.tenant)

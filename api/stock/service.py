@@ -100,6 +100,13 @@ def adjust(*, session: Session, depot_id: str, part_id: str, quantity: int, reas
                   reason=reason, reference=reference, at=at, actor=actor)
 
 
+def booked(*, session: Session, kind: str, reference: str) -> ledger.Movement | None:
+    """The movement of ``kind`` already booked under ``reference``, if any (receipts and
+    adjustments with a reference are booked once)."""
+    return next((m for m in ledger.movements(session=session, reference=reference)
+                 if m.kind == kind), None)
+
+
 def defective_in(*, session: Session, depot_id: str, part_id: str, quantity: int, reference: str,
                  at: datetime) -> None:
     """The failed unit arrives back at the depot as defective."""

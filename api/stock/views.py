@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
 
 from api import pagination
 from api.auth.deps import principal, require
@@ -44,8 +45,30 @@ def read_stock(request: Request, depot_id: identifier(100) | None = None,
                            lambda r: (r["depot_id"], r["part_id"]))
 
 
-def _post(request: Request, fn: Any, body: Receipt | Adjustment, who: Principal,
-          **extra: Any) -> list[dict[str, Any]]:
+def _replay(session: Any, kind: str, body: Receipt | Adjustment) -> bool:
+    """True when ``body.reference`` was booked before as the same ``kind`` movement (a replay:
+    book nothing); a 409 naming ``body.reference`` when it was booked with another body."""
+    if body.reference is None:
+        return False
+    found = service.booked(session=session, kind=kind, reference=body.reference)
+    if found is None:
+        return False
+    same = (found.depot_id, found.part_id, found.quantity, found.reason or None) == (
+        body.depot_id, body.part_id, body.quantity, getattr(body, "reason", None) or None)
+    if not same:
+        raise Problem(409, "reference-reused", "Reference already booked",
+                      f"reference {body.reference!r} was already booked as {kind} of "
+                      f"{found.quantity} x {found.part_id} at {found.depot_id}; nothing was "
+                      "booked now. Send the same body to read it back, or use a new reference",
+                      errors=[{"field": "body.reference",
+                               "message": "already booked with another body"}])
+    return True
+
+
+def _post(request: Request, fn: Any, kind: str, body: Receipt | Adjustment, who: Principal,
+          **extra: Any) -> Any:
+    """Book one ``kind`` movement; a ``reference`` booked before with the same body answers
+    200 with ``Idempotent-Replayed: true`` and books nothing."""
     _check_ids(request, body.depot_id, body.part_id, "body")
     check_not_future("body.at", body.at)
     at = body.at or datetime.now(UTC)
@@ -53,8 +76,13 @@ def _post(request: Request, fn: Any, body: Receipt | Adjustment, who: Principal,
     ctx = request.app.state.ctx
     try:
         with ctx.sessions(write=True) as session:
-            if body.quantity > 0:
-                lock_for_fill(session)
+            if body.quantity > 0 or body.reference is not None:
+                lock_for_fill(session)  # also serialises the reference check (PostgreSQL)
+            if _replay(session, kind, body):
+                rows = service.stock_rows(session=session, depot_id=body.depot_id,
+                                          part_id=body.part_id)
+                return JSONResponse(rows, status_code=200,
+                                    headers={"Idempotent-Replayed": "true"})
             fn(session=session, depot_id=body.depot_id, part_id=body.part_id,
                quantity=body.quantity, reference=ref, at=at, actor=f"{who.name} ({who.key_id})",
                **extra)
@@ -68,7 +96,10 @@ def _post(request: Request, fn: Any, body: Receipt | Adjustment, who: Principal,
 
 
 REFUSED = {409: {"content": {"application/problem+json": {}},
-                 "description": "the ledger refuses the movement (nothing was written)"}}
+                 "description": "the ledger refuses the movement, or the reference was booked "
+                                "before with another body (nothing was written)"},
+           200: {"model": list[StockRow], "description": "replay: the reference was booked "
+                                                         "before with this body; nothing new"}}
 
 
 @router.post("/receipts", status_code=201, response_model=list[StockRow], responses=REFUSED)
@@ -76,8 +107,9 @@ def post_receipt(body: Receipt, request: Request,
                  who: Principal = Depends(require(Scope.PLANNER))) -> Any:
     """Receive units into on-hand stock (one ledger receipt movement, with the key as actor).
     Backordered dispatches of the part (or of a part it may replace) are then decided again,
-    earliest deadline first, and reserved in the same transaction."""
-    return _post(request, service.receive, body, who)
+    earliest deadline first, and reserved in the same transaction. A `reference` is booked
+    once: the same body again answers 200 (`Idempotent-Replayed: true`), another body a 409."""
+    return _post(request, service.receive, "receipt", body, who)
 
 
 @router.post("/adjustments", status_code=201, response_model=list[StockRow], responses=REFUSED)
@@ -85,7 +117,7 @@ def post_adjustment(body: Adjustment, request: Request,
                     who: Principal = Depends(require(Scope.PLANNER))) -> Any:
     """Correct on-hand stock with a reason (one ledger adjustment movement, with the key as
     actor); removing more than the free units is a 409. Adding units fills waiting backorders
-    as a receipt does."""
+    as a receipt does. A `reference` is booked once, as for receipts."""
     if body.quantity == 0:
         raise field_problem(422, "body.quantity", "must not be 0")
-    return _post(request, service.adjust, body, who, reason=body.reason)
+    return _post(request, service.adjust, "adjustment", body, who, reason=body.reason)

@@ -62,22 +62,43 @@ def _lock_owner(session: Session, owner: str) -> None:
                         {"k": "webhooks:" + owner})
 
 
+def created_with(*, session: Session, owner: str, idempotency_key: str, url: str,
+                 event_types: Sequence[str] | None) -> WebhookSubscription | None:
+    """The subscription ``owner`` created with ``idempotency_key`` (a retried create), or None;
+    a 422 naming the header when that create asked for another URL or event types. Takes the
+    owner's lock, so a concurrent create with the key waits and then finds it."""
+    _lock_owner(session, owner)
+    row = session.scalar(select(WebhookSubscription).where(
+        WebhookSubscription.owner == owner, WebhookSubscription.idempotency_key == idempotency_key))
+    if row is None:
+        return None
+    types = None if event_types is None else sorted({str(t) for t in event_types})
+    if (row.url, row.event_types) != (url, types):
+        raise Problem(422, "idempotency-key-reused", "Idempotency-Key reused",
+                      "this Idempotency-Key was already used with a different request body",
+                      errors=[{"field": "header.Idempotency-Key",
+                               "message": "already used with a different body"}])
+    return row
+
+
 def subscribe(*, session: Session, owner: str, url: str, event_types: Sequence[str] | None,
-              max_subscriptions: int, now: datetime) -> WebhookSubscription:
+              max_subscriptions: int, now: datetime,
+              idempotency_key: str | None = None) -> WebhookSubscription:
     """A new active subscription (its URL already checked); a 409 when ``owner`` already has
-    ``max_subscriptions`` active ones."""
+    ``max_subscriptions`` active ones. ``idempotency_key``: stored with it (see
+    :func:`created_with`)."""
     _lock_owner(session, owner)
     active = session.scalar(select(func.count()).select_from(_SUB).where(
         _SUB.c.owner == owner, _SUB.c.active.is_(True)))
     if active is not None and active >= max_subscriptions:
         raise Problem(409, "subscription-limit", "Too many subscriptions",
-                      f"this API key has {active} active webhook subscriptions, the most allowed; "
-                      "remove one (DELETE /v1/webhooks/{id}) first",
+                      f"this organization has {active} active webhook subscriptions, the most "
+                      "allowed; remove one (DELETE /v1/webhooks/{id}) first",
                       errors=[{"field": "body.url", "message": f"limit {max_subscriptions}"}])
     types = None if event_types is None else sorted({str(t) for t in event_types})
     row = WebhookSubscription(id="whs_" + secrets.token_hex(8), owner=owner, url=url,
                               secret=new_secret(), active=True, created_at=now,
-                              event_types=types)
+                              event_types=types, idempotency_key=idempotency_key)
     session.add(row)
     session.flush()
     return row

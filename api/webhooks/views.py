@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Header, Path, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
 
 from api import pagination
 from api.auth.deps import require
@@ -33,9 +35,11 @@ MessageId = Annotated[identifier(40), Path(description="`id` of the message (its
 
 
 def owner(who: Principal) -> str:
-    """Who a subscription belongs to: the owner the dispatch service enqueues messages for
-    (``Dispatch.owner``), so the two must change together."""
-    return who.key_id
+    """Who a subscription belongs to: the key's organization, the owner the dispatch service
+    enqueues messages for (``Dispatch.owner``), so the two must change together. Every key of
+    the organization sees and changes its subscriptions; a rotated key's dispatches still reach
+    them."""
+    return who.organization_id
 
 
 def _check_url(request: Request, url: str) -> None:
@@ -52,18 +56,30 @@ def _check_url(request: Request, url: str) -> None:
 @router.post("", status_code=201, response_model=SubscriptionOut,
              responses={409: PROBLEM, 422: PROBLEM})
 def create(body: SubscriptionCreate, request: Request,
+           idempotency_key: Annotated[str | None, Header(
+               alias="Idempotency-Key", max_length=255, pattern=r"^[!-~]+$",
+               description="optional, unique per logical request and organization: a retried "
+                           "create answers the subscription it made (`Idempotent-Replayed: "
+                           "true`); another body with it is a 422")] = None,
            who: Principal = Depends(require(Scope.TICKETING))) -> Any:
-    """Register a callback; the answer carries the signing secret (shown once). The URL must be
-    https to a public address (checked now, and again at every delivery); `event_types` limits
-    what it receives. An API key holds a limited number of active subscriptions (409 beyond)."""
+    """Register a callback; the answer carries the signing secret (shown once, and again to a
+    replay of the create's Idempotency-Key). The URL must be https to a public address (checked
+    now, and again at every delivery); `event_types` limits what it receives. An organization
+    holds a limited number of active subscriptions (409 beyond)."""
     ctx = request.app.state.ctx
     url = str(body.url)
     _check_url(request, url)
     with ctx.sessions(write=True) as session:
+        found = idempotency_key and service.created_with(
+            session=session, owner=owner(who), idempotency_key=idempotency_key, url=url,
+            event_types=body.event_types)
+        if found:
+            return JSONResponse(jsonable_encoder(service.subscription_out(found, secret=True)),
+                                status_code=201, headers={"Idempotent-Replayed": "true"})
         row = service.subscribe(session=session, owner=owner(who), url=url,
                                 event_types=body.event_types,
                                 max_subscriptions=ctx.settings.webhook_max_subscriptions,
-                                now=datetime.now(UTC))
+                                now=datetime.now(UTC), idempotency_key=idempotency_key)
         out = service.subscription_out(row, secret=True)
     ctx.subscription_cache.pop(owner(who))
     return out
@@ -73,7 +89,7 @@ def create(body: SubscriptionCreate, request: Request,
 def list_(request: Request, limit: pagination.Limit = pagination.DEFAULT_PAGE,
           cursor: pagination.Cursor = None,
           who: Principal = Depends(require(Scope.TICKETING))) -> Any:
-    """The caller's active subscriptions, oldest first, a page at a time."""
+    """The active subscriptions of the caller's organization, oldest first, a page at a time."""
     with request.app.state.ctx.sessions() as session:
         return service.subscription_page(session=session, owner=owner(who), limit=limit,
                                          cursor=cursor)
@@ -100,7 +116,7 @@ def _own_subscription(session: Any, subscription_id: str, who: Principal, *,
     row = session.get(WebhookSubscription, subscription_id)
     if row is None or (row.owner != owner(who) and Scope.ADMIN not in who.scopes):
         raise Problem(404, "subscription-not-found", "Subscription not found",
-                      f"no subscription {subscription_id!r} for this API key",
+                      f"no subscription {subscription_id!r} for this organization",
                       errors=[{"field": "path.subscription_id", "message": "unknown subscription"}])
     if active and not row.active:
         raise Problem(409, "subscription-inactive", "Subscription removed",

@@ -1,5 +1,6 @@
-"""Tables of the dispatch service: dispatches (each carrying the Idempotency-Key that created it),
-their events and orders, API keys, webhook subscriptions and the webhook outbox.
+"""Tables of the dispatch service: organizations and their API keys, dispatches (each carrying
+the Idempotency-Key that created it), their events and orders, webhook subscriptions and the
+webhook outbox.
 
 Times are :class:`~inventory.db.base.UtcDateTime` (aware UTC on every backend); :func:`as_utc`
 normalises instants that did not come from the database. Stock itself lives in the ledger tables
@@ -41,6 +42,7 @@ def as_utc(value: datetime | None) -> datetime | None:
 class Dispatch(Base):
     """One part dispatch for a ticket, with the decision that made it and its SLA outcome.
 
+    ``owner`` is the organization (:class:`Organization`) of the key that created it;
     ``(owner, idempotency_key)`` is unique: a replay of the create with the same key finds this
     row, compares ``request_hash`` (SHA-256 of the canonical request body) and answers
     ``decision``, the stored create answer. ``redecision`` holds the later decision that moved a
@@ -113,8 +115,24 @@ class DispatchOrder(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
+DEFAULT_ORGANIZATION_ID = "org_default"
+"""The organization that keys and data from before tenants were introduced belong to."""
+
+
+class Organization(Base):
+    """A tenant (a ticket-system integration, a partner): it owns API keys, dispatches (with
+    their Idempotency-Keys) and webhook subscriptions (``owner`` holds its ``id``)."""
+
+    __tablename__ = "organizations"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
 class ApiKey(Base):
-    """An API key: only the SHA-256 of the secret is stored; ``scopes`` is space separated."""
+    """An API key of an organization: only the SHA-256 of the secret is stored; ``scopes`` is
+    space separated; after ``expires_at`` (if set) or ``revoked_at`` it is refused."""
 
     __tablename__ = "api_keys"
 
@@ -122,18 +140,25 @@ class ApiKey(Base):
     name: Mapped[str] = mapped_column(String(200))
     scopes: Mapped[str] = mapped_column(String(200))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class WebhookSubscription(Base):
-    """A callback URL that receives signed dispatch status changes.
+    """A callback URL that receives signed dispatch status changes of its ``owner``
+    organization's dispatches.
 
     ``event_types``: the event types it receives (JSON list; NULL: all). ``previous_secret``: the
     secret a rotation replaced, which keeps signing too until ``previous_secret_expires_at``.
+    ``idempotency_key``: the Idempotency-Key of the create (unique per owner), so a retried
+    create answers this subscription instead of adding another.
     """
 
     __tablename__ = "webhook_subscriptions"
+    __table_args__ = (UniqueConstraint("owner", "idempotency_key",
+                                       name="uq_webhook_subscriptions_owner_idempotency_key"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     owner: Mapped[str] = mapped_column(String(40), index=True)
@@ -144,6 +169,7 @@ class WebhookSubscription(Base):
     event_types: Mapped[list[str] | None] = mapped_column(JSON)
     previous_secret: Mapped[str | None] = mapped_column(String(200))
     previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
 
 
 class WebhookOutbox(Base):

@@ -9,6 +9,7 @@ writer committed in between (SQLite cannot upgrade a stale read snapshot to a wr
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -32,6 +33,16 @@ def normalize_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file a ``sqlite://`` URL names; None for other backends, in-memory databases and
+    ``file:`` URIs. Lets a caller refuse a missing file instead of letting SQLite create it."""
+    parsed = make_url(normalize_url(url))
+    db = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not db or db == ":memory:" or db.startswith("file:"):
+        return None
+    return Path(db)
 
 
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:

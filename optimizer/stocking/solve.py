@@ -12,11 +12,10 @@ from optimizer.stocking.baselines import item_approach, rule_of_thumb
 from optimizer.stocking.evaluate import Evaluation, evaluate_parts
 from optimizer.stocking.exact import solve_exact
 from optimizer.stocking.lagrange import Progress, budget_sweep, plan_levels
+from optimizer.stocking.methods import METHODS
 from optimizer.stocking.problem import ReachLike, StockingProblem, build_problem
 from optimizer.stocking.result import BaselineResult, FrontierPoint, StockingPlan, classes_met
 from optimizer.stocking.targets import target_plan
-
-METHODS = ("greedy", "exact")
 
 
 def solve(problem: StockingProblem, method: str = "greedy", budget: float | None = None, *,

@@ -4,7 +4,6 @@ auth; SQLite always, PostgreSQL when reachable (``db_url``)."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 from sqlalchemy import delete
@@ -59,7 +58,9 @@ def test_run_polls_to_succeeded_and_approves_once(planner_api) -> None:
     assert sum(o["quantity"] for o in orders["transfers"]) == s["transfer_units"]
     assert sum(o["quantity"] for o in orders["repairs"]) == s["repair_units"]
     for name in ("transfers", "repairs", "buys", "excess", "summary", "xlsx", "html"):
-        assert Path(done["outputs"][name]).is_file(), name
+        link = done["outputs"][name]  # an API path, never a server file path
+        assert link == f"/v1/restock-runs/{done['id']}/outputs/{name}", name
+        assert api.client.get(link, headers=api.h("planner")).status_code == 200, name
     units = s["buy_units"] + s["transfer_units"] + s["repair_units"]
     assert units > 0, "the tiny run should order something"
 

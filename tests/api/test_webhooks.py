@@ -31,6 +31,7 @@ from api.webhooks import worker as worker_module
 from api.webhooks.destinations import UNRESOLVED
 from api.webhooks.worker import NO_ANSWER, WebhookWorker, backoff_seconds, deliver_due
 from tests.api.conftest import body
+from tests.api.tenant_keys import org_key
 
 REAL_CLIENT = worker_module.new_client
 """The delivery client (tests/api/conftest.py swaps in one that sends nothing)."""
@@ -442,12 +443,8 @@ def test_ping(api, names, receiver):
     failed = api.client.post(f"/v1/webhooks/{sub['id']}/ping", headers=api.h()).json()
     assert (failed["status"], failed["attempts"], failed["last_error"]) == ("failed", 1, "HTTP 503")
     assert deliver_due(api.ctx, now=datetime.now(UTC) + timedelta(hours=1)).failed == 0  # once
-    from api.auth.service import create_key
-
-    with api.ctx.sessions() as s:
-        other = create_key(session=s, name="other", scopes="ticketing")[1]
-    nope = api.client.post(f"/v1/webhooks/{sub['id']}/ping",
-                           headers={"Authorization": f"Bearer {other}"})
+    org_key(api, "other-org")  # a key of another organization does not see it
+    nope = api.client.post(f"/v1/webhooks/{sub['id']}/ping", headers=api.h("other-org"))
     assert nope.status_code == 404
     assert api.client.delete(f"/v1/webhooks/{sub['id']}", headers=api.h()).status_code == 204
     gone = api.client.post(f"/v1/webhooks/{sub['id']}/ping", headers=api.h())
@@ -528,8 +525,6 @@ def test_retry_horizon_decides_when_a_message_is_given_up(api, names, receiver):
 
 
 def test_dead_letters_are_listed_and_retried(api, names, receiver):
-    from api.auth.service import create_key
-
     api.ctx.settings.webhook_retry_hours = 3 / 3600
     sub = subscribe(api, receiver.url)
     dispatch(api)
@@ -546,11 +541,11 @@ def test_dead_letters_are_listed_and_retried(api, names, receiver):
     assert dead["id"] == pending["id"] and dead["status"] == "failed"
     assert (dead["attempts"], dead["last_error"]) == (2, "HTTP 503")
     assert dead["next_attempt_at"] is None and dead["payload"]["type"] == "dispatch.reserved"
-    # the owner and an admin see it; another ticketing key does not; a planner key lacks the scope
+    # the owner and an admin see it; another organization's key does not; a planner key lacks
+    # the scope
     assert api.client.get(url, headers=api.h("admin")).json()["items"] == [dead]
-    with api.ctx.sessions() as s:
-        other = create_key(session=s, name="other", scopes="ticketing")[1]
-    nope = api.client.get(url, headers={"Authorization": f"Bearer {other}"})
+    org_key(api, "other-org")
+    nope = api.client.get(url, headers=api.h("other-org"))
     assert nope.status_code == 404 and nope.json()["errors"][0]["field"] == "path.subscription_id"
     assert api.client.get(url, headers=api.h("planner")).status_code == 403
     bad = api.client.get(url, params={"status": "lost"}, headers=api.h())
@@ -581,13 +576,14 @@ def test_removing_a_subscription_fails_its_queue_and_refuses_retries(api, names,
     assert api.client.delete(f"/v1/webhooks/{sub['id']}", headers=api.h()).status_code == 404
 
 
-def test_subscriptions_are_capped_per_key_and_listed_in_pages(api, names, receiver):
+def test_subscriptions_are_capped_per_organization_and_listed_in_pages(api, names, receiver):
     api.ctx.settings.webhook_max_subscriptions = 3
     ids = [subscribe(api, f"{receiver.url}/{n}")["id"] for n in range(3)]
     r = api.client.post("/v1/webhooks", json={"url": receiver.url}, headers=api.h())
     assert r.status_code == 409 and r.json()["type"].endswith("subscription-limit")
     assert r.headers["content-type"] == "application/problem+json"
-    subscribe(api, receiver.url, who="admin")  # another key has its own allowance
+    org_key(api, "partner-b")
+    subscribe(api, receiver.url, who="partner-b")  # another organization has its own allowance
     api.client.delete(f"/v1/webhooks/{ids[1]}", headers=api.h())
     ids = [ids[0], ids[2], subscribe(api, receiver.url)["id"]]
     seen, cursor = [], None

@@ -1,0 +1,234 @@
+"""Stocking plans started from the workspace: background jobs, stored as plan folders.
+
+Each plan is a folder ``<plans dir>/<id>/`` holding the files of
+:func:`optimizer.stocking.io.write_plan`, ``site_reach.csv`` (per site, the most demanding
+severity of its contract that some location reaches in time often enough for the term's target)
+and ``job.json`` (who started it, with which inputs, status and progress). The plans directory is
+``$SPARES_PLANS_DIR`` or ``./plans``. Jobs run one at a time in a background thread of the server
+process; a job that a stopped process left unfinished is shown as interrupted.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import secrets
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from inventory.domain import Scenario
+from optimizer.reach import Reach, build_reach
+from optimizer.stocking.methods import METHODS
+from optimizer.travel import TravelNetwork
+
+PLAN_ID = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
+_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ui-plan")
+_live: dict[str, float] = {}
+"""Progress (0..1) of the jobs this process runs or has queued."""
+_lock = threading.Lock()
+
+
+class PlanNotFound(LookupError):
+    """No plan with that id (or a malformed id)."""
+
+
+@dataclass
+class PlanJob:
+    """A plan's inputs and state as listed in the workspace (``budget`` in the scenario's
+    currency; times ISO 8601 UTC)."""
+
+    id: str
+    scenario: str
+    method: str
+    budget: float | None
+    frontier: bool
+    started_by: str
+    created_at: str
+    status: str = "queued"  # queued | running | succeeded | failed | interrupted
+    progress: float = 0.0
+    finished_at: str | None = None
+    error: str | None = None
+    investment: float | None = None
+    currency: str | None = None
+    classes_met: int | None = None
+    classes: int | None = None
+
+
+def plans_dir() -> Path:
+    return Path(os.environ.get("SPARES_PLANS_DIR") or "plans")
+
+
+def _folder(plan_id: str) -> Path:
+    if not PLAN_ID.match(plan_id):
+        raise PlanNotFound(plan_id)
+    folder = plans_dir() / plan_id
+    if not (folder / "job.json").is_file():
+        raise PlanNotFound(plan_id)
+    return folder
+
+
+def _save(job: PlanJob, root: Path) -> None:
+    folder = root / job.id
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / "job.json.tmp"
+    tmp.write_text(json.dumps(asdict(job), indent=2))
+    tmp.replace(folder / "job.json")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def start_plan(scenario: Scenario, network: TravelNetwork, *, method: str, budget: float | None,
+               frontier: bool, started_by: str) -> PlanJob:
+    """Queue a plan of ``scenario``; returns the job (its folder exists at once)."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}")
+    if budget is not None and not budget > 0:
+        raise ValueError("budget must be a positive amount")
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    job = PlanJob(f"{stamp}-{secrets.token_hex(3)}", scenario.name, method, budget, frontier,
+                  started_by, datetime.now(UTC).isoformat())
+    root = plans_dir()  # fixed at the start: the job writes there whatever the setting later
+    _save(job, root)
+    with _lock:
+        _live[job.id] = 0.0
+    _pool.submit(_run, job, root, scenario, network)
+    return job
+
+
+def _run(job: PlanJob, root: Path, scenario: Scenario, network: TravelNetwork) -> None:
+    """Build reach, solve, write the plan files; progress: reach 0-40 %, solve 40-100 %."""
+    from optimizer.stocking.io import write_plan
+    from optimizer.stocking.solve import plan_scenario
+
+    last = [0.0]
+
+    def report(f: float) -> None:
+        with _lock:
+            _live[job.id] = max(_live.get(job.id, 0.0), min(f, 1.0))
+        if time.monotonic() - last[0] > 0.5:  # job.json at most twice a second
+            last[0] = time.monotonic()
+            job.progress = round(_live[job.id], 3)
+            _save(job, root)
+
+    job.status = "running"
+    _save(job, root)
+    try:
+        reach = build_reach(scenario, network, progress=lambda f: report(0.4 * f))
+        plan = plan_scenario(scenario, job.method, job.budget, with_frontier=job.frontier,
+                             reach=reach, progress=lambda f: report(0.4 + 0.6 * f))
+        folder = root / job.id
+        write_plan(plan, folder, frontier=job.frontier)
+        write_site_reach(scenario, reach, folder / "site_reach.csv")
+        job.investment, job.currency = float(plan.investment), plan.currency
+        job.classes, job.classes_met = len(plan.class_tier), int(sum(bool(m) for m in plan.class_met))
+        job.status, job.progress = "succeeded", 1.0
+    except Exception as exc:  # noqa: BLE001 - the job records why it failed, the server stays up
+        job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
+    job.finished_at = _now()
+    _save(job, root)
+    with _lock:
+        _live.pop(job.id, None)
+
+
+def site_reach_rows(scenario: Scenario, reach: Reach) -> list[dict[str, Any]]:
+    """Per site: the lowest (most demanding) severity of its contract for which the best
+    location's on-time share (small parts) reaches the term's target; None if none does."""
+    rows = []
+    for site in scenario.sites:
+        best: int | None = None
+        for term in sorted(scenario.contract(site.contract_id).terms, key=lambda t: t.severity):
+            shares = [p for _, p in reach.depots(site.site_id, term.severity, "small")]
+            if shares and max(shares) >= term.target:
+                best = term.severity
+                break
+        rows.append({"site_id": site.site_id, "reached_severity": best})
+    return rows
+
+
+def write_site_reach(scenario: Scenario, reach: Reach, path: Path) -> None:
+    with path.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, ["site_id", "reached_severity"])
+        w.writeheader()
+        for row in site_reach_rows(scenario, reach):
+            w.writerow({**row, "reached_severity": row["reached_severity"] or ""})
+
+
+def get_plan(plan_id: str) -> PlanJob:
+    """The job of ``plan_id`` with live progress; PlanNotFound if there is none."""
+    data = json.loads((_folder(plan_id) / "job.json").read_text())
+    job = PlanJob(**data)
+    with _lock:
+        live = _live.get(plan_id)
+    if live is not None:
+        job.progress = round(live, 3)
+    elif job.status in ("queued", "running"):
+        job.status = "interrupted"  # left unfinished by a process that stopped
+    return job
+
+
+def list_plans() -> list[PlanJob]:
+    """Every plan, newest first."""
+    root = plans_dir()
+    if not root.is_dir():
+        return []
+    jobs = [get_plan(p.name) for p in root.iterdir()
+            if PLAN_ID.match(p.name) and (p / "job.json").is_file()]
+    return sorted(jobs, key=lambda j: (j.created_at, j.id), reverse=True)
+
+
+def latest_plan() -> PlanJob | None:
+    return next((j for j in list_plans() if j.status == "succeeded"), None)
+
+
+def _finished(plan_id: str) -> Path:
+    folder = _folder(plan_id)
+    if not (folder / "summary.json").is_file():
+        raise PlanNotFound(plan_id)
+    return folder
+
+
+def summary(plan_id: str) -> dict[str, Any]:
+    """The plan's ``summary.json`` (investment, classes with target and predicted on-time)."""
+    return json.loads((_finished(plan_id) / "summary.json").read_text())
+
+
+def frontier(plan_id: str) -> list[dict[str, Any]]:
+    path = _finished(plan_id) / "frontier.csv"
+    if not path.is_file():
+        return []
+    return pd.read_csv(path).to_dict("records")
+
+
+def site_reach(plan_id: str) -> dict[str, int | None]:
+    path = _finished(plan_id) / "site_reach.csv"
+    if not path.is_file():
+        return {}
+    with path.open(newline="") as fh:
+        return {r["site_id"]: int(r["reached_severity"]) if r["reached_severity"] else None
+                for r in csv.DictReader(fh)}
+
+
+def levels(plan_id: str, scenario: Scenario) -> pd.DataFrame:
+    """The plan's positive base-stock levels with part and location names and the value held
+    (base stock x unit cost, in the scenario's currency)."""
+    df = pd.read_csv(_finished(plan_id) / "stock_levels.csv", dtype={"part_id": str, "depot_id": str})
+    names = {d.depot_id: (d.name, d.kind.value) for d in scenario.depots}
+    names.update({c.candidate_id: (c.name, c.kind.value) for c in scenario.candidates})
+    parts = {p.part_id: p.name for p in scenario.parts}
+    df["part_name"] = df["part_id"].map(parts).fillna("")
+    df["location_name"] = df["depot_id"].map(lambda d: names.get(d, ("", ""))[0])
+    df["location_kind"] = df["depot_id"].map(lambda d: names.get(d, ("", ""))[1])
+    df["value"] = df["base_stock"] * df["unit_cost"]
+    return df[["part_id", "part_name", "depot_id", "location_name", "location_kind",
+               "base_stock", "unit_cost", "value"]]

@@ -1,0 +1,152 @@
+"""Restock pages: runs with their status, start one, review its order tables, approve it as the
+signed-in person, download its reports. Over :mod:`api.restock.service`, the API's own
+functions; the approval records the key's name (the person) as the approver."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Path, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+
+from api.inputs import identifier
+from api.problems import Problem
+from api.restock import service
+from api.restock.views import MAX_QUEUED_RUNS
+from api.ui.session import check_change, current_user
+from api.ui.views import page
+
+router = APIRouter(include_in_schema=False)
+RunId = Annotated[identifier(40), Path()]
+SHOWN_ROWS = 200
+TABLES = {"transfers": "Transfers", "repairs": "Repairs", "buys": "Buys",
+          "cut": "Cut by the budget", "excess": "Excess and obsolete"}
+APPROVER_MAX = 40
+
+
+def human(column: str) -> str:
+    """``unit_cost`` -> 'Unit cost'."""
+    return column.replace("_", " ").strip().capitalize()
+
+
+def cell(column: str, value: Any) -> tuple[str, bool]:
+    """A table cell as text and whether it is numeric (right-aligned): shares as percentages,
+    amounts with thousands separators."""
+    from api.ui.format import num, pct
+
+    if isinstance(value, bool) or value is None:
+        return ("–" if value is None else "yes" if value else "no"), False
+    if isinstance(value, int):
+        return num(value), True
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "–", True
+        if any(w in column for w in ("share", "on_time", "fill", "service", "rate")):
+            return pct(value, 2), True
+        return num(value, 0 if abs(value) >= 1000 else 2), True
+    return str(value), False
+
+
+def order_tables(orders: dict[str, list[dict[str, Any]]] | None) -> list[dict[str, Any]]:
+    out = []
+    for key, title in TABLES.items():
+        rows = (orders or {}).get(key) or []
+        cols = list(rows[0]) if rows else []
+        out.append({"key": key, "title": title, "count": len(rows),
+                    "columns": [human(c) for c in cols],
+                    "rows": [[cell(c, r.get(c)) for c in cols] for r in rows[:SHOWN_ROWS]]})
+    return out
+
+
+@router.get("/restock", response_class=HTMLResponse)
+def runs_page(request: Request) -> HTMLResponse:
+    user = current_user(request)
+    runs = service.list_runs(request.app.state.ctx, limit=100)
+    return page(request, "restock.html", user, nav="restock", runs=runs)
+
+
+@router.post("/restock")
+def start_run(request: Request, quarter: Annotated[str, Form(max_length=10)] = "",
+              budget: Annotated[str, Form(max_length=40)] = "",
+              csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
+    user = current_user(request)
+    check_change(request, user, csrf)
+    ctx = request.app.state.ctx
+    error, amount = None, None
+    try:
+        service.parse_quarter(quarter.strip().upper())
+    except (ValueError, Problem):
+        error = f"Quarter: {quarter!r} is not a quarter like 2027Q1."
+    if budget.strip():
+        try:
+            amount = float(budget.replace(",", "").strip())
+        except ValueError:
+            error = f"Budget: {budget!r} is not a number."
+        else:
+            if not math.isfinite(amount) or amount < 0:
+                error = "Budget: give an amount of zero or more, or leave it empty."
+    if error is None and service.queued_runs(ctx) >= MAX_QUEUED_RUNS:
+        error = f"{MAX_QUEUED_RUNS} runs are already waiting: start this one when one has begun."
+    if error:
+        return page(request, "restock.html", user, status_code=422, nav="restock", error=error,
+                    runs=service.list_runs(ctx, limit=100))
+    view, _ = service.start_run(ctx, owner=user.principal.key_id, quarter=quarter.strip().upper(),
+                                budget=amount,
+                                out_root=service.runs_dir(getattr(request.app.state,
+                                                                  "restock_dir", None)))
+    return RedirectResponse(f"/restock/{view['id']}", status_code=303)
+
+
+def problem_page(request: Request, user: Any, exc: Problem) -> HTMLResponse:
+    """A refusal of the restock service (unknown run, not approvable) as a page."""
+    return page(request, "error.html", user, status_code=exc.status, title=exc.title,
+                detail=exc.detail)
+
+
+@router.get("/restock/{run_id}", response_class=HTMLResponse)
+def run_page(request: Request, run_id: RunId) -> HTMLResponse:
+    user = current_user(request)
+    try:
+        run = service.get_run(request.app.state.ctx, run_id)
+    except Problem as exc:
+        return problem_page(request, user, exc)
+    summary = [(human(k), *cell(k, v)) for k, v in (run.get("summary") or {}).items()
+               if isinstance(v, int | float | str | None)]
+    return page(request, "restock_run.html", user, nav="restock", run=run, summary=summary,
+                tables=order_tables(run.get("orders")))
+
+
+@router.get("/restock/{run_id}/status", response_class=HTMLResponse)
+def run_status(request: Request, run_id: RunId) -> Response:
+    """The status fragment the run page polls; a finished run reloads the page."""
+    user = current_user(request)
+    run = service.get_run(request.app.state.ctx, run_id)
+    resp = page(request, "_restock_status.html", user, run=run)
+    if run["status"] not in ("queued", "running"):
+        resp.headers["HX-Refresh"] = "true"
+    return resp
+
+
+@router.post("/restock/{run_id}/approve")
+def approve(request: Request, run_id: RunId,
+            csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
+    """Approve as the signed-in person: the key's name is recorded as the approver."""
+    user = current_user(request)
+    check_change(request, user, csrf)
+    try:
+        service.approve_run(request.app.state.ctx, run_id, approver=user.name[:APPROVER_MAX])
+    except Problem as exc:
+        return problem_page(request, user, exc)
+    return RedirectResponse(f"/restock/{run_id}", status_code=303)
+
+
+@router.get("/restock/{run_id}/outputs/{name}")
+def output(request: Request, run_id: RunId,
+           name: Annotated[identifier(40), Path()]) -> Response:
+    user = current_user(request)
+    try:
+        path, media = service.output_file(request.app.state.ctx, run_id, name)
+    except Problem as exc:
+        return problem_page(request, user, exc)
+    return FileResponse(path, media_type=media, filename=f"{run_id}-{path.name}")

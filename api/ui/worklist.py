@@ -1,0 +1,75 @@
+"""The worklist: what needs a planner's decision, each item with where to act on it.
+
+Classes the latest plan leaves below target, with the sites that no location reaches in time
+for that severity (they hold the class back); open dispatches at risk or overdue; backorders;
+the last succeeded restock run's buys that add little service and its excess stock; webhook
+deliveries that failed for good.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from api.restock import service as restock
+from api.ui import plans
+from api.ui.overview import at_risk
+from inventory.db.dispatch_models import Dispatch, WebhookOutbox
+from inventory.domain import Scenario
+
+LOW_GAIN = 0.1
+"""A buy adding fewer on-time requests a year than this is listed as gaining little."""
+SHOWN = 50
+
+
+def missed_classes(scenario: Scenario, summary: dict[str, Any],
+                   reached: dict[str, int | None]) -> list[dict[str, Any]]:
+    """Classes below target, each with the sites of its tier whose best location does not reach
+    that severity in time (``reached``: site -> most demanding severity reached, None: none)."""
+    tier_of = {c.contract_id: c.tier for c in scenario.contracts}
+    out = []
+    for c in summary.get("classes", []):
+        if c["met"]:
+            continue
+        sev = int(c["severity"])
+        sites = [s.site_id for s in scenario.sites if tier_of.get(s.contract_id) == c["tier"]
+                 and reached and (reached.get(s.site_id) is None or reached[s.site_id] > sev)]
+        out.append({**c, "sites": sites[:SHOWN], "site_count": len(sites)})
+    return out
+
+
+def low_gain_buys(orders: dict[str, Any] | None) -> list[dict[str, Any]]:
+    buys = (orders or {}).get("buys") or []
+    return [b for b in buys if (b.get("gain_per_year") or 0.0) < LOW_GAIN]
+
+
+def worklist(ctx: Any) -> dict[str, Any]:
+    latest = plans.latest_plan()
+    missed = (missed_classes(ctx.scenario, plans.summary(latest.id), plans.site_reach(latest.id))
+              if latest else [])
+    now = ctx.now()
+    with ctx.sessions() as session:
+        n_risk, risky = at_risk(session, now, limit=SHOWN)
+        risky = [{"ticket_id": d.ticket_id, "site_id": d.site_id, "part_id": d.part_id,
+                  "tier": d.tier, "severity": d.severity, "status": d.status, "due_at": d.due_at,
+                  "overdue": d.due_at is not None and d.due_at < now} for d in risky]
+        n_back = session.scalar(select(func.count()).select_from(Dispatch)
+                                .where(Dispatch.status == "backordered")) or 0
+        backorders = [{"ticket_id": d.ticket_id, "site_id": d.site_id, "part_id": d.part_id,
+                       "tier": d.tier, "severity": d.severity, "reported_at": d.reported_at}
+                      for d in session.scalars(select(Dispatch)
+                                               .where(Dispatch.status == "backordered")
+                                               .order_by(Dispatch.reported_at).limit(SHOWN))]
+        failed_hooks = session.scalar(select(func.count()).select_from(WebhookOutbox)
+                                      .where(WebhookOutbox.failed_at.is_not(None))) or 0
+    runs = restock.list_runs(ctx, limit=20)
+    last = next((r for r in runs if r["status"] == "succeeded"), None)
+    run = restock.get_run(ctx, last["id"]) if last else None
+    orders = (run or {}).get("orders") or {}
+    return {"plan": latest, "missed": missed, "at_risk_count": n_risk, "at_risk": risky,
+            "backorder_count": int(n_back), "backorders": backorders,
+            "restock": run, "low_gain": low_gain_buys(orders)[:SHOWN],
+            "low_gain_count": len(low_gain_buys(orders)),
+            "excess": (orders.get("excess") or [])[:SHOWN], "excess_count": len(orders.get("excess") or []),
+            "failed_webhooks": int(failed_hooks), "low_gain_threshold": LOW_GAIN}

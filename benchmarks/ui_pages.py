@@ -1,0 +1,99 @@
+"""Server time of the planner workspace's pages on a scenario (target: <= 300 ms per page on
+cn-telecom).
+
+Loads the scenario into a SQLite database in ``--work``, plans it once through the workspace's
+own job (reused on a second run with the same ``--work``), logs in with a planner key and times
+each page ``--repeat`` times in-process (ASGI, no socket: the server's time, not the network's).
+
+    python benchmarks/ui_pages.py --scenario cn-telecom --work /tmp/ui-bench --repeat 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import time
+from pathlib import Path
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scenario", default="cn-telecom")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/ui-bench"))
+    ap.add_argument("--repeat", type=int, default=20)
+    args = ap.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    os.environ["SPARES_PLANS_DIR"] = str(args.work / "plans")
+
+    from fastapi.testclient import TestClient
+
+    import scenarios
+    from api.app import build_context, create_app
+    from api.auth.service import create_key
+    from api.context import ApiSettings
+    from api.ui import plans
+    from inventory.db.load import load_scenario
+    from inventory.db.migrate import upgrade
+
+    sc = scenarios.load(args.scenario)
+    url = f"sqlite:///{args.work / 'ui.db'}"
+    upgrade(url)
+    ctx = build_context(ApiSettings(database_url=url, scenario=sc))
+    with ctx.sessions() as session:
+        load_scenario(sc, session=session, replace=True)
+    with ctx.sessions() as session:
+        key = create_key(session=session, name="bench", scopes="planner")[1]
+
+    done = [j for j in plans.list_plans() if j.status == "succeeded" and j.scenario == sc.name]
+    if done:
+        plan_id = done[0].id
+    else:
+        t0 = time.perf_counter()
+        job = plans.start_plan(sc, ctx.network, method="greedy", budget=None, frontier=False,
+                               started_by="bench")
+        while plans.get_plan(job.id).status in ("queued", "running"):
+            time.sleep(1)
+        got = plans.get_plan(job.id)
+        if got.status != "succeeded":
+            raise SystemExit(f"plan failed: {got.error}")
+        plan_id = job.id
+        print(f"plan {plan_id}: {time.perf_counter() - t0:.0f} s through the workspace job")
+
+    pages = {
+        "overview /": "/",
+        "plans list": "/plans",
+        "plan page (first levels page)": f"/plans/{plan_id}",
+        "levels page 40, by part name": f"/plans/{plan_id}/levels?sort=part_name&order=asc&page=40",
+        "levels filtered (q=OTU, one location)": f"/plans/{plan_id}/levels?q=OTU&location=HQ-SZX",
+        "compare (plan with itself)": f"/compare?a={plan_id}&b={plan_id}",
+        "worklist": "/worklist",
+        "dispatch board": "/dispatches",
+        "levels.csv (all rows)": f"/plans/{plan_id}/levels.csv",
+        "levels.xlsx (all rows)": f"/plans/{plan_id}/levels.xlsx",
+        "/docs": "/docs",
+    }
+    with TestClient(create_app(context=ctx), base_url="http://127.0.0.1") as client:
+        token = re.search(r'name="login_token" value="([^"]+)"', client.get("/login").text).group(1)
+        r = client.post("/login", data={"key": key, "login_token": token}, follow_redirects=False)
+        assert r.status_code == 303, r.text
+        print(f"{sc.name}: {len(sc.parts)} parts, {len(sc.depots)} locations, {len(sc.sites)} sites; "
+              f"plan {plan_id} with {len(plans.levels(plan_id, sc)):,} level rows")
+        print("| page | median ms | p95 ms | max ms |\n|---|---|---|---|")
+        for name, path in pages.items():
+            hx = {"HX-Request": "true"} if "levels?" in path else {}
+            times = []
+            for _ in range(args.repeat + 1):
+                t0 = time.perf_counter()
+                r = client.get(path, headers=hx)
+                times.append(1000 * (time.perf_counter() - t0))
+                assert r.status_code == 200, (path, r.status_code, r.text[:300])
+            times = sorted(times[1:])  # the first request warms caches
+            p95 = times[min(len(times) - 1, int(0.95 * len(times)))]
+            print(f"| {name} | {statistics.median(times):.0f} | {p95:.0f} | {times[-1]:.0f} |")
+    ctx.dispose()
+
+
+if __name__ == "__main__":
+    main()
