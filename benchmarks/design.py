@@ -113,18 +113,22 @@ def bench_generated(n: int, parts: int, depots: int, sites: int, candidates: int
         enum_s = time.perf_counter() - t
         seq = d.sequential.yearly_cost if d.sequential is not None else np.nan
         opened = int((ex.open & dp.is_candidate).sum())
-        rows.append((ex.gap, ex.yearly_cost / enum - 1, heur.yearly_cost / ex.yearly_cost - 1,
+        rows.append((ex.gap, ex.yearly_cost / enum - 1,
+                     heur.yearly_cost / ex.yearly_cost - 1 if heur.feasible else np.nan,
                      seq / d.yearly_cost - 1, d.gap, opened, secs, enum_s))
+        master = (f"{heur.yearly_cost:,.0f} ({rows[-1][2]:+.2%})" if heur.feasible else
+                  f"{heur.yearly_cost:,.0f} missing a target ({'; '.join(heur.notes)})")
         print(f"seed {seed}: exact design {ex.yearly_cost:,.0f} (opens {opened}, MIP gap "
               f"{ex.gap:.1e}), enumeration {enum:,.0f} ({rows[-1][1]:+.1e}); integrated master "
-              f"{heur.yearly_cost:,.0f} ({rows[-1][2]:+.2%}); chosen network stocked on its own "
+              f"{master}; chosen network stocked on its own "
               f"reach {d.yearly_cost:,.0f}, gap to the bound {d.gap:.3%}; sequential {seq:,.0f} "
               f"({rows[-1][3]:+.2%}); {secs:.1f} s (enumeration {enum_s:.1f} s)", flush=True)
     a = np.array(rows, dtype=float)
     print(f"{n} instances, {int((a[:, 5] > 0).sum())} open a candidate: exact-design MIP gap worst "
           f"{a[:, 0].max():.1e}; exact vs enumeration worst {np.abs(a[:, 1]).max():.1e}; "
-          f"integrated master above the exact design mean {a[:, 2].mean():+.2%} worst "
-          f"{a[:, 2].max():+.2%}; sequential above the chosen design mean {np.nanmean(a[:, 3]):+.2%} "
+          f"integrated master alone above the exact design mean {np.nanmean(a[:, 2]):+.2%} worst "
+          f"{np.nanmax(a[:, 2]):+.2%} ({int(np.isnan(a[:, 2]).sum())} missing a target); "
+          f"sequential above the chosen design mean {np.nanmean(a[:, 3]):+.2%} "
           f"worst {np.nanmax(a[:, 3]):+.2%}; reported gap of the chosen plan mean "
           f"{a[:, 4].mean():.3%} worst {a[:, 4].max():.3%}; mean {a[:, 6].mean():.1f} s per design")
 

@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
-from optimizer.design.plan import DesignPlan, NetworkPlan
+from optimizer.design.plan import DesignPlan, NetworkPlan, capacity_overruns
 from optimizer.stocking.io import summary_dict, write_plan
 
 DESIGN_COLUMNS = ("location_id", "name", "kind", "candidate", "open", "fixed_cost_per_year", "units",
-                  "investment", "sites_served")
+                  "investment", "sites_served", "capacity_units", "capacity_value",
+                  "within_capacity")
 BEFORE_AFTER_COLUMNS = ("tier", "severity", "target", "before_ceiling", "before_predicted",
                         "after_ceiling", "after_predicted", "met_before", "met_after")
 HOLD_BACK_COLUMNS = ("tier", "severity", "site_id", "site_name", "customer", "unreached_per_year",
@@ -70,6 +72,7 @@ def summary_design(d: DesignPlan) -> dict:
                           "timings": d.design.timings, "notes": list(d.design.notes)},
         "timings": d.timings,
         "design_notes": list(d.notes),
+        "capacity_overruns": [asdict(o) for o in capacity_overruns(d.chosen)],
         "design_baselines": [_network(b, c) for b in (d.sequential, d.before) if b is not None],
     })
     return out
@@ -82,6 +85,7 @@ def write_design(d: DesignPlan, folder: str | Path) -> Path:
     served = sites_served(d)
     col = {str(x): j for j, x in enumerate(plan.location_ids)}
     opened = set(d.opened)
+    over = {o.location_id for o in capacity_overruns(d.chosen)}
     with (out / "design.csv").open("w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(DESIGN_COLUMNS)
@@ -93,7 +97,10 @@ def write_design(d: DesignPlan, folder: str | Path) -> Path:
             is_open = k is not None and (not dp.is_candidate[j] or lid in opened)
             w.writerow([lid, d.names.get(lid, ""), dp.kind[j], "yes" if dp.is_candidate[j] else "no",
                         "yes" if is_open else "no", _f(dp.fixed_cost[j], 2), units, _f(inv, 2),
-                        served.get(lid, 0) if is_open else 0])
+                        served.get(lid, 0) if is_open else 0,
+                        "" if not np.isfinite(dp.cap_units[j]) else int(dp.cap_units[j]),
+                        "" if not np.isfinite(dp.cap_value[j]) else _f(dp.cap_value[j], 2),
+                        "" if not is_open else ("no" if lid in over else "yes")])
     before = d.before.plan if d.before is not None else None
     with (out / "before_after.csv").open("w", newline="") as fh:
         w = csv.writer(fh)

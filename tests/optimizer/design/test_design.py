@@ -132,3 +132,30 @@ def test_coverage_bound_is_below_every_brute_force_design() -> None:
                 best = min(best, cost)
     assert bound <= best + 1e-6
     assert solve_design(dp).yearly_cost == pytest.approx(best)
+
+
+def test_capacity_overruns_of_the_chosen_plan_are_flagged(tmp_path) -> None:
+    """The stocking solver does not enforce capacities: a forced-open candidate of 2 units that
+    the plan stocks with one unit of each of 5 parts is reported, in the notes and the files."""
+    import csv
+    import json
+    from dataclasses import replace
+
+    from optimizer.design.io import write_design
+    from optimizer.design.plan import capacity_overruns
+
+    sc = stock_saving()
+    sc = replace(sc, candidates=(replace(sc.candidates[0], capacity_units=2),))
+    d = plan_design(sc, DesignObjective(force_open=("K-SHA",)), with_sequential=False,
+                    with_before=False)
+    units = int(d.plan.levels[:, list(d.plan.location_ids).index("K-SHA")].sum())
+    assert units > 2
+    over = capacity_overruns(d.chosen)
+    assert [(o.location_id, o.units, o.cap_units) for o in over] == [("K-SHA", units, 2)]
+    assert any("more stock than their capacity" in n for n in d.notes)
+    write_design(d, tmp_path)
+    rows = {r["location_id"]: r for r in csv.DictReader((tmp_path / "design.csv").open())}
+    assert rows["K-SHA"]["within_capacity"] == "no" and rows["K-SHA"]["capacity_units"] == "2"
+    assert rows["R-SHA"]["within_capacity"] == "yes"
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["capacity_overruns"][0]["location_id"] == "K-SHA"
