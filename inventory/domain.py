@@ -708,14 +708,28 @@ class Scenario:
         return next(d for d in self.depots if d.kind is DepotKind.HQ)
 
     def substitutes_for(self, part_id: str) -> tuple[str, ...]:
-        """Part ids that may be shipped instead of ``part_id``, in file order."""
+        """Part ids that may be shipped instead of ``part_id``: its direct substitutes in file
+        order, then theirs (a supersession chain A -> B -> C lets C ship for A), nearest first."""
+        out: dict[str, None] = {}
+        frontier = [part_id]
+        while frontier:
+            nxt: list[str] = []
+            for p in frontier:
+                for q in self._direct_substitutes(p):
+                    if q != part_id and q not in out:
+                        out[q] = None
+                        nxt.append(q)
+            frontier = nxt
+        return tuple(out)
+
+    def _direct_substitutes(self, part_id: str) -> list[str]:
         out: list[str] = []
         for s in self.substitutions:
             if s.part_id == part_id:
                 out.append(s.substitute_id)
             elif s.kind is SubstitutionKind.TWO_WAY and s.substitute_id == part_id:
                 out.append(s.part_id)
-        return tuple(dict.fromkeys(out))
+        return out
 
     # --- checks --------------------------------------------------------------------------------
     def _check_network(self) -> None:

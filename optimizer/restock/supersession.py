@@ -24,9 +24,9 @@ same links (:func:`Succession.from_scenario`):
   :meth:`Succession.fold_levels` applies the same rule to evaluate a stock position on the pooled
   model.
 
-Chains are followed transitively here; the dispatch engine ships only the substitutes a part's
-own rows name (:meth:`inventory.domain.Scenario.substitutes_for`), so a multi-step chain planned
-as its last part also needs that part listed as a direct substitute for dispatch to agree.
+Chains are followed transitively here and by the dispatch engine
+(:meth:`inventory.domain.Scenario.substitutes_for`), so a multi-step chain planned as its last
+part may ship that part for every part of the chain.
 """
 
 from __future__ import annotations

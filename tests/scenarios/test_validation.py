@@ -198,3 +198,20 @@ def test_bom_and_padding_are_tolerated(tiny_dir: Path) -> None:
     (tiny_dir / "hubs.csv").write_text("\ufeff" + text, encoding="utf-8")
     assert validate_folder(tiny_dir) == []
 
+
+
+def test_substitutes_follow_supersession_chains_nearest_first() -> None:
+    from dataclasses import replace
+
+    import scenarios
+    from inventory.domain import Substitution, SubstitutionKind
+
+    sc = scenarios.load("tiny")
+    a, b, c, d = (p.part_id for p in sc.parts[:4])
+    chain = replace(sc, substitutions=(
+        Substitution(a, b, SubstitutionKind.ONE_WAY), Substitution(b, c, SubstitutionKind.ONE_WAY),
+        Substitution(d, c, SubstitutionKind.TWO_WAY)))
+    assert chain.substitutes_for(a) == (b, c, d)  # B, then C through B, then D through C
+    assert chain.substitutes_for(b) == (c, d)
+    assert chain.substitutes_for(c) == (d,)  # one-way links do not run backwards
+    assert chain.substitutes_for(d) == (c,)
