@@ -48,10 +48,10 @@ def bench_scenario(name: str, out: str | None, workers: int) -> None:
     d = plan_design(sc, workers=workers)
     wall = time.perf_counter() - t
     c, cur = d.chosen, d.plan.currency
-    design_s = sum(v for k, v in d.timings.items() if k in ("reach and problem", "integrated design",
-                                                             "stock on the design"))
-    print(f"{name}: {len(sc.candidates)} candidates; design + stock {design_s:.1f} s, with the "
-          f"baselines {wall:.1f} s; peak {_peak_gib():.2f} GiB (largest process)")
+    design_s = sum(v for k, v in d.timings.items() if k != "existing network")
+    print(f"{name}: {len(sc.candidates)} candidates; design + stock (everything the chosen plan "
+          f"needs, the sequential baseline included) {design_s:.1f} s, with the existing "
+          f"network {wall:.1f} s; peak {_peak_gib():.2f} GiB (largest process)")
     print(f"  opened {len(d.opened)}: {', '.join(d.opened)}; closed {d.closed or 'none'}")
     print(f"  yearly {c.yearly_cost:,.0f} {cur} = fixed {c.fixed_cost:,.0f} + carrying "
           f"{d.problem.carrying_rate:.0%} x {c.plan.investment:,.0f}; bound {d.bound:,.0f}, gap "
@@ -113,10 +113,11 @@ def bench_generated(n: int, parts: int, depots: int, sites: int, candidates: int
         enum_s = time.perf_counter() - t
         seq = d.sequential.yearly_cost if d.sequential is not None else np.nan
         opened = int((ex.open & dp.is_candidate).sum())
+        heur_ok = heur.evaluation.meets_targets(dp.stocking, ex.aimed_at)  # the design's aims
         rows.append((ex.gap, ex.yearly_cost / enum - 1,
-                     heur.yearly_cost / ex.yearly_cost - 1 if heur.feasible else np.nan,
+                     heur.yearly_cost / ex.yearly_cost - 1 if heur_ok else np.nan,
                      seq / d.yearly_cost - 1, d.gap, opened, secs, enum_s))
-        master = (f"{heur.yearly_cost:,.0f} ({rows[-1][2]:+.2%})" if heur.feasible else
+        master = (f"{heur.yearly_cost:,.0f} ({rows[-1][2]:+.2%})" if heur_ok else
                   f"{heur.yearly_cost:,.0f} missing a target ({'; '.join(heur.notes)})")
         print(f"seed {seed}: exact design {ex.yearly_cost:,.0f} (opens {opened}, MIP gap "
               f"{ex.gap:.1e}), enumeration {enum:,.0f} ({rows[-1][1]:+.1e}); integrated master "
