@@ -47,3 +47,19 @@ def when(x: datetime | str | None) -> str:
 
 
 FILTERS = {"pct": pct, "num": num, "pp": pp, "signed": signed, "when": when}
+
+
+def form_amount(text: str, *, positive: bool) -> tuple[float | None, str | None]:
+    """``(amount, error)`` of a money field typed by a planner ("1,200,000" allowed); empty
+    text is no amount. ``positive``: zero is refused too (else only negative amounts)."""
+    if not text.strip():
+        return None, None
+    try:
+        amount = float(text.replace(",", "").strip())
+    except ValueError:
+        return None, f"Budget: {text!r} is not a number."
+    if not math.isfinite(amount) or amount < 0 or (positive and amount == 0):
+        return None, ("Budget: give a positive amount, or leave it empty to meet every target."
+                      if positive else
+                      "Budget: give an amount of zero or more, or leave it empty.")
+    return amount, None

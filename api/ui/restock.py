@@ -14,6 +14,7 @@ from api.inputs import identifier
 from api.problems import Problem
 from api.restock import service
 from api.restock.views import MAX_QUEUED_RUNS
+from api.ui import format as fmt
 from api.ui.session import check_change, current_user
 from api.ui.views import page
 
@@ -73,19 +74,13 @@ def start_run(request: Request, quarter: Annotated[str, Form(max_length=10)] = "
     user = current_user(request)
     check_change(request, user, csrf)
     ctx = request.app.state.ctx
-    error, amount = None, None
+    error = None
     try:
         service.parse_quarter(quarter.strip().upper())
     except (ValueError, Problem):
         error = f"Quarter: {quarter!r} is not a quarter like 2027Q1."
-    if budget.strip():
-        try:
-            amount = float(budget.replace(",", "").strip())
-        except ValueError:
-            error = f"Budget: {budget!r} is not a number."
-        else:
-            if not math.isfinite(amount) or amount < 0:
-                error = "Budget: give an amount of zero or more, or leave it empty."
+    amount, bad = fmt.form_amount(budget, positive=False)
+    error = bad or error  # a bad budget is reported over a bad quarter
     if error is None and service.queued_runs(ctx) >= MAX_QUEUED_RUNS:
         error = f"{MAX_QUEUED_RUNS} runs are already waiting: start this one when one has begun."
     if error:

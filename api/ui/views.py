@@ -135,16 +135,7 @@ def start_plan(request: Request, method: Annotated[str, Form(max_length=20)] = "
     user = current_user(request)
     check_change(request, user, csrf)
     ctx = request.app.state.ctx
-    error = None
-    amount: float | None = None
-    if budget.strip():
-        try:
-            amount = float(budget.replace(",", "").strip())
-        except ValueError:
-            error = f"Budget: {budget!r} is not a number."
-        else:
-            if not math.isfinite(amount) or amount <= 0:
-                error = "Budget: give a positive amount, or leave it empty to meet every target."
+    amount, error = fmt.form_amount(budget, positive=True)
     if method not in METHODS:
         error = f"Method: choose one of {', '.join(METHODS)}."
     if error:

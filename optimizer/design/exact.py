@@ -10,7 +10,6 @@ number of vectors is the product of the box sizes per part.
 
 from __future__ import annotations
 
-import itertools
 import time
 
 import numpy as np
@@ -21,26 +20,10 @@ from optimizer.design.result import DesignResult
 from optimizer.design.solve import DesignObjective, design_targets
 from optimizer.stocking.columns import ColumnPool, evaluate_columns
 from optimizer.stocking.evaluate import evaluate_parts
-from optimizer.stocking.exact import MAX_VECTORS
+from optimizer.stocking.exact import MAX_VECTORS, box_vectors
 
 EXACT_GAP = 1e-6
 """Relative MIP gap the exact design is solved to."""
-
-
-def box_vectors(upper: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(parts, vectors)``: every integer vector ``0 <= v <= upper[p]`` of every part ``p``.
-
-    ValueError when there would be more than :data:`MAX_VECTORS` of them."""
-    upper = np.asarray(upper, dtype=np.int64)
-    total = int(np.prod(upper + 1, axis=1).sum()) if upper.size else 0
-    if total > MAX_VECTORS:
-        raise ValueError(f"the exact design would enumerate {total:,} stock vectors (limit "
-                         f"{MAX_VECTORS:,}); it is for small instances: use the integrated design")
-    vecs = [np.array(list(itertools.product(*[range(int(u) + 1) for u in row])), dtype=np.int64)
-            for row in upper]
-    parts = np.repeat(np.arange(len(upper)), [len(v) for v in vecs])
-    width = upper.shape[1] if upper.ndim == 2 else 0
-    return parts, np.concatenate(vecs) if vecs else np.zeros((0, width), dtype=np.int64)
 
 
 def solve_design_exact(dp: DesignProblem, upper: np.ndarray,
@@ -57,7 +40,7 @@ def solve_design_exact(dp: DesignProblem, upper: np.ndarray,
     aimed = tp.aimed_at if objective.targets is None else np.asarray(objective.targets, float)
     upper = np.asarray(upper, dtype=np.int64).copy()
     upper[:, list(rules.force_closed)] = 0
-    parts, vecs = box_vectors(upper)
+    parts, vecs = box_vectors(upper, instead="the integrated design")
     pool = ColumnPool(pr.n_locations, pr.n_classes)
     t = time.perf_counter()
     evaluate_columns(pr, parts, vecs, pool)
@@ -92,5 +75,5 @@ def exact_box(levels: np.ndarray, margin: int = 2) -> np.ndarray:
         n = int(np.prod(levels + m + 1, axis=1).sum())
         if n <= MAX_VECTORS:
             return levels + m
-    raise ValueError(f"the exact design would enumerate {n:,} stock vectors (limit "
+    raise ValueError(f"the exact method would enumerate {n:,} stock vectors (limit "
                      f"{MAX_VECTORS:,}); it is for small instances: use the integrated design")

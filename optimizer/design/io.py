@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from optimizer.design.plan import DesignPlan, NetworkPlan, capacity_overruns
+from optimizer.design.plan import DesignPlan, NetworkPlan
 from optimizer.stocking.io import summary_dict, write_plan
 
 DESIGN_COLUMNS = ("location_id", "name", "kind", "candidate", "open", "fixed_cost_per_year", "units",
@@ -72,7 +72,7 @@ def summary_design(d: DesignPlan) -> dict:
                           "timings": d.design.timings, "notes": list(d.design.notes)},
         "timings": d.timings,
         "design_notes": list(d.notes),
-        "capacity_overruns": [asdict(o) for o in capacity_overruns(d.chosen)],
+        "capacity_overruns": [asdict(o) for o in d.overruns],
         "design_baselines": [_network(b, c) for b in (d.sequential, d.before) if b is not None],
     })
     return out
@@ -85,7 +85,7 @@ def write_design(d: DesignPlan, folder: str | Path) -> Path:
     served = sites_served(d)
     col = {str(x): j for j, x in enumerate(plan.location_ids)}
     opened = set(d.opened)
-    over = {o.location_id for o in capacity_overruns(d.chosen)}
+    over = {o.location_id for o in d.overruns}
     with (out / "design.csv").open("w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(DESIGN_COLUMNS)

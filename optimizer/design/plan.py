@@ -91,7 +91,8 @@ class DesignPlan:
     design, levels and the lower ``bound``); ``sequential`` (locate, then stock) and ``before``
     (the existing network) when computed; ``hold_backs``: sites no allowed location reaches in
     time for classes that stay short; ``problem``, ``reach``: the design problem and the reach
-    with every candidate open; ``names``: location names; ``notes``."""
+    with every candidate open; ``names``: location names; ``notes``; ``overruns``: the chosen
+    plan's locations over their capacity (:func:`capacity_overruns`)."""
 
     chosen: NetworkPlan
     design: DesignResult
@@ -104,6 +105,7 @@ class DesignPlan:
     runtime_s: float
     timings: dict[str, float] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    overruns: tuple[Overrun, ...] = ()
 
     @property
     def plan(self) -> StockingPlan:
@@ -251,7 +253,7 @@ def plan_design(scenario: Scenario, objective: DesignObjective = DesignObjective
     names = {d.depot_id: d.name for d in full.depots}
     say(1.0)
     return DesignPlan(chosen, design, sequential, before, hb, dp, reach_full, names,
-                      time.perf_counter() - t0, timings, tuple(notes))
+                      time.perf_counter() - t0, timings, tuple(notes), tuple(over))
 
 
 def levels_on(dp: DesignProblem, plan: StockingPlan) -> np.ndarray:

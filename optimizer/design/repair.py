@@ -24,17 +24,19 @@ CHUNK = 50
 
 
 def repair_levels(dp: DesignProblem, S: np.ndarray, targets: np.ndarray, is_open: np.ndarray,
-                  max_units: int = MAX_UNITS) -> tuple[np.ndarray, bool]:
+                  max_units: int = MAX_UNITS, pool: ColumnPool | None = None
+                  ) -> tuple[np.ndarray, bool]:
     """``(levels, met)``: ``S`` (P, L) plus the units added at open locations (``is_open`` (L,))
     until every constrained class meets ``targets`` (C,) with the master's margins; ``met``
-    False if ``max_units`` did not get there."""
+    False if ``max_units`` did not get there. Every vector evaluated (the returned levels'
+    among them) joins ``pool`` (a new one if None), e.g. the design master's."""
     pr = dp.stocking
     P, L, C = pr.n_parts, pr.n_locations, pr.n_classes
     D = pr.class_demand_per_year
     S = np.asarray(S, dtype=np.int64).copy()
     con = ~np.isnan(targets) & (D > 0)
     need = np.where(con, (np.nan_to_num(targets) + TARGET_MARGIN) * D + ROW_SLACK, 0.0)
-    pool = ColumnPool(L, C)
+    pool = ColumnPool(L, C) if pool is None else pool
     parts = np.arange(P)
     evaluate_columns(pr, parts, S, pool)
     ontime = pool.arrays()[3]

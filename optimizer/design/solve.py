@@ -120,12 +120,12 @@ def solve_design(dp: DesignProblem, objective: DesignObjective = DesignObjective
     evaluate_columns(pr, np.arange(P), np.zeros((P, L), dtype=np.int64), st.pool)
     seed_cols = []
     for seed_open, S in seeds:
-        S, met = repair_levels(dp, S, aimed, np.asarray(seed_open, dtype=bool) | ~dp.switchable)
+        S, met = repair_levels(dp, S, aimed, np.asarray(seed_open, dtype=bool) | ~dp.switchable,
+                               pool=st.pool)  # its vectors, the topped-up plan's too, join the pool
         if not met:
             st.notes.append("a seeded plan misses the targets in the design model even after "
                             "topping it up: the master does not start from it")
-        evaluate_columns(pr, np.arange(P), S, st.pool)
-        if met:
+        else:
             seed_cols.append(st.pool.index(np.arange(P), S))
     budget_mode = rules.budget is not None
     con = (~np.isnan(aimed) & (D > 0)) if not budget_mode else np.zeros(C, dtype=bool)

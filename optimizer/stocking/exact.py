@@ -50,24 +50,36 @@ def replicate(problem: StockingProblem, parts: np.ndarray) -> StockingProblem:
     return select_streams(problem, parts, idx, owner)
 
 
+def box_vectors(upper: np.ndarray, instead: str = "the greedy method or a smaller box"
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """``(owner, vectors)``: every integer vector ``0 <= v <= upper[p]`` of every part ``p``
+    (parts in order), and the part of each. ValueError naming ``instead`` (what to use) when
+    there would be more than :data:`MAX_VECTORS` of them."""
+    upper = np.asarray(upper, dtype=np.int64)
+    counts = np.prod(upper + 1, axis=1) if upper.size else np.zeros(len(upper), dtype=np.int64)
+    total = int(counts.sum())
+    if total > MAX_VECTORS:
+        raise ValueError(f"the exact method would enumerate {total:,} stock vectors (limit "
+                         f"{MAX_VECTORS:,}); it is for small instances: use {instead}")
+    width = upper.shape[1] if upper.ndim == 2 else 0
+    vecs = [np.array(list(itertools.product(*[range(int(u) + 1) for u in row])), dtype=np.int64)
+            for row in upper]
+    owner = np.repeat(np.arange(len(upper)), counts)
+    return owner, np.concatenate(vecs) if vecs else np.zeros((0, width), dtype=np.int64)
+
+
 def vector_contributions(problem: StockingProblem, upper: np.ndarray
                          ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Per part: all S-vectors in the box (V_p, L) and their on-time demand per class (V_p, C)."""
-    vectors = [np.array(list(itertools.product(*[range(int(u) + 1) for u in upper[p]])),
-                        dtype=np.int64) for p in range(problem.n_parts)]
-    total = sum(len(v) for v in vectors)
-    if total > MAX_VECTORS:
-        raise ValueError(f"exact method would enumerate {total} stock vectors (limit {MAX_VECTORS}); "
-                         "use the greedy method or a smaller box")
-    owner = np.repeat(np.arange(problem.n_parts), [len(v) for v in vectors])
+    owner, flat = box_vectors(upper)
     rep = replicate(problem, owner)
-    ev = evaluate_parts(rep, np.concatenate(vectors))
+    ev = evaluate_parts(rep, flat)
     w = np.where(rep.stream_in_service, rep.stream_rate_per_year * ev.stream_on_time, 0.0)
     C = problem.n_classes
     contrib = np.bincount(rep.stream_part * C + rep.stream_class, weights=w,
                           minlength=len(owner) * C).reshape(len(owner), C)
-    splits = np.cumsum([len(v) for v in vectors])[:-1]
-    return vectors, np.split(contrib, splits)
+    splits = np.cumsum(np.bincount(owner, minlength=problem.n_parts))[:-1]
+    return np.split(flat, splits), np.split(contrib, splits)
 
 
 def solve_exact(problem: StockingProblem, upper: np.ndarray, targets: np.ndarray | None = None,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.ui.format import DASH, num, pct, pp, signed, when
+from api.ui.format import DASH, form_amount, num, pct, pp, signed, when
 
 
 def test_examples():
@@ -27,3 +27,13 @@ def test_no_scientific_notation_and_the_value_reads_back(x):
     text = num(x, 2)
     assert "e" not in text.lower()
     assert abs(float(text.replace(",", "")) - x) <= 0.005 + abs(x) * 1e-15
+
+
+def test_form_amount_reads_planner_typed_money() -> None:
+    assert form_amount("", positive=True) == (None, None)
+    assert form_amount(" 1,200,000 ", positive=True) == (1_200_000.0, None)
+    assert form_amount("0", positive=False) == (0.0, None)
+    assert "positive amount" in form_amount("0", positive=True)[1]
+    assert "zero or more" in form_amount("-5", positive=False)[1]
+    assert "not a number" in form_amount("lots", positive=False)[1]
+    assert form_amount("inf", positive=False)[0] is None

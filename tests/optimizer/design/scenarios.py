@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+
+import numpy as np
+
 from inventory.domain import (
     Candidate,
     ClockStart,
@@ -21,6 +25,9 @@ from inventory.domain import (
     WeeklyHours,
     WindowKind,
 )
+from optimizer.design.problem import DesignProblem
+from optimizer.stocking.evaluate import evaluate_parts
+from optimizer.stocking.targets import target_plan
 
 ALWAYS = WeeklyHours()
 ALL = frozenset(SizeClass)
@@ -75,3 +82,23 @@ def stock_saving(fixed: float = 50_000.0, n_parts: int = 5, cost: float = 100_00
     base = tuple(InstalledBase("S1", p.part_id, 5) for p in parts)
     return Scenario("saving", "CNY", 365, SEV1_ONLY, parts, depots, sites, (contract(0.95),), base,
                     (courier(),), candidates=cand)
+
+
+def cheapest_saving_design(dp: DesignProblem) -> float:
+    """Brute force on ``build_design_problem(stock_saving(n_parts=2))``: the cheapest yearly cost
+    over both designs (candidate closed or open) and every level 0..2 of both parts at the HQ,
+    R-SHA and K-SHA that meets the targets aimed at."""
+    ix = {str(x): j for j, x in enumerate(dp.location_ids)}
+    aimed = target_plan(dp.stocking).aimed_at
+    L = dp.stocking.n_locations
+    best = np.inf
+    for design in (False, True):
+        for v in itertools.product(range(3), repeat=2 * 3):
+            S = np.array(v, dtype=np.int64).reshape(2, 3)
+            if not design and S[:, ix["K-SHA"]].any():
+                continue
+            full = np.zeros((2, L), dtype=np.int64)
+            full[:, [0, ix["R-SHA"], ix["K-SHA"]]] = S
+            if evaluate_parts(dp.stocking, full).meets_targets(dp.stocking, aimed):
+                best = min(best, 0.2 * 100_000 * S.sum() + (50_000 if design else 0))
+    return float(best)

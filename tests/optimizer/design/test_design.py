@@ -13,7 +13,7 @@ from optimizer.design.bound import coverage_bound
 from optimizer.design.plan import plan_design
 from optimizer.stocking.evaluate import evaluate_parts
 from optimizer.stocking.targets import class_ceiling, target_plan
-from tests.optimizer.design.scenarios import remote_site, stock_saving
+from tests.optimizer.design.scenarios import cheapest_saving_design, remote_site, stock_saving
 
 
 def _poisson_level(mean: float, target: float) -> int:
@@ -114,22 +114,9 @@ def test_planner_rules() -> None:
 def test_coverage_bound_is_below_every_brute_force_design() -> None:
     """The bound never exceeds the cheapest design found by enumerating designs and levels."""
     dp = build_design_problem(stock_saving(n_parts=2))
-    ix = {str(x): j for j, x in enumerate(dp.location_ids)}
     aimed = target_plan(dp.stocking).aimed_at
     bound = coverage_bound(dp, aimed).value
-    best = np.inf
-    L = dp.stocking.n_locations
-    for design in (False, True):
-        for v in itertools.product(range(3), repeat=2 * 3):
-            S = np.array(v, dtype=np.int64).reshape(2, 3)
-            if not design and S[:, ix["K-SHA"]].any():
-                continue
-            full = np.zeros((2, L), dtype=np.int64)
-            full[:, [0, ix["R-SHA"], ix["K-SHA"]]] = S
-            ev = evaluate_parts(dp.stocking, full)
-            if ev.meets_targets(dp.stocking, aimed):
-                cost = 0.2 * 100_000 * S.sum() + (50_000 if design else 0)
-                best = min(best, cost)
+    best = cheapest_saving_design(dp)
     assert bound <= best + 1e-6
     assert solve_design(dp).yearly_cost == pytest.approx(best)
 

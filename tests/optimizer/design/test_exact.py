@@ -7,51 +7,22 @@ import itertools
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from optimizer.design import DesignObjective, build_design_problem
-from optimizer.design.exact import box_vectors, exact_box, solve_design_exact
+from optimizer.design.exact import exact_box, solve_design_exact
 from optimizer.design.plan import plan_design
-from optimizer.stocking.evaluate import evaluate_parts
 from optimizer.stocking.exact import solve_exact
 from optimizer.stocking.targets import class_ceiling, target_plan
 from scenarios.generator import generate
-from tests.optimizer.design.scenarios import stock_saving
-
-
-@settings(max_examples=40, deadline=None)
-@given(st.lists(st.lists(st.integers(0, 3), min_size=2, max_size=2), min_size=1, max_size=3))
-def test_box_vectors_are_every_vector_in_the_box_once(upper: list[list[int]]) -> None:
-    up = np.array(upper)
-    parts, vecs = box_vectors(up)
-    assert len(vecs) == int(np.prod(up + 1, axis=1).sum())
-    assert np.all(vecs >= 0) and np.all(vecs <= up[parts])
-    keys = {(int(p), *map(int, v)) for p, v in zip(parts, vecs, strict=True)}
-    assert len(keys) == len(vecs)
-
-
-def test_box_too_large_is_refused() -> None:
-    with pytest.raises(ValueError, match="small instances"):
-        box_vectors(np.full((3, 12), 4))
+from tests.optimizer.design.scenarios import cheapest_saving_design, stock_saving
 
 
 def test_exact_design_equals_brute_force() -> None:
     """Two parts, HQ + depot + candidate, every level 0..2: the MIP finds the cheapest design."""
     dp = build_design_problem(stock_saving(n_parts=2))
     ix = {str(x): j for j, x in enumerate(dp.location_ids)}
-    aimed = target_plan(dp.stocking).aimed_at
     L = dp.stocking.n_locations
-    best = np.inf
-    for design in (False, True):
-        for v in itertools.product(range(3), repeat=2 * 3):
-            S = np.array(v, dtype=np.int64).reshape(2, 3)
-            if not design and S[:, ix["K-SHA"]].any():
-                continue
-            full = np.zeros((2, L), dtype=np.int64)
-            full[:, [0, ix["R-SHA"], ix["K-SHA"]]] = S
-            if evaluate_parts(dp.stocking, full).meets_targets(dp.stocking, aimed):
-                best = min(best, 0.2 * 100_000 * S.sum() + (50_000 if design else 0))
+    best = cheapest_saving_design(dp)
     res = solve_design_exact(dp, np.full((2, L), 2))
     assert res.method == "exact" and res.feasible
     assert res.yearly_cost == pytest.approx(best)
