@@ -12,10 +12,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.settings import load as env_settings
+from inventory.db.engine import reading
 from inventory.domain import Scenario
 from optimizer.dispatch import CriticalLevels, critical_levels
 from optimizer.travel import TravelNetwork
@@ -54,17 +56,17 @@ class ApiSettings:
     webhook_poll_seconds: float = 1.0
     webhook_timeout_seconds: float = 5.0
     webhook_allow: tuple[str, ...] = field(
-        default_factory=lambda: tuple(os.environ.get("SPARES_WEBHOOK_ALLOW", "").split(",")))
+        default_factory=lambda: env_settings().webhook_allow)
     webhook_retry_hours: float = field(
-        default_factory=lambda: _env_number("SPARES_WEBHOOK_RETRY_HOURS", 24.0))
+        default_factory=lambda: env_settings().webhook_retry_hours)
     webhook_max_subscriptions: int = field(
-        default_factory=lambda: int(_env_number("SPARES_WEBHOOK_MAX_SUBSCRIPTIONS", 20)))
+        default_factory=lambda: env_settings().webhook_max_subscriptions)
     webhook_secret_overlap_hours: float = 24.0
     webhook_resolver: Callable[[str, int], list[str]] | None = None
     key_cache_seconds: float = 0.5
     clock: Callable[[], datetime] | None = None
     request_threads: int = field(
-        default_factory=lambda: int(_env_number("SPARES_REQUEST_THREADS", 8)))
+        default_factory=lambda: env_settings().request_threads)
     """How many requests run on worker threads at once per process
     (``SPARES_REQUEST_THREADS``): the rest wait their turn and the event loop stays responsive."""
 
@@ -72,20 +74,6 @@ class ApiSettings:
         from api.webhooks.destinations import allow_list
 
         allow_list(self.webhook_allow)  # a malformed entry stops the start, naming it
-
-
-def _env_number(name: str, default: float) -> float:
-    """A positive number from the environment variable ``name`` (``default`` when unset)."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not value > 0:
-        raise ValueError(f"{name}={raw!r} is not a positive number")
-    return value
 
 
 class TtlCache:
@@ -127,7 +115,8 @@ class AppContext:
     network: TravelNetwork
     levels: CriticalLevels
     read_engine: Engine | None = None
-    """Engine for lock-free snapshot reads (:func:`snapshot_engine`); None uses ``engine``."""
+    """Engine for lock-free single-statement reads (:func:`inventory.db.engine.snapshot_engine`);
+    None: :func:`inventory.db.engine.reading` of ``engine``."""
     key_cache: TtlCache = field(default_factory=lambda: TtlCache(0.5))
     subscription_cache: TtlCache = field(default_factory=lambda: TtlCache(5.0))
     """owner -> active subscription ids; cleared in-process on (un)subscribe."""
@@ -153,6 +142,9 @@ class AppContext:
         # try. The locks only order writers; SQLite's own locking still guarantees correctness
         # (other programs, e.g. the CLI, do not take them).
         sqlite = self.engine.dialect.name == "sqlite"
+        self._read_sessions = sessionmaker(bind=reading(self.engine), expire_on_commit=False)
+        if self.read_engine is None:
+            self.read_engine = reading(self.engine)
         self._write_lock = threading.Lock() if sqlite else None
         db = self.engine.url.database if sqlite else None
         self._lock_path = (f"{db}.writelock" if fcntl is not None and db and db != ":memory:"
@@ -178,18 +170,38 @@ class AppContext:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     @contextmanager
-    def sessions(self, *, write: bool = False) -> Iterator[Session]:
-        """A session whose transaction commits on success and rolls back on error.
+    def sessions(self, *, write: bool = False, exclusive: bool = False) -> Iterator[Session]:
+        """A session whose transaction commits on success and rolls back on error; every slice
+        opens its transactions here (or with :meth:`transaction` / :meth:`snapshot`).
 
-        ``write=True`` marks a read-decide-write transaction: on SQLite these queue for the
-        writer locks first.
+        Without ``write`` a read transaction: on SQLite a deferred ``BEGIN``, one consistent
+        snapshot that never takes nor waits for the write lock (do not write in it).
+        ``write=True`` marks a read-decide-write transaction: on SQLite it queues for the
+        writer locks first and opens with ``BEGIN IMMEDIATE``. ``exclusive=True`` (with
+        ``write``) also makes such transactions run one at a time across server processes
+        (:meth:`_exclusive`), for the ones that free stock and then reserve it for waiting
+        backorders; ``session.info["exclusive"]`` says it was taken.
         """
-        if write:
-            with self._writer(), self.session_maker() as session, session.begin():
+        if not write:
+            with self._read_sessions() as session, session.begin():
                 yield session
-        else:
-            with self.session_maker() as session, session.begin():
-                yield session
+            return
+        with self._writer(), self.session_maker() as session, session.begin():
+            if exclusive:
+                self._exclusive(session)
+            yield session
+
+    @staticmethod
+    def _exclusive(session: Session | Connection) -> None:
+        """First in a transaction: on PostgreSQL a transaction-scoped advisory lock
+        (:data:`EXCLUSIVE_LOCK_KEY`) held until it ends, so such transactions run one at a time
+        across server processes: two that free stock at different depots and each reserve at the
+        other's could otherwise deadlock. Creates do not take it; they hold one balance row and
+        wait on nothing else, so no cycle forms. SQLite has one writer anyway."""
+        bind = session.get_bind() if isinstance(session, Session) else session
+        if bind.dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": EXCLUSIVE_LOCK_KEY})
+        session.info["exclusive"] = True
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
@@ -198,22 +210,17 @@ class AppContext:
         with self._writer(), self.engine.begin() as conn:
             yield conn
 
+    @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A Core connection for lock-free reads (:attr:`read_engine`): on a SQLite file every
+        statement reads its own committed snapshot, no transaction, no lock."""
+        assert self.read_engine is not None
+        with self.read_engine.connect() as conn:
+            yield conn
 
-def snapshot_engine(engine: Engine) -> Engine:
-    """An engine for reads that take no lock: on a SQLite file, a second pool in autocommit
-    (each SELECT reads its own WAL snapshot, never waits for the writer and never takes the
-    write lock that the main engine's ``BEGIN IMMEDIATE`` takes); elsewhere ``engine`` itself."""
-    db = engine.url.database
-    if engine.dialect.name != "sqlite" or not db or db == ":memory:" or db.startswith("file:"):
-        return engine
-    reader = create_engine(engine.url, connect_args={"check_same_thread": False, "timeout": 30})
 
-    @event.listens_for(reader, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None  # autocommit: SQLAlchemy's begin emits nothing
-        dbapi_conn.execute("PRAGMA query_only=1")
-
-    return reader
+EXCLUSIVE_LOCK_KEY = 0x5350_4152_4553_4230  # "SPARESB0"
+"""PostgreSQL advisory lock of ``sessions(write=True, exclusive=True)`` transactions."""
 
 
 def plan_levels(scenario: Scenario, plan_dir: Path | None) -> CriticalLevels:

@@ -129,8 +129,7 @@ def dispatch_example(ctx: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | 
     """A create request on an installed (site, part) of the loaded scenario, severity 1 if its
     contract has it, and the answer the decision on the opening stock gives (3 alternatives)."""
     from api.dispatches.models import DispatchCreate
-    from api.dispatches.service import decision_body
-    from api.dispatches.views import sized
+    from api.dispatches.render import create_answer, sized
     from optimizer.dispatch import DispatchRequest, decide
 
     sc = ctx.scenario
@@ -146,7 +145,7 @@ def dispatch_example(ctx: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | 
     req = DispatchRequest(body.site_id, body.part_id, body.severity, body.reported_at)
     dec = decide(req, scenario=sc, network=ctx.network, free_stock=free, levels=ctx.levels,
                  ready_at=EXAMPLE_REPORTED_AT)
-    answer = decision_body("dsp_5f2c9a0e1b7d4c38", body, dec, EXAMPLE_REPORTED_AT,
+    answer = create_answer("dsp_5f2c9a0e1b7d4c38", body, dec, EXAMPLE_REPORTED_AT,
                            EXAMPLE_REPORTED_AT)
     return body.model_dump(mode="json", exclude_none=True), sized(answer, None)
 

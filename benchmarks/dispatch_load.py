@@ -10,6 +10,12 @@ severity from the scenario's severity mix, and are reported "now".
 
     python benchmarks/dispatch_load.py --rate 500 --duration 60
     python benchmarks/dispatch_load.py --find-max --duration 20     # highest rate with p99 <= 50 ms
+    python benchmarks/dispatch_load.py --postgres --workers 4 --find-max --p99-ms 20
+
+``--postgres [URL]`` runs against a scratch database (``spares_dispatch_bench``, dropped after) on
+the local PostgreSQL (default ``$SPARES_TEST_PG_URL`` or postgres@127.0.0.1:5432, as the tests
+find it) instead of a SQLite file, and also reports the PostgreSQL server processes' CPU per
+request (all ``postgres`` processes on the machine: other users of that server inflate it).
 
 Bounded: at most ``--rate * --duration`` requests (capped by ``--max-requests``); a run stops early
 (flagged SATURATED) once more than ``max(200, 5 * rate)`` requests are in flight; 127.0.0.1 only.
@@ -57,6 +63,8 @@ class RunResult:
     failures: dict[str, int] = field(default_factory=dict)
     server_cpu_ms: float = float("nan")
     """Server CPU milliseconds per request over the run (see :func:`server_cpu_seconds`)."""
+    db_cpu_ms: float = float("nan")
+    """PostgreSQL CPU milliseconds per request (:func:`postgres_cpu_seconds`; NaN on SQLite)."""
 
 
 def prepare(db_url: str, scenario_name: str,
@@ -99,12 +107,15 @@ def start_server(db_url: str, port: int, workers: int = 1) -> subprocess.Popen:
            "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     # the benchmark measures capacity: one key from one address, far above the rate limits
     env = {**os.environ, "SPARES_RATE_PER_KEY": "off", "SPARES_RATE_PER_ADDRESS": "off"}
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env=env)
+    # the server's log (an access line per request) goes to a file: a pipe nobody reads while
+    # the load runs fills up and stops the server
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log, env=env)
+    proc.log = log  # type: ignore[attr-defined]
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.stderr.read().decode()[-2000:]}")
+            raise RuntimeError(f"server exited: {server_log(proc)[-2000:]}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
                 return proc
@@ -139,6 +150,13 @@ class _Conn:
 
     def close(self) -> None:
         self.writer.close()
+
+
+def server_log(proc: subprocess.Popen) -> str:
+    """What the server wrote to stderr so far (its log)."""
+    log = proc.log  # type: ignore[attr-defined]
+    log.seek(0)
+    return log.read().decode(errors="replace")
 
 
 async def run_rate(port: int, key: str, pairs: list[tuple[str, str]], mix: tuple[float, ...],
@@ -231,11 +249,61 @@ def server_cpu_seconds(pid: int) -> float:
     return total
 
 
+def postgres_cpu_seconds() -> float:
+    """User + system CPU seconds of every ``postgres`` process on this machine (from /proc;
+    the server's backends serve the benchmark's connections), NaN where /proc is missing."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    try:
+        procs = list(Path("/proc").iterdir())
+    except OSError:
+        return float("nan")
+    for p in procs:
+        if not p.name.isdigit():
+            continue
+        try:
+            if (p / "comm").read_text().strip() != "postgres":
+                continue
+            fields = (p / "stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, ValueError, IndexError):
+            continue  # the process ended meanwhile
+    return total
+
+
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+PG_BENCH_DB = "spares_dispatch_bench"
+
+
+def pg_scratch(server_url: str, drop_only: bool = False) -> str:
+    """A fresh database :data:`PG_BENCH_DB` on the (loopback) server of ``server_url``; its URL.
+    ``drop_only``: drop it and return ""."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from inventory.db.engine import normalize_url
+
+    url = make_url(normalize_url(server_url))
+    if url.host not in (None, "localhost") and not str(url.host).startswith("127."):
+        raise SystemExit(f"--postgres must point at loopback, not {url.host}")
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)"))
+        if not drop_only:
+            conn.execute(text(f"CREATE DATABASE {PG_BENCH_DB}"))
+    admin.dispose()
+    return "" if drop_only else url.set(database=PG_BENCH_DB).render_as_string(hide_password=False)
+
+
 def report(r: RunResult) -> str:
+    cpu = r.server_cpu_ms + (0.0 if r.db_cpu_ms != r.db_cpu_ms else r.db_cpu_ms)
     return (f"rate {r.rate:.0f}/s: sent {r.sent}, ok {r.ok}, errors {r.errors}, reserved "
             f"{r.reserved}, backordered {r.backordered}; latency p50 {r.p50_ms:.1f} ms, p90 "
             f"{r.p90_ms:.1f} ms, p99 {r.p99_ms:.1f} ms, max {r.max_ms:.1f} ms; achieved "
             f"{r.achieved_rps:.0f} req/s; server CPU {r.server_cpu_ms:.2f} ms per request"
+            + (f", PostgreSQL CPU {r.db_cpu_ms:.2f} ms per request"
+               if r.db_cpu_ms == r.db_cpu_ms else "")
+            + (f" (about {1000 / cpu:.0f} requests per CPU-second)" if cpu > 0 else "")
             + (f"; errors by kind {r.failures}" if r.failures else "")
             + ("; SATURATED: stopped early, server fell behind"
                                                if r.saturated else ""))
@@ -344,8 +412,11 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=500.0, help="requests per second")
     ap.add_argument("--duration", type=float, default=60.0, help="seconds per rate")
     ap.add_argument("--find-max", action="store_true",
-                    help="step the rate up (50, 100, 150, ...) while p99 <= --p99-ms")
+                    help="step the rate up (--start-rate, then by --step, up to --rate) while "
+                         "p99 <= --p99-ms")
     ap.add_argument("--p99-ms", type=float, default=50.0)
+    ap.add_argument("--start-rate", type=float, default=50.0, help="--find-max: first rate")
+    ap.add_argument("--step", type=float, default=50.0, help="--find-max: rate increment")
     ap.add_argument("--max-requests", type=int, default=40_000)
     ap.add_argument("--scenario", default="cn-telecom")
     ap.add_argument("--port", type=int, default=8765)
@@ -357,6 +428,10 @@ def main() -> None:
                     help="time N pure decisions (no server) and exit")
     ap.add_argument("--in-process", type=int, metavar="N", default=0,
                     help="CPU per create through the ASGI app and the service (no network), exit")
+    ap.add_argument("--postgres", nargs="?", metavar="URL", default=None,
+                    const=os.environ.get("SPARES_TEST_PG_URL") or PG_DEFAULT,
+                    help="run against a scratch database on this (loopback) PostgreSQL server "
+                         "instead of SQLite")
     args = ap.parse_args()
     if args.decision_only:
         print(decision_only(args.scenario, args.decision_only, args.seed))
@@ -365,18 +440,22 @@ def main() -> None:
         print(in_process(args.scenario, args.in_process, args.seed, args.stock_multiplier))
         return
     with tempfile.TemporaryDirectory() as tmp:
-        db_url = f"sqlite:///{tmp}/load.db"
+        db_url = pg_scratch(args.postgres) if args.postgres else f"sqlite:///{tmp}/load.db"
         t = time.perf_counter()
         key, pairs, mix = prepare(db_url, args.scenario, args.stock_multiplier)
-        print(f"prepared {args.scenario} in {time.perf_counter() - t:.1f} s ({len(pairs)} pairs)")
+        print(f"prepared {args.scenario} in {time.perf_counter() - t:.1f} s ({len(pairs)} pairs) "
+              f"on {'PostgreSQL' if args.postgres else 'SQLite'}, {args.workers} worker(s)")
         proc = start_server(db_url, args.port, args.workers)
         try:
             def measured(rate: float, seed: int) -> RunResult:
                 cpu, own = server_cpu_seconds(proc.pid), time.process_time()
+                db_cpu = postgres_cpu_seconds() if args.postgres else float("nan")
                 load = os.getloadavg()[0]
                 r = _run(run_rate(args.port, key, pairs, mix, rate, args.duration,
                                   args.max_requests, seed))
                 r.server_cpu_ms = (server_cpu_seconds(proc.pid) - cpu) * 1000 / max(1, r.sent)
+                if args.postgres:
+                    r.db_cpu_ms = (postgres_cpu_seconds() - db_cpu) * 1000 / max(1, r.sent)
                 print(f"(load average before the run: {load:.2f}; load generator CPU "
                       f"{(time.process_time() - own) * 1000 / max(1, r.sent):.2f} ms per request)",
                       flush=True)
@@ -386,20 +465,22 @@ def main() -> None:
                 print(report(measured(args.rate, args.seed)))
                 return
             best = None
-            rate = 50.0
+            rate = args.start_rate
             while rate <= args.rate:
                 r = measured(rate, args.seed + int(rate))
                 print(report(r), flush=True)
                 if r.p99_ms > args.p99_ms or r.errors or r.saturated:
                     break
-                best, rate = r, rate + 50.0
+                best, rate = r, rate + args.step
             print(f"highest rate with p99 <= {args.p99_ms:g} ms: "
                   f"{best.rate:.0f}/s" if best else "no rate met the p99 target")
         finally:
             proc.terminate()
             proc.wait(timeout=30)
             if os.environ.get("SPARES_BENCH_SERVER_LOG"):
-                print(proc.stderr.read().decode()[-3000:])
+                print(server_log(proc)[-3000:])
+            if args.postgres:
+                pg_scratch(args.postgres, drop_only=True)
 
 
 if __name__ == "__main__":

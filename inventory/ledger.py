@@ -261,6 +261,22 @@ def reserve(*, session: Session | Connection, depot_id: str, part_id: str, quant
     return True
 
 
+_FREE = (select(_BAL.c.depot_id, _BAL.c.on_hand - _BAL.c.reserved)
+         .where(_BAL.c.part_id == bindparam("part"), _BAL.c.on_hand > _BAL.c.reserved))
+
+
+def free_stock(*, session: Session | Connection,
+               part_ids: Iterable[str]) -> dict[tuple[str, str], int]:
+    """``{(depot_id, part_id): on_hand - reserved}`` (> 0 only) of the given parts over all
+    depots: one indexed read per part, statement built once (the dispatch hot path); on an ORM
+    session or a plain Core connection."""
+    out: dict[tuple[str, str], int] = {}
+    for part in dict.fromkeys(part_ids):
+        for depot, n in session.execute(_FREE, {"part": part}):
+            out[(depot, part)] = int(n)
+    return out
+
+
 def release(*, session: Session, depot_id: str, part_id: str, quantity: int,
             reference: str | None = None, at: datetime | None = None,
             actor: str | None = None) -> Movement:

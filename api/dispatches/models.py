@@ -7,10 +7,10 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from api.dispatches.enums import EventKind, Status
 from api.dispatches.examples import DISPATCH_EXAMPLE
 from api.inputs import Instant, free_text, identifier, integer
 from api.pagination import PageInfo
+from optimizer.dispatch.lifecycle import EventKind, Status
 
 
 class DispatchCreate(BaseModel):

@@ -1,59 +1,42 @@
-"""Routes of /v1/dispatches (ticket systems)."""
+"""Routes of /v1/dispatches (ticket systems).
+
+Every route is a plain ``def``: FastAPI runs it on the thread pool (at most
+``SPARES_REQUEST_THREADS`` at once), so no database call, lock wait or decision blocks the event
+loop that reads requests and answers ``/healthz``. The auth dependency stays on the loop (a cached
+key costs no thread hop). Transactions are opened here, through the context, and passed down.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
-from starlette.concurrency import run_in_threadpool
 
 from api import pagination
 from api.auth.deps import require, require_any
 from api.auth.models import Principal, Scope
-from api.dispatches import service
-from api.dispatches.enums import Status
+from api.dispatches import flows, lifecycle, service
 from api.dispatches.models import DispatchCreate, DispatchList, DispatchOut, EventCreate
+from api.dispatches.render import TOP_ALTERNATIVES, sized
 from api.fastjson import FastJSONResponse, dumps
 from api.inputs import FilterInstant, check_not_future, identifier
 from api.problems import field_problem
+from optimizer.dispatch.lifecycle import Status
 
 router = APIRouter(prefix="/v1/dispatches", tags=["dispatches"])
 
 PROBLEM = {"content": {"application/problem+json": {}}, "description": "problem details"}
 DispatchId = Annotated[identifier(40), Path()]
-T = TypeVar("T")
-TOP_ALTERNATIVES = 3
-"""Alternatives an answer carries unless the caller asks for all (``?expand=alternatives``)."""
 Expand = Annotated[Literal["alternatives"] | None, Query(
     description=f"`alternatives`: every option the decision weighed (default: the "
                 f"{TOP_ALTERNATIVES} that arrive first; `alternatives_total` counts them all)")]
 
 
-async def off_loop(fn: Callable[..., T], ctx: Any, *args: Any, **kwargs: Any) -> T:
-    """``fn(ctx, ...)``: inline for SQLite, on the thread pool for a networked database, whose
-    round trips and row-lock waits would otherwise hold up the event loop and everything on it
-    (health checks, other connections' requests)."""
-    if ctx.engine.dialect.name == "sqlite":
-        return fn(ctx, *args, **kwargs)
-    return await run_in_threadpool(fn, ctx, *args, **kwargs)
-
-
-def sized(body: dict[str, Any], expand: str | None) -> dict[str, Any]:
-    """The answer with its first :data:`TOP_ALTERNATIVES` alternatives (earliest arrival
-    first, as decided), or all of them with ``expand``; ``alternatives_total`` counts them all."""
-    alternatives = body.get("alternatives") or []
-    out = {**body, "alternatives_total": len(alternatives)}
-    if expand is None and len(alternatives) > TOP_ALTERNATIVES:
-        out["alternatives"] = alternatives[:TOP_ALTERNATIVES]
-    return out
-
-
 @router.post("", status_code=201, response_model=DispatchOut,
              responses={401: PROBLEM, 403: PROBLEM, 409: PROBLEM, 422: PROBLEM},
              summary="Decide and reserve a replacement part")
-async def create_dispatch(body: DispatchCreate, request: Request,
+def create_dispatch(body: DispatchCreate, request: Request,
                     idempotency_key: Annotated[str, Header(
                         alias="Idempotency-Key", max_length=255, pattern=r"^[!-~]+$",
                         description="unique per logical request and organization; a replay "
@@ -68,14 +51,11 @@ async def create_dispatch(body: DispatchCreate, request: Request,
     organization. While the organization has an open dispatch for the same ticket and part, a
     new one is a 409 linking it, unless `allow_duplicate_ticket` is true. No stock anywhere is
     still a 201, status `backordered` with the expected date; no source in time is a
-    reservation with `on_time: false` and the reason.
-
-    On SQLite it runs on the event loop (no thread hop: CPU and short local database calls);
-    on a networked database on the thread pool (:func:`off_loop`)."""
+    reservation with `on_time: false` and the reason."""
     check_not_future("body.reported_at", body.reported_at)
     check_not_future("body.confirmed_at", body.confirmed_at)
-    created = await off_loop(service.create_dispatch, request.app.state.ctx, body,
-                             owner=who.organization_id, idempotency_key=idempotency_key)
+    created = service.create_dispatch(request.app.state.ctx, body, owner=who.organization_id,
+                                      idempotency_key=idempotency_key)
     headers = {"Location": f"/v1/dispatches/{created.body['id']}"}
     if created.replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -90,7 +70,9 @@ def get_dispatch(request: Request, dispatch_id: DispatchId, expand: Expand = Non
                  who: Principal = Depends(require_any(Scope.TICKETING, Scope.PLANNER))) -> Any:
     """One dispatch: the decision as answered at creation plus its live status, SLA outcome,
     events and repair order. Another organization's dispatch is a 404."""
-    view = service.get_dispatch(request.app.state.ctx, dispatch_id, tenant=who.tenant)
+    ctx = request.app.state.ctx
+    with ctx.sessions() as db_session:
+        view = service.get_dispatch(ctx, dispatch_id, db_session=db_session, tenant=who.tenant)
     return FastJSONResponse(sized(view, expand))
 
 
@@ -109,10 +91,12 @@ def list_dispatches(request: Request, ticket_id: identifier(200) | None = None,
     `cursor=<next_cursor>`."""
     _check_range(date_from, date_to)
     after = pagination.decode("dispatches", cursor, (str,))
-    items = service.list_dispatches(request.app.state.ctx, ticket_id=ticket_id, status=status,
-                                    at_risk=at_risk, date_from=date_from, date_to=date_to,
-                                    limit=limit + 1, after=after[0] if after else None,
-                                    tenant=who.tenant)
+    ctx = request.app.state.ctx
+    with ctx.sessions() as db_session:
+        items = service.list_dispatches(ctx, db_session=db_session, ticket_id=ticket_id,
+                                        status=status, at_risk=at_risk, date_from=date_from,
+                                        date_to=date_to, limit=limit + 1,
+                                        after=after[0] if after else None, tenant=who.tenant)
     return FastJSONResponse(pagination.page("dispatches", items, limit, lambda d: (d["id"],),
                                             lambda rows: [sized(d, expand) for d in rows]))
 
@@ -128,8 +112,10 @@ def post_event(request: Request, body: EventCreate, dispatch_id: DispatchId,
     how many hours), defective_received books the unit back as defective and opens a repair
     order."""
     check_not_future("body.at", body.at)
-    view = service.record_event(request.app.state.ctx, dispatch_id, body.kind, body.at,
-                                body.note, tenant=who.tenant)
+    ctx = request.app.state.ctx
+    with ctx.sessions(write=True, exclusive=lifecycle.frees_stock(body.kind)) as db_session:
+        view = lifecycle.record_event(ctx, dispatch_id, body.kind, body.at, body.note,
+                                      db_session=db_session, tenant=who.tenant)
     return FastJSONResponse(sized(view, expand))
 
 
@@ -142,7 +128,9 @@ def redecide(request: Request, dispatch_id: DispatchId, expand: Expand = None,
     this is for stock that came free another way). Backorders with an earlier deadline for the
     same units go first; without stock it stays backordered. Other statuses are a 409.
     Ticketing or planner keys."""
-    view = service.redecide(request.app.state.ctx, dispatch_id, tenant=who.tenant)
+    ctx = request.app.state.ctx
+    with ctx.sessions(write=True, exclusive=True) as db_session:
+        view = flows.redecide(ctx, dispatch_id, db_session=db_session, tenant=who.tenant)
     return FastJSONResponse(sized(view, expand))
 
 

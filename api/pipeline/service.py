@@ -23,9 +23,13 @@ bucket for transfers and buys alike, so an arrival or a receipt is also checked 
 the movements of its own kind left open (a buy receipt cannot consume a transfer's units).
 
 Units that land on hand fill waiting backorders of the part in the same transaction
-(:func:`api.dispatches.backorders.fill_backorders`), as a stock receipt does. Every booking
-transaction first takes :func:`~api.dispatches.backorders.lock_for_fill` (PostgreSQL: one at a
-time; SQLite: one writer anyway), which also makes the reference check below race free.
+(:func:`api.dispatches.flows.on_units_landed`), as a stock receipt does. Every booking
+transaction is opened ``exclusive`` (PostgreSQL: one at a time; SQLite: one writer anyway),
+which also makes the reference check below race free.
+
+A booking under a restock order's line reference (``restock:<plan_ref>:<line>``, see
+``/v1/orders``) that moves all the order's units closes the order (received or scrapped); once
+the order was completed through ``/v1/orders`` such a booking is a 409.
 
 Idempotency: the (movement kind, reference) pairs a booking writes identify it. When the
 ledger already holds movements of those pairs, a request whose movements are equal (kind,
@@ -45,8 +49,9 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from api.context import AppContext
-from api.dispatches.backorders import fill_backorders, lock_for_fill
+from api.dispatches.flows import on_units_landed
 from api.problems import Problem, field_problem
+from api.restock.service import close_restock_order, restock_order_for
 from api.stock import service as stock
 from inventory import ledger
 from inventory.db.models import StockMovement
@@ -55,6 +60,7 @@ _MOV: Table = StockMovement.__table__  # type: ignore[assignment]
 
 LANDING_KINDS = frozenset({"transfer_in", "order_received", "repair_return", "repair_in"})
 """Movement kinds that put serviceable units on hand (they may fill backorders)."""
+SCRAP_KINDS = frozenset({"condemned", "scrapped"})
 
 OPENED_BY = {"transfer_in": ("transfer_expected", "transfer"),
              "order_received": ("order_placed", "supplier buy")}
@@ -167,14 +173,24 @@ def book(ctx: AppContext, booking: Booking, moves: list[Move], *, reference: str
     Raises a 409 :class:`Problem` when the reference was booked with another body or when the
     balances do not allow a movement (nothing is written then).
     """
-    with ctx.sessions(write=True) as session:
-        lock_for_fill(session)
+    with ctx.sessions(write=True, exclusive=True) as session:
         found = stored(session, [(kind, reference + suffix) for kind, suffix in FAMILY[booking]])
         if found:
             if sorted(_key(m) for m in found) != sorted(m.key() for m in moves):
                 raise _reference_reused(reference, found)
             return Booked(found, stock_of(session, moves), replayed=True)
+        order = restock_order_for(session, reference)
+        if order is not None and order.status != "sent":
+            raise Problem(409, "order-closed", "Order already completed",
+                          f"reference {reference!r} is restock order {order.id}'s, which is "
+                          f"{order.status} (booked through /v1/orders/{order.id}/events); "
+                          "nothing was booked", errors=[{"field": "body.reference",
+                                                         "message": f"order {order.status}"}])
         posted = post_moves(session, moves, actor=actor, at=at or ctx.now())
+        if order is not None:
+            close_restock_order(session, order,
+                                landed=sum(m.quantity for m in moves if m.kind in LANDING_KINDS),
+                                scrapped=sum(m.quantity for m in moves if m.kind in SCRAP_KINDS))
         filled = fill_landed(ctx, session, moves)
         return Booked(posted, stock_of(session, moves), filled)
 
@@ -244,7 +260,7 @@ def post_moves(session: Session, moves: Iterable[Move], *, actor: str,
 def fill_landed(ctx: AppContext, session: Session, moves: Iterable[Move]) -> list[str]:
     """Fill backorders of the parts that ``moves`` put on hand; the filled dispatch ids."""
     parts = [m.part_id for m in moves if m.kind in LANDING_KINDS]
-    return fill_backorders(ctx, session, parts) if parts else []
+    return on_units_landed(ctx, session, parts) if parts else []
 
 
 def stock_of(session: Session, moves: Iterable[Move]) -> list[dict[str, Any]]:

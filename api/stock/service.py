@@ -11,17 +11,14 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from inventory import ledger
-from inventory.db.models import StockBalance
 
 LedgerError = ledger.LedgerError
 """What the ledger raises for an impossible movement (a ValueError)."""
 
 BUCKETS = ("on_hand", "reserved", "in_transit", "defective", "in_repair")
-_BAL: Table = StockBalance.__table__  # type: ignore[assignment]
 
 
 def balance_rows(raw: Any) -> list[dict[str, Any]]:
@@ -48,42 +45,8 @@ def stock_rows(*, session: Session, depot_id: str | None = None,
     return sorted(rows, key=lambda r: (r["depot_id"], r["part_id"]))
 
 
-_FREE = (select(_BAL.c.depot_id, _BAL.c.on_hand - _BAL.c.reserved)
-         .where(_BAL.c.part_id == bindparam("part"), _BAL.c.on_hand > _BAL.c.reserved))
 
 
-def free_stock(*, session: Session | Connection,
-               part_ids: Iterable[str]) -> dict[tuple[str, str], int]:
-    """``{(depot_id, part_id): on_hand - reserved}`` (> 0 only) for the given parts, over all
-    depots: one indexed read per part (usually one: the part without substitutes) of the ledger
-    balances, the dispatch hot path. ``session`` may be a plain connection."""
-    out: dict[tuple[str, str], int] = {}
-    for part in dict.fromkeys(part_ids):
-        for depot, n in session.execute(_FREE, {"part": part}):
-            out[(depot, part)] = int(n)
-    return out
-
-
-def reserve(*, session: Session | Connection, depot_id: str, part_id: str, quantity: int,
-            reference: str, at: datetime) -> bool:
-    """Reserve atomically (:func:`inventory.ledger.reserve`, statements built once); False
-    (nothing written) if fewer than ``quantity`` units are free. ``session`` may be a plain
-    connection (the dispatch hot path)."""
-    return ledger.reserve(session=session, depot_id=depot_id, part_id=part_id,
-                          quantity=quantity, reference=reference, at=at)
-
-
-def release(*, session: Session, depot_id: str, part_id: str, quantity: int, reference: str,
-            at: datetime) -> None:
-    ledger.release(session=session, depot_id=depot_id, part_id=part_id, quantity=quantity,
-                   reference=reference, at=at)
-
-
-def issue(*, session: Session, depot_id: str, part_id: str, quantity: int, reference: str,
-          at: datetime) -> None:
-    """Ship reserved units: they leave on hand and the reservation."""
-    ledger.issue(session=session, depot_id=depot_id, part_id=part_id, quantity=quantity,
-                 reference=reference, at=at)
 
 
 def receive(*, session: Session, depot_id: str, part_id: str, quantity: int, reference: str,
@@ -105,10 +68,3 @@ def booked(*, session: Session, kind: str, reference: str) -> ledger.Movement | 
     adjustments with a reference are booked once)."""
     return next((m for m in ledger.movements(session=session, reference=reference)
                  if m.kind == kind), None)
-
-
-def defective_in(*, session: Session, depot_id: str, part_id: str, quantity: int, reference: str,
-                 at: datetime) -> None:
-    """The failed unit arrives back at the depot as defective."""
-    ledger.defective_in(session=session, depot_id=depot_id, part_id=part_id, quantity=quantity,
-                        reference=reference, at=at)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -11,7 +10,7 @@ from fastapi.responses import JSONResponse
 from api import pagination
 from api.auth.deps import principal, require
 from api.auth.models import Principal, Scope
-from api.dispatches.backorders import fill_backorders, lock_for_fill
+from api.dispatches.flows import on_units_landed
 from api.inputs import check_not_future, identifier
 from api.problems import Problem, field_problem
 from api.stock import service
@@ -71,13 +70,14 @@ def _post(request: Request, fn: Any, kind: str, body: Receipt | Adjustment, who:
     200 with ``Idempotent-Replayed: true`` and books nothing."""
     _check_ids(request, body.depot_id, body.part_id, "body")
     check_not_future("body.at", body.at)
-    at = body.at or datetime.now(UTC)
-    ref = body.reference or f"api:{who.key_id}"
     ctx = request.app.state.ctx
+    at = body.at or ctx.now()
+    ref = body.reference or f"api:{who.key_id}"
     try:
-        with ctx.sessions(write=True) as session:
-            if body.quantity > 0 or body.reference is not None:
-                lock_for_fill(session)  # also serialises the reference check (PostgreSQL)
+        # exclusive: units that come free fill backorders; it also serialises the reference
+        # check (PostgreSQL)
+        with ctx.sessions(write=True,
+                          exclusive=body.quantity > 0 or body.reference is not None) as session:
             if _replay(session, kind, body):
                 rows = service.stock_rows(session=session, depot_id=body.depot_id,
                                           part_id=body.part_id)
@@ -87,7 +87,7 @@ def _post(request: Request, fn: Any, kind: str, body: Receipt | Adjustment, who:
                quantity=body.quantity, reference=ref, at=at, actor=f"{who.name} ({who.key_id})",
                **extra)
             if body.quantity > 0:  # units came free: waiting backorders get them first
-                fill_backorders(ctx, session, [body.part_id])
+                on_units_landed(ctx, session, [body.part_id])
     except (ValueError, service.LedgerError) as exc:  # the ledger refuses an impossible movement
         raise Problem(409, "ledger-refused", "Stock movement refused", str(exc),
                       errors=[{"field": "body.quantity", "message": str(exc)}]) from exc

@@ -1,9 +1,11 @@
 """Database URL, engine and session factory for SQLite (default) and PostgreSQL (psycopg 3).
 
 SQLite is tuned for several writers: WAL journal (readers never block the writer), foreign keys
-enforced, a busy timeout so a writer waits for the lock instead of failing, and every transaction
-opened with ``BEGIN IMMEDIATE`` so a read-then-write transaction can never fail half-way when another
-writer committed in between (SQLite cannot upgrade a stale read snapshot to a write lock).
+enforced, a busy timeout so a writer waits for the lock instead of failing, and every write
+transaction opened with ``BEGIN IMMEDIATE`` so a read-then-write transaction can never fail
+half-way when another writer committed in between (SQLite cannot upgrade a stale read snapshot to
+a write lock). Reads go through :func:`reading` (a deferred ``BEGIN``: one consistent WAL snapshot,
+never the write lock) or :func:`snapshot_engine` (single lock-free statements).
 """
 
 from __future__ import annotations
@@ -76,9 +78,44 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        deferred = conn.get_execution_options().get(READ_OPTION, False)
+        conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
     return engine
+
+
+READ_OPTION = "spares_read"
+"""Execution option that marks a read transaction (SQLite: a deferred ``BEGIN``)."""
+
+
+def reading(engine: Engine) -> Engine:
+    """``engine`` for read transactions, sharing its pool: on SQLite they open with a deferred
+    ``BEGIN`` (a consistent WAL snapshot that never takes nor waits for the write lock, so reads
+    do not queue behind writers); elsewhere the engine as it is. A write in such a transaction
+    would have to upgrade a possibly stale snapshot: write through ``engine`` itself."""
+    if engine.dialect.name != "sqlite":
+        return engine
+    return engine.execution_options(**{READ_OPTION: True})
+
+
+def snapshot_engine(engine: Engine, **kwargs: Any) -> Engine:
+    """An engine for single-statement reads that take no lock and no transaction: on a SQLite
+    file, a second pool in autocommit and ``query_only`` (each SELECT reads its own WAL
+    snapshot, never waits for the writer; ``kwargs`` go to ``create_engine``, e.g. the JSON
+    codec); elsewhere :func:`reading` of ``engine``."""
+    db = engine.url.database
+    if engine.dialect.name != "sqlite" or not db or db == ":memory:" or db.startswith("file:"):
+        return reading(engine)
+    reader = create_engine(engine.url, connect_args={"check_same_thread": False,
+                                                     "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+                           **kwargs)
+
+    @event.listens_for(reader, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # autocommit: SQLAlchemy's begin emits nothing
+        dbapi_conn.execute("PRAGMA query_only=1")
+
+    return reader
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

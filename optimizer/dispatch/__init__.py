@@ -11,7 +11,7 @@ See :mod:`optimizer.dispatch.rationing` for the critical-level rule and
 :mod:`optimizer.dispatch.decide` for the choice.
 """
 
-from optimizer.dispatch.decide import decide, tier_of
+from optimizer.dispatch.decide import decide, redecide, tier_of
 from optimizer.dispatch.rationing import TIER_RANK, CriticalLevels, critical_levels, tier_rank
 from optimizer.dispatch.result import (
     DispatchDecision,
@@ -21,4 +21,4 @@ from optimizer.dispatch.result import (
 )
 
 __all__ = ["TIER_RANK", "CriticalLevels", "DispatchDecision", "DispatchRequest", "Option",
-           "ReplenishmentOrder", "critical_levels", "decide", "tier_of", "tier_rank"]
+           "ReplenishmentOrder", "critical_levels", "decide", "redecide", "tier_of", "tier_rank"]

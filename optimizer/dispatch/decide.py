@@ -182,15 +182,39 @@ def decide(request: DispatchRequest, *, scenario: Scenario, network: TravelNetwo
     DispatchDecision
         The choice, every alternative with why it lost, and the replenishment order.
     """
+    _check_known(scenario, request)
+    deadline = deadline or request_deadline(scenario, request)
+    return _decide(request, scenario, network, free_stock, levels, deadline, deadline.due_at,
+                   ready_at or request.reported_at, inbound, max_sources)
+
+
+def redecide(request: DispatchRequest, *, due_at: datetime | None, ready_at: datetime,
+             scenario: Scenario, network: TravelNetwork,
+             free_stock: Mapping[tuple[str, str], int], levels: CriticalLevels | None = None,
+             max_sources: int = 10) -> DispatchDecision:
+    """Decide a waiting request (a backorder) again on the free stock now: the part deadline
+    ``due_at`` of its first decision stands (None: no part deadline), only the source and the
+    transport are chosen anew, shipping from ``ready_at``. The decision's ``deadline`` is None
+    (the first decision carries it)."""
+    _check_known(scenario, request)
+    return _decide(request, scenario, network, free_stock, levels, None, due_at, ready_at, None,
+                   max_sources)
+
+
+def _check_known(scenario: Scenario, request: DispatchRequest) -> None:
     for name, key in (("site_id", request.site_id), ("part_id", request.part_id)):
         known = scenario._index["sites" if name == "site_id" else "parts"]
         if key not in known:
             raise KeyError(f"{name}: unknown {name[:-3]} {key!r}")
+
+
+def _decide(request: DispatchRequest, scenario: Scenario, network: TravelNetwork,
+            free_stock: Mapping[tuple[str, str], int], levels: CriticalLevels | None,
+            deadline: Deadline | None, due: datetime | None, ready: datetime,
+            inbound: Mapping[tuple[str, str], datetime] | None,
+            max_sources: int) -> DispatchDecision:
     levels = levels or CriticalLevels()
     tier = tier_of(scenario, request.site_id)
-    deadline = deadline or request_deadline(scenario, request)
-    due = deadline.due_at
-    ready = ready_at or request.reported_at
     feasible, blocked = _options(request, scenario, network, free_stock, levels, tier, due, ready,
                                  max_sources)
 
@@ -234,7 +258,7 @@ def _replace_reason(o: Option, why: str) -> Option:
                   o.transport_cost, o.protection_cost, o.substitute_cost, o.leg, why)
 
 
-def _backorder(request: DispatchRequest, scenario: Scenario, deadline: Deadline, tier: str,
+def _backorder(request: DispatchRequest, scenario: Scenario, deadline: Deadline | None, tier: str,
                blocked: list[Option], ready: datetime,
                inbound: Mapping[tuple[str, str], datetime]) -> DispatchDecision:
     """No depot can ship the whole quantity: expected date from open orders or the pipeline."""

@@ -111,7 +111,9 @@ class DispatchDecision:
 
     request: DispatchRequest
     tier: str
-    deadline: Deadline
+    deadline: Deadline | None
+    """The contractual deadline; None for a re-decision (:func:`optimizer.dispatch.decide.redecide`),
+    whose first decision carries it."""
     outcome: Outcome
     chosen: Option | None
     alternatives: tuple[Option, ...]
