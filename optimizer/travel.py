@@ -191,6 +191,20 @@ class TravelNetwork:
         urban = np.minimum(km, 2 * st.urban_radius_km)
         return urban / urban_speed + (km - urban) / speed_kmh
 
+    def stop_matrices(self, depot_id: str, site_ids: list[str] | tuple[str, ...],
+                      speed_kmh: float) -> tuple[np.ndarray, np.ndarray]:
+        """(road km, driving hours) between the depot (row/column 0) and ``site_ids`` (rows and
+        columns 1..n, in order) for a multi-stop run at ``speed_kmh``: great-circle km times
+        the circuity factor, driving time by :meth:`drive_hours`; zero diagonal."""
+        depot = self.depots[self.depot_index[depot_id]]
+        sites = [self.sites[self.site_index[s]] for s in site_ids]
+        lat = np.array([depot.lat, *(s.lat for s in sites)])
+        lon = np.array([depot.lon, *(s.lon for s in sites)])
+        km = haversine_km(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
+        km = km * self.scenario.settings.circuity_factor
+        np.fill_diagonal(km, 0.0)
+        return km, np.asarray(self.drive_hours(km, speed_kmh), dtype=float)
+
     def drive_seconds(self, km: np.ndarray, speed_kmh: float) -> np.ndarray:
         """Driving time rounded up to whole seconds (int64), as :meth:`earliest_arrival` uses it."""
         return np.ceil(np.asarray(self.drive_hours(km, speed_kmh)) * 3600 - 1e-6).astype(np.int64)

@@ -13,9 +13,10 @@ URL_HELP = "database URL (default: SPARES_DATABASE_URL or sqlite:///spares.db)"
 
 
 def _url(url: str | None) -> str:
-    from inventory.db.engine import database_url, normalize_url
+    from api.settings import load as load_settings
+    from inventory.db.engine import normalize_url
 
-    return normalize_url(url) if url else database_url()
+    return normalize_url(url or load_settings().database_url)
 
 
 @app.command("init")

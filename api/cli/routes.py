@@ -40,7 +40,8 @@ def plan(depot: str = typer.Option(..., "--depot", help="depot id, e.g. GZ"),
          url: str | None = typer.Option(None, "--url", help=URL_HELP)) -> None:
     """Plan the day's van runs (PyVRP, checked independently); flag deliveries for direct trips."""
     from api.routes.service import RoutePlanError, plan_day, plan_view
-    from inventory.db.engine import database_url, make_engine, normalize_url, session_factory
+    from api.settings import load as load_settings
+    from inventory.db.engine import make_engine, normalize_url, session_factory
     from inventory.db.load import read_scenario_from_db
     from optimizer.travel import TravelNetwork
 
@@ -48,7 +49,7 @@ def plan(depot: str = typer.Option(..., "--depot", help="depot id, e.g. GZ"),
         when = date.fromisoformat(day)
     except ValueError:
         raise _fail(f"--date: {day!r} is not a date YYYY-MM-DD", 2) from None
-    target = normalize_url(url) if url else database_url()
+    target = normalize_url(url or load_settings().database_url)
     engine = make_engine(target)
     try:
         with session_factory(engine)() as session:

@@ -20,13 +20,18 @@ import os
 import socket
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from fastapi import FastAPI
 
+if TYPE_CHECKING:
+    from api.settings import Settings
+
 ENV_URL = "SPARES_SERVE_URL"
 ENV_PLAN = "SPARES_SERVE_PLAN"
-"""How :func:`run` hands the database URL and plan folder to worker processes."""
+"""How :func:`run` hands the database URL and plan folder to worker processes (read back as
+:attr:`api.settings.Settings.serve_url` / ``serve_plan``)."""
 
 
 KEEP_ALIVE_SECONDS = 75
@@ -102,10 +107,11 @@ def build_app(url: str | None = None, plan: Path | None = None, *,
     ``check``: :func:`check_database` first (worker processes skip it: their parent did)."""
     from api.app import create_app
     from api.context import ApiSettings
-    from inventory.db.engine import database_url, normalize_url
+    from api.settings import load as load_settings
+    from inventory.db.engine import normalize_url
     from inventory.db.load import LoadError
 
-    target = normalize_url(url) if url else database_url()
+    target = normalize_url(url or load_settings().database_url)
     if check:
         check_database(target)
     # The scenario and network model are ~300,000 long-lived objects: a full garbage collection
@@ -128,9 +134,32 @@ def build_app(url: str | None = None, plan: Path | None = None, *,
 
 def app_from_env() -> FastAPI:
     """The app factory of uvicorn's worker processes (``--workers`` > 1), configured by
-    :data:`ENV_URL` and :data:`ENV_PLAN`."""
-    plan = os.environ.get(ENV_PLAN)
-    return build_app(os.environ.get(ENV_URL) or None, Path(plan) if plan else None, check=False)
+    :data:`ENV_URL` and :data:`ENV_PLAN`; logs as :func:`setup_logging` says."""
+    env = setup_logging()
+    return build_app(env.serve_url, env.serve_plan, check=False)
+
+
+def setup_logging() -> Settings:
+    """Structured logs to stderr at ``SPARES_LOG_LEVEL`` in ``SPARES_LOG_FORMAT`` (JSON by
+    default), uvicorn's own loggers included; the settings, read once."""
+    from api.observability import configure_logging
+    from api.settings import load as load_settings
+
+    env = load_settings()
+    configure_logging(level=env.log_level, fmt=env.log_format)
+    return env
+
+
+def prepare_metrics_dir(env: Settings) -> None:
+    """With ``SPARES_METRICS_DIR`` / ``PROMETHEUS_MULTIPROC_DIR`` set: create the folder, drop
+    the files of an earlier server (their counts would add to this one's) and hand the folder
+    to prometheus-client in this process and the workers (before it is imported)."""
+    if env.metrics_dir is None:
+        return
+    env.metrics_dir.mkdir(parents=True, exist_ok=True)
+    for old in env.metrics_dir.glob("*.db"):
+        old.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(env.metrics_dir)
 
 
 def run(url: str | None = None, host: str = "127.0.0.1", port: int = 8000, *,
@@ -144,8 +173,15 @@ def run(url: str | None = None, host: str = "127.0.0.1", port: int = 8000, *,
     """
     import uvicorn
 
+    from api.settings import SettingsError
+
     sock = sock or bind(host, port)
     try:
+        try:
+            env = setup_logging()
+        except SettingsError as exc:
+            raise ServeError(f"bad setting: {exc}") from None
+        prepare_metrics_dir(env)
         app = build_app(url, plan, webhook_worker=workers == 1)
         ctx = app.state.ctx
         if workers > 1:
@@ -153,7 +189,10 @@ def run(url: str | None = None, host: str = "127.0.0.1", port: int = 8000, *,
             os.environ[ENV_URL] = str(ctx.engine.url.render_as_string(hide_password=False))
             if plan is not None:
                 os.environ[ENV_PLAN] = str(plan)
+        # uvicorn's loggers go through the structured handler (log_config=None); the access
+        # log is ours (api.observability.middleware), one line per request with its route
         options = {"fd": sock.fileno(), "log_level": log_level, "access_log": False,
+                   "log_config": None,
                    "timeout_keep_alive": KEEP_ALIVE_SECONDS,
                    "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
                    "timeout_worker_healthcheck": WORKER_HEALTHCHECK_SECONDS}

@@ -6,18 +6,16 @@ due on or after the day (or without a part deadline). Those picked only after th
 (:meth:`optimizer.travel.TravelNetwork.picked_at` from the later of report and creation) wait
 for another day or a direct trip; each other one becomes a
 :class:`optimizer.routing.runs.Delivery` with the window [shift start, due time] and the van load of
-its part's size class times the quantity; road km are great-circle x the scenario's circuity and
-driving time follows the same rule as every ETA (:meth:`optimizer.travel.TravelNetwork.drive_hours`,
-urban speed near both ends). The shift is the van mode's hours that day in the depot's time zone.
+its part's size class times the quantity; the km and hours between stops come from
+:meth:`optimizer.travel.TravelNetwork.stop_matrices` (great-circle x circuity, driving time by the
+rule of every ETA). The shift is the van mode's hours that day in the depot's time zone.
 :func:`optimizer.routing.runs.plan_runs` plans the runs, verified by the independent checker.
-A left-out delivery waits for a later day's run when it fits in a van, a van can get there and
-back within a shift and that run still arrives by its deadline (by
-:meth:`optimizer.travel.TravelNetwork.earliest_arrival`); otherwise it is flagged for a direct trip.
+A left-out delivery waits for a later day's run or is flagged for a direct trip by
+:func:`optimizer.routing.day.later_run_takes`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
@@ -30,15 +28,13 @@ from sqlalchemy.orm import Session
 from inventory.db.dispatch_models import Dispatch, as_utc
 from inventory.domain import Scenario, TransportKind, TransportMode
 from optimizer.calendars import Calendar, day_interval
-from optimizer.travel import TravelNetwork, haversine_km
+from optimizer.travel import TravelNetwork
 
 if TYPE_CHECKING:  # the solvers import at the first route plan, not at server start
     from optimizer.routing.runs import Delivery, RunPlan, Vans
 
 PENDING_STATUSES = ("reserved", "picked")
 """Dispatch statuses whose part is still at the depot (reserved or picked, not shipped)."""
-SERVICE_MINUTES = 10.0
-"""Hand-over time at a site per delivery."""
 
 
 class RoutePlanError(ValueError):
@@ -130,26 +126,13 @@ def pending_dispatches(*, session: Session, scenario: Scenario, depot_id: str,
             for r in session.scalars(q)]
 
 
-def travel_matrices(network: TravelNetwork, depot_id: str, site_ids: Sequence[str],
-                    speed_kmh: float) -> tuple[np.ndarray, np.ndarray]:
-    """(km, hours) between the depot (row/column 0) and the sites, road km at ``speed_kmh``."""
-    scenario = network.scenario
-    depot = scenario.depot(depot_id)
-    sites = [scenario.site(s) for s in site_ids]
-    lat = np.array([depot.lat, *(s.lat for s in sites)])
-    lon = np.array([depot.lon, *(s.lon for s in sites)])
-    km = haversine_km(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
-    km = km * scenario.settings.circuity_factor
-    np.fill_diagonal(km, 0.0)
-    return km, np.asarray(network.drive_hours(km, speed_kmh), dtype=float)
-
-
 def plan_day(*, session: Session, network: TravelNetwork, depot_id: str, day: date,
              vans: int = 3, capacity: int = 30, seconds: float = 2.0, seed: int = 0) -> DayPlan:
     """Plan ``depot_id``'s van runs on local ``day`` for its pending run-mode dispatches.
 
     ``network`` is the scenario's travel network (the API's, or one built for the CLI).
     """
+    from optimizer.routing.day import SERVICE_MINUTES, later_run_takes
     from optimizer.routing.runs import DEFAULT_SIZE_LOADS, Delivery, Vans, default_stop, plan_runs
 
     scenario = network.scenario
@@ -184,34 +167,20 @@ def plan_day(*, session: Session, network: TravelNetwork, depot_id: str, day: da
                  earliest=min(start, p.due_at or end), latest=p.due_at or end,
                  service_minutes=SERVICE_MINUTES, load=load[p.dispatch_id])
         for p in loadable)
-    km, hours = travel_matrices(network, depot_id, [p.site_id for p in loadable], mode.speed_kmh)
+    km, hours = network.stop_matrices(depot_id, [p.site_id for p in loadable], mode.speed_kmh)
     fleet = Vans(vans, capacity, start, end)
     stop = default_stop(seconds)
     plan = plan_runs(depot, deliveries, fleet, hours, distance_km=km, stop=stop, seed=seed)
     by_id = {p.dispatch_id: p for p in pending}
     left = [*not_ready, *((by_id[u.delivery_id], u.reason) for u in plan.direct)]
     left_out = tuple(
-        LeftOut(p, reason, load[p.dispatch_id] <= capacity
-                and _later_run_makes_it(network, depot_id, mode, p, start, end))
+        LeftOut(p, reason, later_run_takes(network, depot_id, p.site_id, mode,
+                                           load=load[p.dispatch_id], capacity=capacity,
+                                           ready_at=p.ready_at, due_at=p.due_at,
+                                           shift_start=start, shift_end=end))
         for p, reason in sorted(left, key=lambda x: x[0].dispatch_id))
     return DayPlan(depot_id, day, depot.timezone, mode, start, end, fleet, tuple(pending),
                    left_out, deliveries, km, hours, plan)
-
-
-def _later_run_makes_it(network: TravelNetwork, depot_id: str, mode: TransportMode, p: Pending,
-                        shift_start: datetime, shift_end: datetime) -> bool:
-    """Whether a later day's van run can take it: a single-stop run there and back fits in a
-    shift as long as this one, and the next run after this day's departure arrives by the
-    deadline (by the ETA rules)."""
-    i, j = network.depot_index[depot_id], network.site_index[p.site_id]
-    drive = 2 * float(network.drive_hours(float(network.road_km[i, j]), mode.speed_kmh))
-    if timedelta(hours=drive, minutes=SERVICE_MINUTES) > shift_end - shift_start:
-        return False
-    if p.due_at is None:
-        return True
-    after = max(p.ready_at, shift_start + timedelta(seconds=1))
-    leg = network.earliest_arrival(depot_id, p.site_id, mode.mode_id, after)
-    return leg is not None and leg.arrives_at <= p.due_at
 
 
 def plan_view(dp: DayPlan) -> dict[str, Any]:

@@ -1,13 +1,12 @@
 """On-time share of dispatches per tier and severity, per depot and per depot kind.
 
-A dispatch counts once its outcome is known: delivered (met or missed by its delivery time) or
-**overdue** (past its due time, neither delivered nor cancelled: a miss already, so a backorder
-or a lost shipment never hides from the figures). ``on_time_share = met / (delivered + overdue)``.
+This module selects the dispatches whose outcome is known at ``as_of`` (delivered, or overdue:
+past due, neither delivered nor cancelled); :func:`optimizer.compliance.compliance` computes the
+figures (the rule and its definitions are documented there).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
@@ -16,10 +15,8 @@ from sqlalchemy.orm import Session
 
 from inventory.db.dispatch_models import Dispatch
 from inventory.domain import Scenario
-
-
-def _share(met: int, n: int) -> float | None:
-    return round(met / n, 4) if n else None
+from optimizer.compliance import compliance as compliance_of
+from optimizer.compliance import sla_targets
 
 
 def compliance(*, session: Session, scenario: Scenario, as_of: datetime,
@@ -40,33 +37,6 @@ def compliance(*, session: Session, scenario: Scenario, as_of: datetime,
         q = q.where(Dispatch.tier == tier)
     if owner is not None:
         q = q.where(Dispatch.owner == owner)
-    # [delivered, met, overdue] per key
-    by_ts: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0, 0])
-    by_depot: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    targets: dict[tuple[str, int], float] = {}
-    for c in scenario.contracts:
-        for t in c.terms:
-            k = (c.tier, t.severity)
-            targets[k] = min(targets.get(k, 1.0), t.target)
-    total = [0, 0, 0]
-    for tier_, sev, depot, outcome in session.execute(q):
-        add = (0, 0, 1) if outcome is None else (1, int(outcome == "met"), 0)
-        kind = scenario.depot(depot).kind.value if depot else "-"
-        for acc in (total, by_ts[(tier_, sev)], by_depot[depot or "-"], by_kind[kind]):
-            for i in range(3):
-                acc[i] += add[i]
-
-    def counts(v: list[int]) -> dict[str, Any]:
-        return {"delivered": v[0], "met": v[1], "overdue": v[2],
-                "on_time_share": _share(v[1], v[0] + v[2])}
-
-    return {
-        **counts(total), "as_of": as_of,
-        "by_tier_severity": [{"tier": t, "severity": s, **counts(v), "target": targets.get((t, s))}
-                             for (t, s), v in sorted(by_ts.items())],
-        "by_depot": [{"depot_id": d, "depot_kind": scenario.depot(d).kind.value if d != "-" else "-",
-                      **counts(v)} for d, v in sorted(by_depot.items())],
-        "by_depot_kind": [{"depot_id": "*", "depot_kind": k, **counts(v)}
-                          for k, v in sorted(by_kind.items())],
-    }
+    kinds = {d.depot_id: d.kind.value for d in scenario.depots}
+    return {**compliance_of(session.execute(q), depot_kinds=kinds, targets=sla_targets(scenario)),
+            "as_of": as_of}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from api.dispatches.enums import Status
+from optimizer.dispatch.lifecycle import Status
 
 EventType = StrEnum("EventType", {s.name: f"dispatch.{s.value}" for s in Status})  # type: ignore[misc]
 """``dispatch.<status>``: a dispatch reached that status (``dispatch.reserved`` also when a

@@ -27,6 +27,7 @@ from api.problems import Problem, field_problem
 from api.webhooks.events import PING
 from api.webhooks.models import DeliveryStatus
 from api.webhooks.signing import new_secret
+from api.webhooks.worker import wall_clock
 from inventory.db.dispatch_models import WebhookOutbox, WebhookSubscription
 
 _OUT: Table = WebhookOutbox.__table__  # type: ignore[assignment]
@@ -153,8 +154,9 @@ def enqueue(*, session: Session | Connection, owner: str, event_type: str, data:
             subscribers: Sequence[Subscriber] | None = None, now: datetime | None = None) -> int:
     """Queue ``event_type`` for every active subscription of ``owner`` that takes it (or of the
     given ``subscribers``, when the caller has them cached) in the caller's transaction;
-    returns the count."""
-    now = now or datetime.now(UTC)
+    returns the count. ``now``: the event's instant by the app's clock (the payload's
+    ``timestamp``); the message is scheduled by the real time (:func:`_insert`)."""
+    now = now or wall_clock()
     if subscribers is None:
         subscribers = active_subscribers(session=session, owner=owner)
     ids = [s.id for s in subscribers if s.wants(event_type)]
@@ -173,11 +175,15 @@ def enqueue_ping(*, session: Session, subscription_id: str, now: datetime) -> st
 
 def _insert(session: Session | Connection, subscription_ids: list[str], event_type: str,
             data: dict[str, Any], now: datetime, due: datetime | None = None) -> list[str]:
+    """Outbox rows stamped ``now`` in the payload, created and due by the real time
+    (:func:`api.webhooks.worker.wall_clock`: the worker schedules and signs by it) unless
+    ``due`` says otherwise."""
     payload = json.dumps({"type": event_type, "timestamp": iso(now), "data": data},
                          separators=(",", ":"))
+    queued = wall_clock()
     rows = [{"id": "msg_" + secrets.token_hex(10), "subscription_id": sub_id,
-             "event_type": event_type, "payload": payload, "created_at": now, "attempts": 0,
-             "next_attempt_at": due or now, "delivered_at": None, "last_error": None}
+             "event_type": event_type, "payload": payload, "created_at": queued, "attempts": 0,
+             "next_attempt_at": due or queued, "delivered_at": None, "last_error": None}
             for sub_id in subscription_ids]
     session.execute(_OUT.insert(), rows)
     return [r["id"] for r in rows]

@@ -3,17 +3,18 @@ them, and see and retry deliveries."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
-from api import pagination
+from api import idempotency, pagination
 from api.auth.deps import require
 from api.auth.models import Principal, Scope
 from api.inputs import identifier
+from api.limits import presented_key
 from api.problems import Problem
 from api.webhooks import destinations, service, worker
 from api.webhooks.models import (
@@ -79,7 +80,7 @@ def create(body: SubscriptionCreate, request: Request,
         row = service.subscribe(session=session, owner=owner(who), url=url,
                                 event_types=body.event_types,
                                 max_subscriptions=ctx.settings.webhook_max_subscriptions,
-                                now=datetime.now(UTC), idempotency_key=idempotency_key)
+                                now=worker.wall_clock(), idempotency_key=idempotency_key)
         out = service.subscription_out(row, secret=True)
     ctx.subscription_cache.pop(owner(who))
     return out
@@ -103,7 +104,7 @@ def delete(subscription_id: SubscriptionId, request: Request,
     ctx.subscription_cache.pop(owner(who))
     with ctx.sessions(write=True) as session:
         if not service.unsubscribe(session=session, owner=owner(who),
-                                   subscription_id=subscription_id, now=datetime.now(UTC)):
+                                   subscription_id=subscription_id, now=worker.wall_clock()):
             raise Problem(404, "subscription-not-found", "Subscription not found",
                           f"no active subscription {subscription_id!r}",
                           errors=[{"field": "path.subscription_id", "message": "unknown"}])
@@ -129,18 +130,46 @@ def _own_subscription(session: Any, subscription_id: str, who: Principal, *,
              responses={404: PROBLEM, 409: PROBLEM, 422: PROBLEM})
 def rotate_secret(subscription_id: SubscriptionId, request: Request,
                   body: RotateSecret | None = None,
+                  idempotency_key: idempotency.IdempotencyKey = None,
                   who: Principal = Depends(require(Scope.TICKETING))) -> Any:
     """A new signing secret (shown once in the answer). The old one keeps signing beside it
     (two `v1,` signatures in `webhook-signature`) for `overlap_hours`, so the receiver can switch
-    over without losing messages; a secret left from an earlier rotation stops at once."""
+    over without losing messages; a secret left from an earlier rotation stops at once, so a
+    blind retry would cut off the secret the receiver still uses: send an `Idempotency-Key`,
+    and a retry answers the first rotation (its secret shown again to the same key within an
+    hour, else `secret: null`) instead of rotating again."""
     ctx = request.app.state.ctx
     hours = body.overlap_hours if body and body.overlap_hours is not None \
         else ctx.settings.webhook_secret_overlap_hours
+    digest = idempotency.request_hash(subscription_id, body.model_dump(mode="json") if body
+                                      else None)
+    caller = presented_key(request.scope["headers"]) or ""
+    now = ctx.now()
     with ctx.sessions(write=True) as session:
         row = _own_subscription(session, subscription_id, who, active=True)
-        service.rotate_secret(row=row, overlap=timedelta(hours=hours), now=datetime.now(UTC))
+        if idempotency_key is not None:
+            found = idempotency.find(session, owner=owner(who), operation=ROTATE_OPERATION,
+                                     key=idempotency_key, digest=digest)
+            if found is not None:
+                shown = (idempotency.unseal(found.sealed_secret, caller)
+                         if idempotency.secret_replayable(found, caller_key_id=who.key_id,
+                                                          now=now) else None)
+                return idempotency.replay(found, extra={
+                    "secret": shown if shown in (row.secret, row.previous_secret) else None})
+        service.rotate_secret(row=row, overlap=timedelta(hours=hours), now=worker.wall_clock())
         session.flush()
-        return service.subscription_out(row, secret=True)
+        out = service.subscription_out(row, secret=True)
+        if idempotency_key is not None:
+            idempotency.forget_old_secrets(session, now)
+            idempotency.store(session, owner=owner(who), operation=ROTATE_OPERATION,
+                              key=idempotency_key, digest=digest, status_code=200,
+                              response=SubscriptionOut.model_validate({**out, "secret": None})
+                              .model_dump(mode="json"), created_by=who.key_id, now=now,
+                              sealed_secret=idempotency.seal(row.secret, caller))
+        return out
+
+
+ROTATE_OPERATION = "POST /v1/webhooks/{subscription_id}/rotate-secret"
 
 
 @router.post("/{subscription_id}/ping", response_model=DeliveryOut,
@@ -154,7 +183,7 @@ def ping(subscription_id: SubscriptionId, request: Request,
     with ctx.sessions(write=True) as session:
         _own_subscription(session, subscription_id, who, active=True)
         msg_id = service.enqueue_ping(session=session, subscription_id=subscription_id,
-                                      now=datetime.now(UTC))
+                                      now=worker.wall_clock())
     worker.deliver_now(ctx, msg_id)
     with ctx.sessions() as session:
         return service.delivery_out(service.message(session=session,
@@ -196,7 +225,7 @@ def retry_delivery(subscription_id: SubscriptionId, message_id: MessageId, reque
                           errors=[{"field": "path.message_id", "message": "unknown message"}])
         _own_subscription(session, sub.id, who, active=True)
         out = service.retry(session=session, subscription_id=subscription_id,
-                            message_id=message_id, now=datetime.now(UTC))
+                            message_id=message_id, now=worker.wall_clock())
         if out is None:
             status = service.delivery_status(msg).value
             raise Problem(409, "delivery-not-failed", "Delivery not failed",

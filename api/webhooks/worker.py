@@ -33,6 +33,7 @@ from typing import Any
 import httpx
 from sqlalchemy import Table, select, update
 
+from api import observability
 from api.context import ApiSettings, AppContext
 from api.webhooks import destinations, signing
 from inventory.db.dispatch_models import WebhookOutbox, WebhookSubscription
@@ -196,8 +197,13 @@ def _record(ctx: AppContext, results: list[tuple[_Message, str | None]], unsent:
                     values["failed_at"] = now  # a dead letter: .../deliveries?status=failed
                     gave_up += 1
                     log.warning("webhook message %s failed %d times, giving up: %s", msg.id,
-                                attempts, err)
+                                attempts, err, extra={"message_id": msg.id, "attempts": attempts})
+                else:
+                    log.info("webhook message %s try %d failed: %s; next try at %s", msg.id,
+                             attempts, err, nxt.isoformat(),
+                             extra={"message_id": msg.id, "attempts": attempts})
             session.execute(update(_OUT).where(_OUT.c.id == msg.id).values(**values))
+    observability.webhook_deliveries(delivered, failed, gave_up)
     return DeliveryReport(delivered, failed, gave_up)
 
 
@@ -220,25 +226,31 @@ def _send_all(ctx: AppContext, claimed: list[_Message], client: httpx.Client | N
             client.close()
 
 
-def _wall_clock() -> datetime:
+def wall_clock() -> datetime:
+    """The real time, which the outbox is scheduled and messages are signed by, whatever clock
+    the app's decisions use (:meth:`api.context.AppContext.now`, pinned in tests): a receiver
+    checks a signature's timestamp against its own clock (Standard Webhooks allows 5 minutes),
+    so a message signed at a simulated instant could never be verified."""
     return datetime.now(UTC)
 
 
 def deliver_due(ctx: AppContext, *, client: httpx.Client | None = None,
                 now: datetime | None = None, batch: int = 100,
-                clock: Clock = _wall_clock) -> DeliveryReport:
+                clock: Clock | None = None) -> DeliveryReport:
     """Send the due outbox messages once each (oldest first).
 
     Three short steps, so no database transaction (and on SQLite no write lock) is held while a
     receiver is slow or down: claim the due rows, POST them (each signed with ``clock()`` read
     just before its own send), then record each outcome. A crash between claim and record
     re-sends the message once the lease has passed: delivery is at least once, and the
-    ``webhook-id`` lets the receiver drop duplicates. ``now`` is the scheduling instant.
+    ``webhook-id`` lets the receiver drop duplicates. ``now`` is the scheduling instant;
+    ``now`` and ``clock`` default to :func:`wall_clock` (see there why not the app's clock).
     """
-    now = now or datetime.now(UTC)
+    clock = clock or wall_clock
+    now = now or wall_clock()
     pending = (_OUT.c.delivered_at.is_(None), _OUT.c.failed_at.is_(None),
                _OUT.c.next_attempt_at <= now)
-    with (ctx.read_engine or ctx.engine).connect() as conn:  # idle polls take no write lock
+    with ctx.snapshot() as conn:  # idle polls take no write lock
         if conn.execute(select(_OUT.c.id).where(*pending).limit(1)).first() is None:
             return DeliveryReport(0, 0, 0)
     claimed = _claim(ctx, pending, now, batch)
@@ -248,9 +260,10 @@ def deliver_due(ctx: AppContext, *, client: httpx.Client | None = None,
 
 
 def deliver_now(ctx: AppContext, message_id: str, *, client: httpx.Client | None = None,
-                clock: Clock = _wall_clock) -> DeliveryReport:
+                clock: Clock | None = None) -> DeliveryReport:
     """Try one pending message right away, once (the test ping): failed at once if that try
     fails."""
+    clock = clock or wall_clock
     now = clock()
     claimed = _claim(ctx, (_OUT.c.id == message_id, _OUT.c.delivered_at.is_(None),
                            _OUT.c.failed_at.is_(None)), now, 1)

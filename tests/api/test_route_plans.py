@@ -193,29 +193,3 @@ def test_cli_routes_plan(van_day, migrated_url, tmp_path) -> None:
     bad = runner.invoke(cli, ["routes", "plan", "--depot", depot, "--date", "2025-10-19",
                               "--url", migrated_url])
     assert bad.exit_code == 2 and "--date" in bad.output and "no van runs" in bad.output
-
-
-def test_left_out_waits_only_for_a_run_that_can_make_it(tiny) -> None:
-    """Deferred needs a round trip inside a shift and a next-day arrival by the deadline."""
-    from datetime import UTC, timedelta
-
-    from optimizer.travel import TravelNetwork
-
-    net = TravelNetwork(tiny)
-    mode = service.van_mode(tiny)
-    start, end = service.shift(tiny, "GZ", date(2025, 10, 15), mode)
-    ready = start - timedelta(hours=2)
-
-    def pending(site: str, due_hours: float | None) -> service.Pending:
-        due = None if due_hours is None else start + timedelta(hours=due_hours)
-        return service.Pending("d", "t", site, "PSU-1200", 1, due, ready)
-
-    def later(p: service.Pending) -> bool:
-        return service._later_run_makes_it(net, "GZ", mode, p, start, end)
-
-    assert later(pending("GZ-01", 48)) and later(pending("GZ-01", None))
-    assert not later(pending("GZ-01", 23))  # the next van leaves at 08:00 the day after
-    assert later(pending("GZ-01", 24 + 2))
-    # Shanghai is ~1,600 road km from Guangzhou: no van gets there and back in a 12 h shift
-    assert not later(pending("SH-01", 24 * 7)) and not later(pending("SH-01", None))
-    assert start.tzinfo is not None and start.astimezone(UTC).hour == 0

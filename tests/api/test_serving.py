@@ -17,7 +17,7 @@ from api.cli.main import app as cli
 from api.cli.serve import ServeError, bind, build_app, check_database
 
 HEAVY = ("matplotlib", "ortools", "pyvrp", "highspy", "pulp", "scipy.stats", "openpyxl",
-         "optimizer.restock.run", "optimizer.routing.pyvrp_solver", "optimizer.stocking.solve")
+         "optimizer.restock.run", "optimizer.routing.pyvrp_solver", "optimizer.stocking.api")
 """Modules a server worker must not import before a request needs them."""
 
 
