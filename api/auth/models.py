@@ -85,7 +85,10 @@ class KeyOut(BaseModel):
 
 
 class KeyCreated(KeyOut):
-    key: str = Field(description="the key itself: shown in this answer only, stored hashed")
+    key: str | None = Field(description="the key itself: shown in this answer only (and to "
+                                        "a replay of its Idempotency-Key by the same admin "
+                                        "key within an hour), stored hashed; null on any "
+                                        "other replay")
 
 
 class KeyPage(PageInfo):

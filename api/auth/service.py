@@ -57,14 +57,14 @@ def default_organization(*, session: Session) -> Organization:
     return row
 
 
-def create_organization(*, session: Session, name: str) -> Organization:
+def create_organization(*, session: Session, name: str, now: datetime | None = None) -> Organization:
     """A new organization; ValueError when the name is empty or taken."""
     name = name.strip()
     if not name:
         raise ValueError("name must not be empty")
     if session.scalar(select(Organization.id).where(Organization.name == name)) is not None:
         raise ValueError(f"an organization named {name!r} exists")
-    row = Organization(id="org_" + secrets.token_hex(6), name=name, created_at=datetime.now(UTC))
+    row = Organization(id="org_" + secrets.token_hex(6), name=name, created_at=now or datetime.now(UTC))
     session.add(row)
     session.flush()
     return row
@@ -131,11 +131,11 @@ def authenticate(*, session: Session, key: str, now: datetime | None = None) -> 
     return p if usable(p, now or datetime.now(UTC)) else None
 
 
-def revoke_key(*, session: Session, key_id: str) -> ApiKey | None:
+def revoke_key(*, session: Session, key_id: str, now: datetime | None = None) -> ApiKey | None:
     """Revoke a key (a key revoked before keeps its first revocation time); None if unknown."""
     row = session.get(ApiKey, key_id)
     if row is not None and row.revoked_at is None:
-        row.revoked_at = datetime.now(UTC)
+        row.revoked_at = now or datetime.now(UTC)
         session.flush()
     return row
 

@@ -24,9 +24,10 @@ URL_HELP = "database URL (default: SPARES_DATABASE_URL or sqlite:///spares.db)"
 
 
 def _sessions(url: str | None):
-    from inventory.db.engine import database_url, make_engine, session_factory
+    from api.settings import load as load_settings
+    from inventory.db.engine import make_engine, session_factory
 
-    return session_factory(make_engine(url or database_url()))
+    return session_factory(make_engine(url or load_settings().database_url))
 
 
 def _when(value: datetime | None) -> str:

@@ -20,6 +20,11 @@ class OrderKind(StrEnum):
     SCRAP = "scrap"  # the returned defective unit of a consumable part is written off
 
 
+class OrderOrigin(StrEnum):
+    DISPATCH = "dispatch"  # opened by a dispatch
+    RESTOCK = "restock"  # opened by the approval of a quarterly restock run
+
+
 class OrderStatus(StrEnum):
     OPEN = "open"  # opened by the dispatch; nothing booked for it yet
     SENT = "sent"  # the units left: transfer / buy in transit, repair unit in repair
@@ -56,8 +61,9 @@ class OrderEventCreate(BaseModel):
 
 
 ORDER_EXAMPLE = {
-    "id": 7, "dispatch_id": "dsp_3f2a9c0d1e4b5a69", "kind": "repair", "status": "sent",
-    "depot_id": "HQ-SZ", "from_id": "GZ", "part_id": "PSU-1200", "quantity": 1,
+    "id": 7, "origin": "dispatch", "dispatch_id": "dsp_3f2a9c0d1e4b5a69", "restock_run_id": None,
+    "restock_line": None, "kind": "repair", "status": "sent",
+    "depot_id": "HQ-SZ", "from_id": "GZ", "part_id": "PSU-1200", "quantity": 1, "value": None,
     "expected_at": "2025-06-26T01:00:00Z", "created_at": "2025-06-05T01:00:00Z",
     "movements": [{"id": 42, "at": "2025-06-05T02:00:00Z", "depot_id": "GZ",
                    "part_id": "PSU-1200", "kind": "send_to_repair", "quantity": 1,
@@ -66,20 +72,32 @@ ORDER_EXAMPLE = {
 
 
 class DispatchOrderOut(BaseModel):
-    """An order a dispatch opened, with the ledger movements booked for it so far."""
+    """An order a dispatch or an approved restock run opened, with the ledger movements booked
+    for it so far."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [ORDER_EXAMPLE]})
 
     id: int
-    dispatch_id: str
+    origin: OrderOrigin = Field(description="who opened it: a dispatch or a restock run's "
+                                            "approval")
+    dispatch_id: str | None = Field(description="the dispatch that opened it (origin dispatch)")
+    restock_run_id: str | None = Field(description="the restock run whose approval opened it "
+                                                   "(origin restock)")
+    restock_line: str | None = Field(description="the run's order line: T<n>, R<n>, B<n> (row "
+                                                 "n of its transfers, repairs, buys)")
     kind: OrderKind
     status: OrderStatus
     depot_id: str = Field(description="where the units land (transfer/buy: the depot refilled; "
-                                      "repair/scrap: the HQ repair loop)")
+                                      "repair/scrap: the HQ repair loop, or for a restock "
+                                      "repair the depot the serviceable unit is credited to)")
     from_id: str = Field(description="where they come from: the parent depot, 'supplier', or "
                                      "the depot holding the defective unit")
     part_id: str
     quantity: int
+    value: float | None = Field(description="restock orders: what the order costs in the "
+                                            "scenario currency (a transfer's transport, a "
+                                            "repair's cost, a buy's amount); null for dispatch "
+                                            "orders")
     expected_at: datetime
     created_at: datetime
     movements: list[MovementOut] = Field(description="ledger movements with reference "

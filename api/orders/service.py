@@ -1,4 +1,10 @@
-"""Dispatch orders (``dispatch_orders``): list them, and complete them through the ledger.
+"""Orders (``dispatch_orders``): list them, and complete them through the ledger.
+
+Dispatches open orders (below); so does the approval of a quarterly restock run
+(:func:`api.restock.service.approve_run`): one order per transfer, repair and buy line it
+booked, already ``sent`` (the approval booked the units in transit / in repair under the
+references ``restock:<plan_ref>:<line>``); their ``received`` and ``scrapped`` events book as
+below.
 
 What a dispatch books when it opens an order (:mod:`api.dispatches.service`):
 
@@ -37,10 +43,19 @@ from typing import Any
 from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
+from api import idempotency
 from api.context import AppContext
-from api.dispatches.backorders import lock_for_fill
-from api.orders.models import OrderEventCreate, OrderEventKind, OrderKind, OrderStatus
+from api.orders.models import (
+    OrderEventCreate,
+    OrderEventKind,
+    OrderEventOut,
+    OrderKind,
+    OrderOrigin,
+    OrderStatus,
+)
 from api.pipeline.service import (
+    LANDING_KINDS,
+    SCRAP_KINDS,
     Move,
     check_known,
     fill_landed,
@@ -50,11 +65,14 @@ from api.pipeline.service import (
     stock_of,
 )
 from api.problems import Problem, field_problem
+from api.restock.service import line_reference
 from inventory.db.dispatch_models import DispatchOrder, as_utc
 from inventory.db.models import StockMovement
+from inventory.db.restock_models import RestockRun
 
 _O: Table = DispatchOrder.__table__  # type: ignore[assignment]
 _MOV: Table = StockMovement.__table__  # type: ignore[assignment]
+_RUN: Table = RestockRun.__table__  # type: ignore[assignment]
 
 _S = OrderStatus
 TRANSITIONS: dict[tuple[OrderKind, OrderEventKind], tuple[frozenset[OrderStatus], OrderStatus]] = {
@@ -105,12 +123,23 @@ def event_moves(o: Any, current: OrderStatus, event: OrderEventKind, *, to_depot
                                  ref, reason)
 
 
-def _movements(session: Session, order_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    """Ledger movements of the orders, by order id, in the order they were written."""
-    out: dict[int, list[dict[str, Any]]] = {i: [] for i in order_ids}
-    if not order_ids:
+def _movements(session: Session, rows: list[Any]) -> dict[int, list[dict[str, Any]]]:
+    """Ledger movements of the orders, by order id, in the order they were written: those
+    with reference ``order:<id>``, and for a restock order first the approval's
+    (``restock:<plan_ref>:<line>``, a transfer's arrival side with ``:in``)."""
+    out: dict[int, list[dict[str, Any]]] = {r.id: [] for r in rows}
+    if not rows:
         return out
-    by_ref = {reference(i): i for i in order_ids}
+    by_ref = {reference(r.id): r.id for r in rows}
+    runs = {r.restock_run_id for r in rows if r.restock_run_id is not None}
+    if runs:
+        plan_refs = dict(session.execute(select(_RUN.c.id, _RUN.c.plan_ref)
+                                         .where(_RUN.c.id.in_(runs))).all())
+        for r in rows:
+            if r.restock_run_id is not None:
+                ref = line_reference(plan_refs.get(r.restock_run_id) or r.restock_run_id,
+                                     r.restock_line)
+                by_ref[ref] = by_ref[ref + ":in"] = r.id
     rows = session.execute(select(_MOV).where(_MOV.c.reference.in_(list(by_ref)))
                            .order_by(_MOV.c.id))
     for r in rows:
@@ -122,17 +151,20 @@ def _movements(session: Session, order_ids: list[int]) -> dict[int, list[dict[st
 
 
 def _views(session: Session, rows: list[Any]) -> list[dict[str, Any]]:
-    moves = _movements(session, [r.id for r in rows])
-    return [{"id": r.id, "dispatch_id": r.dispatch_id, "kind": r.kind, "status": r.status,
+    moves = _movements(session, rows)
+    return [{"id": r.id, "origin": OrderOrigin.DISPATCH if r.dispatch_id else OrderOrigin.RESTOCK,
+             "dispatch_id": r.dispatch_id, "restock_run_id": r.restock_run_id,
+             "restock_line": r.restock_line, "kind": r.kind, "status": r.status,
              "depot_id": r.depot_id, "from_id": r.from_id, "part_id": r.part_id,
-             "quantity": r.quantity, "expected_at": as_utc(r.expected_at),
+             "quantity": r.quantity, "value": r.value, "expected_at": as_utc(r.expected_at),
              "created_at": as_utc(r.created_at), "movements": moves[r.id]} for r in rows]
 
 
 def list_orders(ctx: AppContext, *, kind: OrderKind | None = None,
                 status: OrderStatus | None = None, depot_id: str | None = None,
                 from_id: str | None = None, part_id: str | None = None,
-                dispatch_id: str | None = None, limit: int = 100,
+                dispatch_id: str | None = None, restock_run_id: str | None = None,
+                origin: OrderOrigin | None = None, limit: int = 100,
                 after: int | None = None) -> list[dict[str, Any]]:
     """Orders matching every filter given, oldest first (by id); ``after``: only those with a
     larger id (keyset pagination)."""
@@ -140,9 +172,14 @@ def list_orders(ctx: AppContext, *, kind: OrderKind | None = None,
     if after is not None:
         q = q.where(_O.c.id > after)
     for col, value in (("kind", kind), ("status", status), ("depot_id", depot_id),
-                       ("from_id", from_id), ("part_id", part_id), ("dispatch_id", dispatch_id)):
+                       ("from_id", from_id), ("part_id", part_id), ("dispatch_id", dispatch_id),
+                       ("restock_run_id", restock_run_id)):
         if value is not None:
             q = q.where(_O.c[col] == str(value))
+    if origin is OrderOrigin.DISPATCH:
+        q = q.where(_O.c.dispatch_id.is_not(None))
+    elif origin is OrderOrigin.RESTOCK:
+        q = q.where(_O.c.restock_run_id.is_not(None))
     q = q.order_by(_O.c.id).limit(limit)
     with ctx.sessions() as session:
         return _views(session, list(session.execute(q)))
@@ -182,15 +219,44 @@ def _transition(row: Any, event: OrderEventKind) -> OrderStatus:
     return rule[1]
 
 
-def record_event(ctx: AppContext, order_id: int, body: OrderEventCreate, *,
-                 actor: str) -> dict[str, Any]:
-    """Book one step of an order (see the module table) and move its status, atomically."""
+def _check_not_booked_elsewhere(session: Session, row: Any) -> None:
+    """409 when ``/v1/pipeline`` already booked units of a restock order under its line's
+    reference (what is left is booked there, not here)."""
+    plan_ref = session.scalar(select(_RUN.c.plan_ref).where(_RUN.c.id == row.restock_run_id))
+    ref = line_reference(plan_ref or row.restock_run_id, row.restock_line)
+    done = session.execute(select(_MOV.c.kind, _MOV.c.quantity).where(
+        _MOV.c.reference == ref, _MOV.c.kind.in_(sorted(LANDING_KINDS | SCRAP_KINDS)))).all()
+    if done:
+        booked = ", ".join(f"{k} {q}" for k, q in done)
+        raise Problem(409, "booked-through-pipeline", "Order booked through the pipeline",
+                      f"units of this restock order were booked through /v1/pipeline under "
+                      f"reference {ref!r} ({booked}); book the rest there",
+                      errors=[{"field": "path.order_id", "message": "booked elsewhere"}])
+
+
+EVENT_OPERATION = "POST /v1/orders/{order_id}/events"
+
+
+def record_event(ctx: AppContext, order_id: int, body: OrderEventCreate, *, actor: str,
+                 owner: str, created_by: str,
+                 idempotency_key: str | None = None) -> tuple[dict[str, Any], bool]:
+    """Book one step of an order (see the module table) and move its status, atomically.
+    Returns the answer and whether it is a replay: with ``idempotency_key`` (per ``owner``
+    organization) the first answer is stored with the booking and a retry gets it back
+    (:mod:`api.idempotency`)."""
     _check_body(ctx, body)
     at = body.at or ctx.now()
-    with ctx.sessions(write=True) as session:
-        lock_for_fill(session)
+    digest = idempotency.request_hash(order_id, body.model_dump(mode="json"))
+    with ctx.sessions(write=True, exclusive=True) as session:  # landed units fill backorders
+        if idempotency_key is not None:
+            found = idempotency.find(session, owner=owner, operation=EVENT_OPERATION,
+                                     key=idempotency_key, digest=digest)
+            if found is not None:
+                return found.response, True
         row = _load(session, order_id)
         target = _transition(row, body.kind)
+        if row.restock_run_id is not None:
+            _check_not_booked_elsewhere(session, row)
         if at < as_utc(row.created_at):  # type: ignore[operator]
             raise field_problem(422, "body.at", "is before the order was opened "
                                                 f"({as_utc(row.created_at).isoformat()})")
@@ -206,5 +272,11 @@ def record_event(ctx: AppContext, order_id: int, body: OrderEventCreate, *,
         post_moves(session, moves, actor=actor, at=at)
         filled = fill_landed(ctx, session, moves)
         view = _views(session, [_load(session, order_id)])[0]
-        return {**view, "stock": stock_of(session, moves), "filled_dispatch_ids": filled}
+        out = {**view, "stock": stock_of(session, moves), "filled_dispatch_ids": filled}
+        if idempotency_key is not None:
+            idempotency.store(session, owner=owner, operation=EVENT_OPERATION,
+                              key=idempotency_key, digest=digest, status_code=200,
+                              response=OrderEventOut.model_validate(out).model_dump(mode="json"),
+                              created_by=created_by, now=ctx.now())
+        return out, False
 

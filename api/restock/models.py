@@ -69,6 +69,9 @@ class RestockRunBrief(BaseModel):
     """A run as listed: its status, times, approval and where to download its outputs."""
 
     id: str
+    organization_id: str = Field(description="the organization the run belongs to (that of "
+                                             "the key that requested it)")
+    requested_by: str | None = Field(description="id of the API key that requested it")
     status: RunStatus
     quarter: str
     budget: float | None

@@ -11,23 +11,33 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import queue
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from api import idempotency, observability
 from api.problems import Problem, field_problem
-from api.restock.models import RunStatus
+from api.restock.models import RestockRunOut, RunStatus
+from api.settings import load as load_settings
 from inventory import ledger
-from inventory.db.dispatch_models import as_utc
+from inventory.db.dispatch_models import (
+    ApiKey,
+    DispatchOrder,
+    IdempotencyRecord,
+    Organization,
+    as_utc,
+)
+from inventory.db.models import StockMovement
 from inventory.db.restock_models import RestockRun
 
 if TYPE_CHECKING:  # pandas and the restock package load at the first run, not at server start
@@ -40,9 +50,6 @@ if TYPE_CHECKING:  # pandas and the restock package load at the first run, not a
     from optimizer.restock.quarter import Quarter
     from optimizer.restock.run import RestockResult
 
-RUNS_DIR_ENV = "SPARES_RESTOCK_DIR"
-"""Environment variable: folder under which each API run writes its outputs (``<dir>/<run id>``)."""
-DEFAULT_RUNS_DIR = "restock-runs"
 ORDER_TABLES = ("transfers", "repairs", "buys", "excess", "cut")
 
 
@@ -73,7 +80,7 @@ def database_positions(session: Session, scenario: Scenario, quarter: Quarter) -
 
 def runs_dir(configured: str | Path | None = None) -> Path:
     """Where API runs write: ``configured``, else ``$SPARES_RESTOCK_DIR``, else ``./restock-runs``."""
-    return Path(configured or os.environ.get(RUNS_DIR_ENV) or DEFAULT_RUNS_DIR).resolve()
+    return Path(configured or load_settings().restock_dir).resolve()
 
 
 # --- the background worker ------------------------------------------------------------------------
@@ -119,7 +126,7 @@ def interrupt_runs(ctx: AppContext) -> list[str]:
             session.execute(
                 update(RestockRun)
                 .where(RestockRun.id.in_(ids), RestockRun.status == RunStatus.RUNNING.value)
-                .values(status=RunStatus.FAILED.value, finished_at=datetime.now(UTC),
+                .values(status=RunStatus.FAILED.value, finished_at=ctx.now(),
                         error=INTERRUPTED))
     return ids
 
@@ -135,17 +142,58 @@ def parse_quarter(text: str) -> Quarter:
         raise field_problem(422, "body.quarter", str(exc), "invalid-quarter") from None
 
 
+START_OPERATION = "POST /v1/restock-runs"
+
+
+def _start_digest(quarter: str, budget: float | None) -> str:
+    return idempotency.request_hash({"quarter": quarter, "budget": budget})
+
+
+def started_with(ctx: AppContext, *, owner: str, key: str,
+                 body: Any) -> IdempotencyRecord | None:
+    """The first answer of the run ``owner`` started with Idempotency-Key ``key``, or None;
+    a 422 naming the header when that start asked for another quarter or budget."""
+    with ctx.sessions() as session:
+        return idempotency.find(session, owner=owner, operation=START_OPERATION, key=key,
+                                digest=_start_digest(body.quarter, body.budget))
+
+
 def start_run(ctx: AppContext, *, owner: str, quarter: str, budget: float | None,
-              out_root: Path) -> tuple[dict[str, Any], Future]:
-    """Record a queued run and hand it to the background worker; returns its view and future."""
+              out_root: Path, created_by: str | None = None,
+              idempotency_key: str | None = None) -> tuple[Any, Future | None]:
+    """Record a queued run and hand it to the background worker; returns its view and future.
+
+    ``owner``: the organization the run belongs to; ``created_by``: the requesting key's id.
+    Without ``created_by``, an ``owner`` that is a key's id stands for that key (the run
+    belongs to the key's organization). With ``idempotency_key`` the answer is stored with the
+    run; when a concurrent request with the key stored one first, that answer is returned as
+    a replay response (and no future)."""
     q = parse_quarter(quarter)
     run_id = f"rr_{secrets.token_hex(8)}"
+    digest = _start_digest(str(q), budget)
     with ctx.sessions(write=True) as session:
-        row = RestockRun(id=run_id, owner=owner, quarter=str(q), budget=budget,
-                         status=RunStatus.QUEUED.value, created_at=datetime.now(UTC))
+        if created_by is None and session.get(Organization, owner) is None:
+            key = session.get(ApiKey, owner)
+            if key is not None:
+                owner, created_by = key.organization_id, key.id
+        if idempotency_key is not None:
+            found = idempotency.find(session, owner=owner, operation=START_OPERATION,
+                                     key=idempotency_key, digest=digest)
+            if found is not None:
+                return idempotency.replay(found, headers={
+                    "Location": f"/v1/restock-runs/{found.response['id']}"}), None
+        row = RestockRun(id=run_id, owner=owner, created_by=created_by, quarter=str(q),
+                         budget=budget, status=RunStatus.QUEUED.value,
+                         created_at=ctx.now())
         session.add(row)
         session.flush()
         view = run_view(row)
+        if idempotency_key is not None:
+            idempotency.store(session, owner=owner, operation=START_OPERATION,
+                              key=idempotency_key, digest=digest, status_code=202,
+                              response=RestockRunOut.model_validate(view).model_dump(mode="json"),
+                              created_by=created_by or owner,
+                              now=ctx.now())
     return view, _submit(execute_run, ctx, run_id, out_root / run_id)
 
 
@@ -174,33 +222,39 @@ def execute_run(ctx: AppContext, run_id: str, out_dir: Path) -> None:
     from optimizer.restock.outputs import write_outputs
     from optimizer.restock.quarter import Quarter
 
+    began: float | None = None
+    status = RunStatus.FAILED.value
     try:
         with ctx.sessions(write=True) as session:
             # claim the run: only one worker (thread or process) turns it from queued to running
             claimed = session.execute(
                 update(RestockRun)
                 .where(RestockRun.id == run_id, RestockRun.status == RunStatus.QUEUED.value)
-                .values(status=RunStatus.RUNNING.value, started_at=datetime.now(UTC))).rowcount
+                .values(status=RunStatus.RUNNING.value, started_at=ctx.now())).rowcount
             row = session.get(RestockRun, run_id) if claimed == 1 else None
             if row is None:
                 return
             quarter, budget = Quarter.parse(row.quarter), row.budget
+        began = time.perf_counter()
         _executing.add(run_id)
         result = compute(ctx, quarter, budget)
         paths = write_outputs(result, out_dir)
         plan = result.plan
         orders = {name: _records(getattr(plan, name)) for name in ORDER_TABLES}
         summary = json.loads(json.dumps(result.summary(), default=str))
-        _set(ctx, run_id, status=RunStatus.SUCCEEDED.value, finished_at=datetime.now(UTC),
+        _set(ctx, run_id, status=RunStatus.SUCCEEDED.value, finished_at=ctx.now(),
              plan_ref=result.run_id, summary=summary, orders=orders,
              outputs={k: str(p) for k, p in paths.items()})
+        status = RunStatus.SUCCEEDED.value
     except Exception as exc:  # noqa: BLE001 - a failed run is recorded, not lost in a thread
         # if the database itself is gone there is nothing left to record it in
         with contextlib.suppress(Exception):
-            _set(ctx, run_id, status=RunStatus.FAILED.value, finished_at=datetime.now(UTC),
+            _set(ctx, run_id, status=RunStatus.FAILED.value, finished_at=ctx.now(),
                  error=f"{type(exc).__name__}: {exc}"[:2000])
     finally:
         _executing.discard(run_id)
+        if began is not None:
+            observability.restock_run_finished(status, time.perf_counter() - began)
 
 
 #: A run takes about a minute; one still ``running`` after this long has lost its process.
@@ -208,16 +262,16 @@ STALE_AFTER = timedelta(minutes=30)
 INTERRUPTED = "interrupted: the server stopped while the run was executing; request a new run"
 
 
-def _fail_stale(session: Session, stale_after: timedelta) -> list[str]:
-    """Fail the runs still ``running`` ``stale_after`` after they started; their ids."""
-    cutoff = datetime.now(UTC) - stale_after
+def _fail_stale(session: Session, stale_after: timedelta, now: datetime) -> list[str]:
+    """Fail the runs still ``running`` ``stale_after`` before ``now``; their ids."""
+    cutoff = now - stale_after
     stale = [r.id for r in session.query(RestockRun).filter(
         RestockRun.status == RunStatus.RUNNING.value, RestockRun.started_at < cutoff)]
     if stale:
         session.execute(
             update(RestockRun)
             .where(RestockRun.id.in_(stale), RestockRun.status == RunStatus.RUNNING.value)
-            .values(status=RunStatus.FAILED.value, finished_at=datetime.now(UTC), error=INTERRUPTED))
+            .values(status=RunStatus.FAILED.value, finished_at=now, error=INTERRUPTED))
     return stale
 
 
@@ -228,7 +282,7 @@ def recover_runs(ctx: AppContext, out_root: Path, *,
     run fails it once it is stale too). Returns (requeued ids, failed ids): nothing is stuck or
     lost silently."""
     with ctx.sessions(write=True) as session:
-        stale = _fail_stale(session, stale_after)
+        stale = _fail_stale(session, stale_after, ctx.now())
         queued = [r.id for r in session.query(RestockRun).filter(
             RestockRun.status == RunStatus.QUEUED.value)]
     for run_id in queued:
@@ -237,17 +291,38 @@ def recover_runs(ctx: AppContext, out_root: Path, *,
 
 
 def compute(ctx: AppContext, quarter: Quarter, budget: float | None) -> RestockResult:
-    """The restock result for ``quarter`` on the app's scenario and the ledger as it is now."""
+    """The restock result for ``quarter`` on the app's scenario and the ledger as it is now,
+    with the planners' unexpired overrides applied (:mod:`api.planning.service`) and named in
+    the run's notes."""
+    from dataclasses import replace
+
+    from api.planning.service import active_overrides
     from optimizer.restock.run import run_restock
 
     with ctx.sessions() as session:
         positions = database_positions(session, ctx.scenario, quarter)
-    return run_restock(ctx.scenario, positions, quarter, budget=budget, source="database")
+    over = active_overrides(ctx)
+    planner = None
+    if over.stock_limits:
+        from optimizer.stocking.analysis import plan_problem
+        from optimizer.stocking.bounds import LevelBounds
+
+        def planner(problem: Any) -> Any:  # the re-plan keeps the planners' min / max
+            return plan_problem(problem, bounds=LevelBounds.from_limits(
+                problem.part_ids, problem.location_ids, over.stock_limits))
+    result = run_restock(ctx.scenario, positions, quarter, budget=budget, source="database",
+                         planner=planner, forecast_overrides=over.forecasts or None,
+                         minimums=over.restock_minimums())
+    if over.lines:
+        result = replace(result, notes=(*result.notes,
+                                        *(f"override: {line}" for line in over.lines)))
+    return result
 
 
-def _load(session: Session, run_id: str) -> RestockRun:
+def _load(session: Session, run_id: str, tenant: str | None = None) -> RestockRun:
+    """The run; 404 when unknown or, with ``tenant``, another organization's (like unknown)."""
     row = session.get(RestockRun, run_id)
-    if row is None:
+    if row is None or (tenant is not None and row.owner != tenant):
         raise Problem(404, "restock-run-not-found", "Restock run not found",
                       f"no restock run {run_id!r}",
                       errors=[{"field": "path.run_id", "message": "unknown restock run id"}])
@@ -267,7 +342,8 @@ def run_brief(row: RestockRun) -> dict[str, Any]:
     if row.approved_at is not None:
         approval = {"approved_at": as_utc(row.approved_at), "approved_by": row.approved_by,
                     "posted": row.posted or 0, "skipped": row.skipped or 0}
-    return {"id": row.id, "status": row.status, "quarter": row.quarter, "budget": row.budget,
+    return {"id": row.id, "organization_id": row.owner, "requested_by": row.created_by,
+            "status": row.status, "quarter": row.quarter, "budget": row.budget,
             "created_at": as_utc(row.created_at), "started_at": as_utc(row.started_at),
             "finished_at": as_utc(row.finished_at), "error": row.error, "plan_ref": row.plan_ref,
             "outputs": output_links(row), "approval": approval}
@@ -280,11 +356,15 @@ def run_view(row: RestockRun, *, already_approved: bool = False) -> dict[str, An
 
 
 def list_runs(ctx: AppContext, *, status: RunStatus | None = None, quarter: str | None = None,
-              limit: int = 100, after: tuple[str, str] | None = None) -> list[dict[str, Any]]:
-    """Runs matching the filters, newest first (by created_at, then id); ``after``: the
-    (created_at ISO, id) of the last run of the previous page (keyset pagination)."""
+              tenant: str | None = None, limit: int = 100,
+              after: tuple[str, str] | None = None) -> list[dict[str, Any]]:
+    """Runs matching the filters, newest first (by created_at, then id); ``tenant``: only
+    this organization's; ``after``: the (created_at ISO, id) of the last run of the previous
+    page (keyset pagination)."""
     with ctx.sessions() as session:
         q = session.query(RestockRun)
+        if tenant is not None:
+            q = q.filter(RestockRun.owner == tenant)
         if status is not None:
             q = q.filter(RestockRun.status == status.value)
         if quarter is not None:
@@ -301,11 +381,12 @@ MEDIA_TYPES = {".csv": "text/csv", ".json": "application/json", ".html": "text/h
                ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
-def output_file(ctx: AppContext, run_id: str, name: str) -> tuple[Path, str]:
+def output_file(ctx: AppContext, run_id: str, name: str, *,
+                tenant: str | None = None) -> tuple[Path, str]:
     """The file a run wrote under output ``name`` and its media type; 404 naming the field when
     the run has no such output or the file is gone from the server."""
     with ctx.sessions() as session:
-        outputs = _load(session, run_id).outputs or {}
+        outputs = _load(session, run_id, tenant).outputs or {}
     stored = outputs.get(name)
     if stored is None:
         raise Problem(404, "restock-output-not-found", "Restock output not found",
@@ -322,19 +403,95 @@ def output_file(ctx: AppContext, run_id: str, name: str) -> tuple[Path, str]:
     return path, MEDIA_TYPES.get(path.suffix, "application/octet-stream")
 
 
-def get_run(ctx: AppContext, run_id: str) -> dict[str, Any]:
-    """The run's view; a run whose process died (running past :data:`STALE_AFTER`) reads as failed."""
+def get_run(ctx: AppContext, run_id: str, *, tenant: str | None = None) -> dict[str, Any]:
+    """The run's view (404 for another organization's with ``tenant``); a run whose process
+    died (running past :data:`STALE_AFTER`) reads as failed."""
     with ctx.sessions() as session:
-        row = _load(session, run_id)
+        row = _load(session, run_id, tenant)
         if not (row.status == RunStatus.RUNNING.value and as_utc(row.started_at) is not None
-                and as_utc(row.started_at) < datetime.now(UTC) - STALE_AFTER):
+                and as_utc(row.started_at) < ctx.now() - STALE_AFTER):
             return run_view(row)
     with ctx.sessions(write=True) as session:
-        _fail_stale(session, STALE_AFTER)
+        _fail_stale(session, STALE_AFTER, ctx.now())
         return run_view(_load(session, run_id))
 
 
-def approve_run(ctx: AppContext, run_id: str, *, approver: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class RestockLine:
+    """One line of a run's transfer, repair or buy table as the order it opens on approval.
+
+    ``line``: ``T<n>``, ``R<n>`` or ``B<n>`` (n: the row in its table, as in the ledger
+    references ``restock:<plan_ref>:<line>``). ``depot_id``: where the units land (a repair's
+    serviceable unit: the depot it is credited to); ``from_id``: the sending depot, the depot
+    holding the defective unit, or ``supplier``. ``value``: what the order costs (transport,
+    repair cost, buy amount) in the scenario currency."""
+
+    line: str
+    kind: str
+    part_id: str
+    depot_id: str
+    from_id: str
+    quantity: int
+    value: float | None
+    lead_time_days: float
+
+
+LINE_TABLES = (("transfers", "T", "transfer", "transport_cost"),
+               ("repairs", "R", "repair", "repair_cost"), ("buys", "B", "buy", "amount"))
+
+
+def restock_lines(orders: dict[str, Any]) -> list[RestockLine]:
+    """The order lines of a run's stored order tables, in ledger order."""
+    out = []
+    for table, prefix, kind, value_col in LINE_TABLES:
+        for n, r in enumerate(orders.get(table) or []):
+            value = r.get(value_col)
+            out.append(RestockLine(
+                f"{prefix}{n}", kind, r["part_id"], r["to_depot"],
+                "supplier" if kind == "buy" else r["from_depot"], int(r["quantity"]),
+                None if value is None else float(value), float(r.get("lead_time_days") or 0.0)))
+    return out
+
+
+def line_reference(plan_ref: str, line: RestockLine | str) -> str:
+    """The ledger reference of a line's (first) movement."""
+    return f"restock:{plan_ref}:{line.line if isinstance(line, RestockLine) else line}"
+
+
+def restock_order_for(session: Session, reference: str) -> Any:
+    """The order (a ``dispatch_orders`` row) of the restock line whose ledger reference is
+    ``reference`` (``restock:<plan_ref>:<line>``), or None."""
+    if not reference.startswith("restock:"):
+        return None
+    plan_ref, _, line = reference[len("restock:"):].rpartition(":")
+    o, r = DispatchOrder.__table__, RestockRun.__table__
+    return session.execute(select(o).join(r, r.c.id == o.c.restock_run_id).where(
+        r.c.plan_ref == plan_ref, o.c.restock_line == line)).first()
+
+
+def close_restock_order(session: Session, order: Any, landed: int, scrapped: int) -> None:
+    """Mark a ``sent`` restock order received (or scrapped) when a booking under its line's
+    reference outside ``/v1/orders`` (``/v1/pipeline``) moved all its units."""
+    status = ("received" if landed >= order.quantity else
+              "scrapped" if scrapped >= order.quantity else None)
+    if status is not None:
+        o = DispatchOrder.__table__
+        session.execute(update(o).where(o.c.id == order.id, o.c.status == "sent")
+                        .values(status=status))
+
+
+def _booked_references(session: Session, refs: list[str]) -> set[str]:
+    """Those of ``refs`` the ledger holds."""
+    found: set[str] = set()
+    mov = StockMovement.__table__
+    for i in range(0, len(refs), 500):
+        found.update(session.scalars(select(mov.c.reference).where(
+            mov.c.reference.in_(refs[i:i + 500]))))
+    return found
+
+
+def approve_run(ctx: AppContext, run_id: str, *, approver: str,
+                tenant: str | None = None) -> dict[str, Any]:
     """Book a succeeded run's orders in the ledger as in transit / in repair, exactly once.
 
     The first call wins a conditional update of ``approved_at`` and posts the movements in the
@@ -343,13 +500,13 @@ def approve_run(ctx: AppContext, run_id: str, *, approver: str) -> dict[str, Any
     booked then).
     """
     with ctx.sessions(write=True) as session:
-        row = _load(session, run_id)
+        row = _load(session, run_id, tenant)
         if row.status != RunStatus.SUCCEEDED.value:
             raise Problem(409, "restock-run-not-finished", "Restock run not approvable",
                           f"restock run {run_id!r} is {row.status}; only a succeeded run can be "
                           "approved", errors=[{"field": "path.run_id",
                                                "message": f"run status is {row.status}"}])
-        now = datetime.now(UTC)
+        now = ctx.now()
         won = session.execute(update(RestockRun)
                               .where(RestockRun.id == run_id, RestockRun.approved_at.is_(None))
                               .values(approved_at=now, approved_by=approver)).rowcount
@@ -361,16 +518,29 @@ def approve_run(ctx: AppContext, run_id: str, *, approver: str) -> dict[str, Any
         from optimizer.restock.approve import order_movements, post_movements
 
         orders = row.orders or {}
-        moves = order_movements(row.plan_ref or run_id,
+        plan_ref = row.plan_ref or run_id
+        moves = order_movements(plan_ref,
                                 *(pd.DataFrame(orders.get(t) or []) for t in ORDER_TABLES[:3]))
+        lines = restock_lines(orders)
+        booked = _booked_references(session, [line_reference(plan_ref, ln) for ln in lines])
         try:
-            rep = post_movements(row.plan_ref or run_id, moves,
+            rep = post_movements(plan_ref, moves,
                                  SessionLedgerWriter(session, actor=f"restock-api:{approver}"))
         except ledger.LedgerError as exc:
             raise Problem(409, "stock-changed", "Orders cannot be booked",
                           f"the stock changed since the run so an order cannot be booked "
                           f"({exc}); nothing was booked: start a new run") from None
         row.posted, row.skipped = rep.posted, rep.skipped
+        # the orders of the lines this approval booked (an equal plan approved before holds the
+        # others): visible in /v1/orders, received there like a dispatch's refill
+        new = [ln for ln in lines if line_reference(plan_ref, ln) not in booked]
+        if new:
+            session.execute(insert(DispatchOrder.__table__), [
+                {"restock_run_id": run_id, "restock_line": ln.line, "kind": ln.kind,
+                 "depot_id": ln.depot_id, "from_id": ln.from_id, "part_id": ln.part_id,
+                 "quantity": ln.quantity, "value": ln.value, "status": "sent",
+                 "expected_at": now + timedelta(days=ln.lead_time_days), "created_at": now}
+                for ln in new])
         session.flush()
         session.refresh(row)
         return run_view(row)

@@ -14,7 +14,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
+    CheckConstraint,
     Float,
     ForeignKey,
     Index,
@@ -99,12 +101,25 @@ class DispatchEvent(Base):
 
 
 class DispatchOrder(Base):
-    """A replenishment (transfer/buy) or repair order opened by a dispatch."""
+    """A replenishment (transfer/buy), repair or scrap order, opened by a dispatch
+    (``dispatch_id``) or by the approval of a quarterly restock run (``restock_run_id`` with
+    ``restock_line``, the line of the run's order tables: ``T3``, ``R0``, ``B12``); exactly one
+    of the two is set. ``(restock_run_id, restock_line)`` is unique: an approval creates each
+    line's order once. ``value``: what the order is worth in the scenario currency (restock
+    orders: a buy's amount, a transfer's stock value, a repair's cost)."""
 
     __tablename__ = "dispatch_orders"
+    __table_args__ = (
+        UniqueConstraint("restock_run_id", "restock_line",
+                         name="uq_dispatch_orders_restock_run_id"),
+        CheckConstraint("(dispatch_id IS NULL) <> (restock_run_id IS NULL)", name="origin"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    dispatch_id: Mapped[str] = mapped_column(ForeignKey("dispatches.id"), index=True)
+    dispatch_id: Mapped[str | None] = mapped_column(ForeignKey("dispatches.id"), index=True)
+    restock_run_id: Mapped[str | None] = mapped_column(ForeignKey("restock_runs.id"), index=True)
+    restock_line: Mapped[str | None] = mapped_column(String(20))
+    value: Mapped[float | None] = mapped_column(Float)
     kind: Mapped[str] = mapped_column(String(20))  # transfer | buy | repair
     depot_id: Mapped[str] = mapped_column(String(100))
     part_id: Mapped[str] = mapped_column(String(100))
@@ -194,3 +209,50 @@ class WebhookOutbox(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     failed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     retry_from: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class IdempotencyRecord(Base):
+    """The first answer of a booking request sent with an ``Idempotency-Key``, written in the
+    transaction that booked it, so a retry replays it instead of booking again.
+
+    ``owner``: the caller's organization; ``operation``: what was asked (``POST
+    /v1/orders/{order_id}/events``); ``(owner, operation, idempotency_key)`` is unique.
+    ``request_hash``: SHA-256 of the canonical request (path and body), so the same key with
+    another request is refused. ``response``: the answer's JSON body and ``status_code``.
+    ``sealed_secret``: a created API key's secret, encrypted with a key derived from the
+    caller's own API key (only that caller can open it; cleared after the replay window).
+    ``created_by``: the id of the API key that made the request.
+    """
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("owner", "operation", "idempotency_key",
+                                       name="uq_idempotency_records_owner"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    owner: Mapped[str] = mapped_column(String(40))
+    operation: Mapped[str] = mapped_column(String(100))
+    idempotency_key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict | None] = mapped_column(JSON)
+    sealed_secret: Mapped[str | None] = mapped_column(String(400))
+    created_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+
+
+class RateLimitCounter(Base):
+    """A sliding-window request counter shared by every server process (:mod:`api.limits`).
+
+    ``key``: what is counted and at which rate (``key:<sha256>:200/1/second``); ``window_no``:
+    the number of the current fixed window (epoch seconds // the rate's period); ``count``:
+    requests admitted in it; ``previous``: those of the window before. ``expires_at`` (epoch
+    seconds): when the row no longer matters (the end of the window after this one).
+    """
+
+    __tablename__ = "rate_limit_counters"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_no: Mapped[int] = mapped_column(BigInteger)
+    count: Mapped[int] = mapped_column(Integer)
+    previous: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[float] = mapped_column(Float, index=True)

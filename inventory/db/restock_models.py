@@ -24,6 +24,9 @@ class RestockRun(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     owner: Mapped[str] = mapped_column(String(40), index=True)
+    """The organization (``organizations.id``) of the key that requested the run."""
+    created_by: Mapped[str | None] = mapped_column(String(40))
+    """The id of the API key that requested the run."""
     quarter: Mapped[str] = mapped_column(String(10))
     budget: Mapped[float | None] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(20), index=True)  # queued|running|succeeded|failed

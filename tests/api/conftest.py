@@ -24,6 +24,8 @@ from inventory.db.dispatch_models import (
     Dispatch,
     DispatchEvent,
     DispatchOrder,
+    IdempotencyRecord,
+    RateLimitCounter,
     WebhookOutbox,
     WebhookSubscription,
 )
@@ -66,7 +68,7 @@ def api(migrated_url, tiny, monkeypatch):
                                     webhook_resolver=no_dns))
     with ctx.sessions() as session:
         for table in (WebhookOutbox, WebhookSubscription, DispatchEvent, DispatchOrder,
-                      Dispatch, ApiKey):
+                      Dispatch, ApiKey, IdempotencyRecord, RateLimitCounter):
             session.execute(delete(table))
         load_scenario(tiny, session=session, replace=True)
     keys = {}

@@ -64,7 +64,9 @@ def test_rate_limit_per_key_answers_429_with_retry_after(api):
         assert codes == [200, 200, 200, 429]
         r = c.get("/v1/stock", headers=api.h())
         assert r.status_code == 429 and r.headers["content-type"].startswith(PROBLEM)
-        assert 1 <= int(r.headers["retry-after"]) <= 60
+        # the shared sliding window: this minute's requests still weigh on the next one
+        # (tests/api/test_rate_counters.py checks the figure against a clock)
+        assert 1 <= int(r.headers["retry-after"]) <= 120
         assert r.json()["retry_after_seconds"] == int(r.headers["retry-after"])
         assert r.json()["errors"][0]["field"] == "header.Authorization"
         # another key has its own budget; health checks are never limited

@@ -85,10 +85,20 @@ def test_run_polls_to_succeeded_and_approves_once(planner_api) -> None:
     assert in_repair == s["repair_units"]
     assert on_hand == -s["transfer_units"]
 
+    # each booked line is an order in /v1/orders, sent, with its value
+    opened = api.client.get("/v1/orders", params={"restock_run_id": done["id"], "limit": 200},
+                            headers=api.h("planner")).json()["items"]
+    assert sorted((o["kind"], o["part_id"], o["quantity"]) for o in opened) == sorted(
+        [("transfer", o["part_id"], o["quantity"]) for o in orders["transfers"]]
+        + [("repair", o["part_id"], o["quantity"]) for o in orders["repairs"]]
+        + [("buy", o["part_id"], o["quantity"]) for o in orders["buys"]])
+    assert all(o["status"] == "sent" and o["value"] is not None for o in opened)
     second = api.client.post(f"/v1/restock-runs/{done['id']}/approve", headers=api.h("admin"))
     assert second.status_code == 200 and second.json()["already_approved"] is True
     assert second.json()["approval"] == a["approval"]
     assert len(_restock_moves(api)) == len(booked)
+    assert api.client.get("/v1/orders", params={"restock_run_id": done["id"], "limit": 200},
+                          headers=api.h("planner")).json()["count"] == len(opened)
     with api.ctx.sessions() as sess:
         again = {(b.depot_id, b.part_id): (b.on_hand, b.in_transit, b.in_repair)
                  for b in ledger.balances(session=sess)}
@@ -167,10 +177,10 @@ def test_restart_requeues_queued_runs_and_fails_orphaned_ones(planner_api, tmp_p
                                                               monkeypatch) -> None:
     """A server start picks up what a stopped process left: queued runs execute, a run that was
     executing when the process died is failed with a reason (never stuck, never lost)."""
-    from datetime import UTC, datetime, timedelta
+    from datetime import timedelta
 
     api = planner_api
-    now = datetime.now(UTC)
+    now = api.ctx.now()  # the app's clock (pinned in the tests), which the staleness check reads
     with api.ctx.sessions() as s:
         s.add(RestockRun(id="rr_left_queued", owner="k", quarter="2027Q1", status="queued",
                          created_at=now))
@@ -189,6 +199,7 @@ def test_restart_requeues_queued_runs_and_fails_orphaned_ones(planner_api, tmp_p
     # a second recovery claims nothing twice: the queued run is no longer queued
     assert service.recover_runs(api.ctx, tmp_path / "runs") == ([], [])
     # reading a run that outlived the staleness bound (its process is gone) fails it
-    monkeypatch.setattr(service, "STALE_AFTER", timedelta(0))
+    monkeypatch.setattr(api.ctx.settings, "clock", lambda: now + service.STALE_AFTER
+                        + timedelta(seconds=1))
     live = api.client.get("/v1/restock-runs/rr_live", headers=api.h("planner")).json()
     assert live["status"] == "failed" and "interrupted" in live["error"]
