@@ -33,7 +33,8 @@ from optimizer.restock.outputs import write_outputs
 from optimizer.restock.phasing import StepCap
 from optimizer.restock.quarter import Quarter
 from optimizer.restock.run import run_restock, scale_rates
-from optimizer.stocking.solve import solve
+from optimizer.stocking.analysis import plan_problem
+from optimizer.stocking.cluster import connect
 
 
 def main() -> None:
@@ -48,8 +49,9 @@ def main() -> None:
     ap.add_argument("--glide-quarters", type=int, default=4)
     ap.add_argument("--verify", action="store_true",
                     help="value every proposed buy again with a fresh model (outside the clock)")
-    ap.add_argument("--workers", type=int, default=1,
-                    help="pricing processes of the re-plan (spares restock: the usable cores)")
+    ap.add_argument("--cluster", default=None,
+                    help="where the re-plan's per-part work and the order valuations run "
+                         "(local:N, tcp://host:8786; default in this process)")
     args = ap.parse_args()
 
     t0 = time.perf_counter()
@@ -75,14 +77,16 @@ def main() -> None:
         t_targets = time.perf_counter() - t1
 
     steps: dict[str, float] = {}
+    where = connect(args.cluster, use_env=False)
     t1 = time.perf_counter()
     result = run_restock(sc, positions, Quarter.parse(args.quarter), budget=args.budget,
                          reach=reach, targets=targets, curve_points=args.curve_points,
-                         planner=lambda pr: solve(pr, "greedy", workers=args.workers),
+                         planner=lambda pr: plan_problem(pr, cluster=where),
                          max_step=None if args.max_step is None else StepCap.parse(args.max_step),
-                         glide_quarters=args.glide_quarters, workers=args.workers,
+                         glide_quarters=args.glide_quarters, cluster=where,
                          progress=lambda s, d, t: steps.setdefault(s, time.perf_counter() - t1))
     t_run = time.perf_counter() - t1
+    where.close()
     out = args.out or tempfile.mkdtemp(prefix="restock-bench-")
     t2 = time.perf_counter()
     write_outputs(result, out)
@@ -131,9 +135,9 @@ def main() -> None:
 def verify_buys(sc, reach, result, targets) -> dict:
     """Every proposed buy valued again by a fresh model on the positions after all orders."""
     from optimizer.forecast.select import forecast_scenario
-    from optimizer.restock.supersession import Succession
     from optimizer.restock.value import StockingModel
     from optimizer.stocking.problem import build_problem
+    from optimizer.supersession import Succession
 
     succession = Succession.from_scenario(sc)
     planning = succession.planning_scenario(sc)

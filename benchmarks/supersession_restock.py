@@ -1,7 +1,7 @@
 """Benchmark: the cn-telecom quarterly run with and without its substitution rows.
 
 With them, superseded parts' demand is planned on their successors and two-way parts as one pool
-(:mod:`optimizer.restock.supersession`); without them every part is planned alone. Prints the
+(:mod:`optimizer.supersession`); without them every part is planned alone. Prints the
 investment, the orders and the on-time share per class of both runs (reach built once).
 
 Usage: ``python benchmarks/supersession_restock.py [--scenario cn-telecom] [--quarter 2027Q1]``

@@ -16,8 +16,6 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from api.cli.cores import DEFAULT_WORKERS
-
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -27,6 +25,7 @@ if TYPE_CHECKING:
     from optimizer.restock.positions import Positions
     from optimizer.restock.quarter import Quarter
     from optimizer.restock.run import RestockResult
+    from optimizer.stocking.cluster import Cluster
     from optimizer.stocking.problem import StockingProblem
     from optimizer.stocking.result import StockingPlan
 
@@ -47,6 +46,9 @@ def _print(result: RestockResult) -> None:
     table.add_row("transfers", str(s["transfer_units"]), f"{s['transfer_cost']:,.2f}")
     table.add_row("repairs", str(s["repair_units"]), f"{s['repair_cost']:,.2f}")
     table.add_row("buys", str(s["buy_units"]), f"{s['buy_amount']:,.2f}")
+    if s["contractual_units"]:
+        table.add_row("contractual minimums", str(s["contractual_units"]),
+                      f"{s['contractual_amount']:,.2f}")
     table.add_row("cut by budget" if s["max_step"] is None else "cut / deferred by step cap",
                   str(s["cut_units"]), f"{s['cut_amount']:,.2f}")
     table.add_row("not proposed (no gain)", f"{s['dropped_lines']} lines",
@@ -88,15 +90,19 @@ def restock(
                                  "ledger (idempotent by run id; database mode only)."),
     max_step: str | None = typer.Option(
         None, "--max-step", help="Cap on this quarter's buy amount: an amount (e.g. 2500000) or "
-        "a share of today's stock value (e.g. 25%); the rest is deferred and shown as a glide "
-        "path."),
+        "a share of today's stock value (e.g. 25%); the rest is deferred: a glide path plans "
+        "each later quarter again, within the same cap, from the stock the one before leaves."),
     glide_quarters: int = typer.Option(4, "--glide-quarters", min=1, max=40,
                                        help="Quarters in the glide path (with --max-step)."),
     min_gain: float = typer.Option(1e-3, "--min-gain", help="On-time requests a year an order "
                                    "line must add to be proposed."),
-    workers: int = typer.Option(DEFAULT_WORKERS, "--workers", min=1,
-                                help="Processes that price the stock levels (default: the usable "
-                                     "cores, at most 8); 1 keeps it in one process."),
+    cluster: str | None = typer.Option(
+        None, "--cluster", help="Where the re-plan's per-part work and large batches of order "
+        "valuations run: tcp://host:8786 (a Dask scheduler), local or local:N (N worker "
+        "processes here); default $SPARES_DASK_SCHEDULER, else in this process."),
+    minimums_file: Path | None = typer.Option(
+        None, "--minimums", help="CSV of contractual minimums (part_id, depot_id, units, "
+        "reason): stock bought whatever service it adds, listed on the contractual sheet."),
 ) -> None:
     """Quarterly restocking: forecast, re-plan, and transfer/repair/buy orders under a budget."""
     from optimizer.restock.quarter import Quarter
@@ -123,16 +129,27 @@ def restock(
         raise _fail("--approve books orders in the database ledger; it cannot be used with "
                     "--scenario", 2)
     session = None
+    where = _cluster(cluster)
     try:
         if scenario is not None:
             sc, positions, source = _from_scenario(scenario)
         else:
             session, sc, positions, source = _from_database(url, q)
+        over = _overrides(session, sc) if session is not None else None
         targets = _targets(plan_dir, sc, positions) if plan_dir is not None else None
+        minimums = _minimums(minimums_file, positions) if minimums_file is not None else ()
         result = _run(sc, positions, q, budget=budget, source=source, targets=targets,
                       strength_months=strength, excess_quarters=excess_quarters,
-                      planner=_planner(workers), max_step=step, glide_quarters=glide_quarters,
-                      min_gain=min_gain, workers=workers)
+                      planner=_planner(where, over.stock_limits if over else None),
+                      max_step=step, glide_quarters=glide_quarters,
+                      min_gain=min_gain, cluster=where,
+                      minimums=over.restock_minimums(minimums) if over else minimums,
+                      forecast_overrides=(over.forecasts or None) if over else None)
+        if over and over.lines:
+            from dataclasses import replace
+
+            result = replace(result, notes=(*result.notes,
+                                            *(f"override: {line}" for line in over.lines)))
         from optimizer.restock.outputs import write_outputs
 
         write_outputs(result, out)
@@ -147,6 +164,7 @@ def restock(
                           f"{rep.skipped} already booked", markup=False)
         console.print(f"written to {out}", markup=False)
     finally:
+        where.close()
         if session is not None:
             session.close()
 
@@ -166,10 +184,11 @@ def _from_scenario(name: str) -> tuple[Scenario, Positions, str]:
 
 def _from_database(url: str | None, q: Quarter) -> tuple[Session, Scenario, Positions, str]:
     from api.restock.service import database_positions
-    from inventory.db.engine import database_url, make_engine, normalize_url, session_factory
+    from api.settings import load as load_settings
+    from inventory.db.engine import make_engine, normalize_url, session_factory
     from inventory.db.load import LoadError, read_scenario_from_db
 
-    target = normalize_url(url) if url else database_url()
+    target = normalize_url(url or load_settings().database_url)
     try:
         session = session_factory(make_engine(target))()
         sc = read_scenario_from_db(session=session)
@@ -193,12 +212,50 @@ def _targets(plan_dir: Path, sc: Scenario, positions: Positions) -> np.ndarray:
         raise _fail(f"--plan {plan_dir}: {exc}") from None
 
 
-def _planner(workers: int) -> Callable[[StockingProblem], StockingPlan]:
-    """The re-plan step: the stocking solver with ``workers`` pricing processes."""
-    from optimizer.stocking.solve import solve
+def _minimums(path: Path, positions: Positions) -> tuple:
+    from optimizer.restock.minimums import MinimumsFormatError, read_minimums
+
+    try:
+        return read_minimums(path, positions.part_ids, positions.location_ids)
+    except MinimumsFormatError as exc:
+        raise _fail(f"--minimums {path}: {exc}") from None
+
+
+def _cluster(spec: str | None) -> Cluster:
+    """The ``--cluster`` (or ``$SPARES_DASK_SCHEDULER``), before any long work."""
+    from optimizer.stocking.cluster import ClusterError, connect
+
+    try:
+        return connect(spec)
+    except ValueError as exc:
+        raise _fail(f"--cluster: {exc}", 2) from None
+    except ClusterError as exc:
+        raise _fail(f"--cluster: {exc}") from None
+
+
+def _overrides(session: Session, sc: Scenario) -> object:
+    """The planners' unexpired overrides in the database (the workspace's Overrides page)."""
+    from datetime import UTC, datetime
+
+    from api.planning.service import overrides_in, select_active
+
+    try:
+        return select_active(overrides_in(session, datetime.now(UTC)), sc)
+    finally:
+        session.rollback()  # end the read transaction; --approve opens its own
+
+
+def _planner(cluster: Cluster, limits: dict | None = None
+             ) -> Callable[[StockingProblem], StockingPlan]:
+    """The re-plan step: the stocking solver, its per-part work on ``cluster``; ``limits``: the
+    planners' min / max per (part, location), kept as solver bounds."""
+    from optimizer.stocking.analysis import plan_problem
+    from optimizer.stocking.bounds import LevelBounds
 
     def planner(problem: StockingProblem) -> StockingPlan:
-        return solve(problem, "greedy", workers=workers)
+        bounds = (LevelBounds.from_limits(problem.part_ids, problem.location_ids, limits)
+                  if limits else None)
+        return plan_problem(problem, cluster=cluster, bounds=bounds)
 
     return planner
 

@@ -18,6 +18,7 @@ from optimizer.stocking.io import PlanFormatError, read_plan
 from optimizer.stocking.problem import StockingProblem, build_problem
 from optimizer.stocking.result import StockingPlan
 from optimizer.stocking.simulation import SimulationResult, simulate
+from optimizer.supersession import planning_scenario
 
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)  # error lines stay whole (file:row: field)
@@ -106,6 +107,10 @@ def simulate_command(
     seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same result)."),
     replications: int = typer.Option(5, "--replications", min=1, help="Independent replications."),
     warmup: float = typer.Option(1.0, "--warmup", min=0.0, help="Discarded start-up years."),
+    cluster: str | None = typer.Option(
+        None, "--cluster", help="Where the replications run: tcp://host:8786 (a Dask scheduler), "
+        "local or local:N (N worker processes here); default $SPARES_DASK_SCHEDULER, else in "
+        "this process."),
 ) -> None:
     """Simulate a plan's stock levels: on-time share per class vs prediction (PLAN/simulation.csv)."""
     try:
@@ -122,7 +127,8 @@ def simulate_command(
     from optimizer.travel import TravelNetwork
 
     with errors.status("building reach and demand streams"):
-        problem = build_problem(sc, build_reach(sc, TravelNetwork(sc)))
+        # planned as `spares plan` plans: superseded parts' demand on their successors
+        problem = build_problem(planning_scenario(sc)[0], build_reach(sc, TravelNetwork(sc)))
     try:
         S = plan_levels(problem, stored, plan)
     except ValueError as exc:
@@ -130,10 +136,13 @@ def simulate_command(
         raise typer.Exit(1) from None
     columns = (TextColumn("simulating {task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("parts"), TimeElapsedColumn())
-    with Progress(*columns, console=errors, transient=True) as bar:
+    from api.cli.plan import open_cluster
+
+    with open_cluster(cluster) as where, Progress(*columns, console=errors, transient=True) as bar:
         task = bar.add_task(sc.name, total=problem.n_parts)
         sim = simulate(problem, S, years=years, replications=replications, seed=seed,
-                       warmup_years=warmup, progress=lambda done, _: bar.update(task, completed=done))
+                       warmup_years=warmup, cluster=where,
+                       progress=lambda done, _: bar.update(task, completed=done))
     predicted = predicted_by_class(problem, stored)
     out = write_simulation(problem, predicted, sim, plan / "simulation.csv")
     _print(problem, predicted, sim)

@@ -119,7 +119,7 @@ def forecast_scenario(scenario: Scenario, *, strength_months: float = 12.0,
     """Per-part monthly forecast from the scenario's installed base and demand history.
 
     ``planned_elsewhere`` are parts whose demand another part carries (superseded parts, see
-    :mod:`optimizer.restock.supersession`): they get rate 0 and method :data:`NO_DATA` and stay
+    :mod:`optimizer.supersession`): they get rate 0 and method :data:`NO_DATA` and stay
     out of the pool. ``combine_kw`` passes ``windows``, ``min_months``, ``horizon`` and ``groups``
     on to :func:`optimizer.forecast.combine.forecast_rates`.
     """

@@ -45,9 +45,14 @@ class ApprovalReport:
 
 
 def movements(result: RestockResult) -> list[LedgerMovement]:
-    """Every ledger movement of the run's orders, in order: transfers, repairs, buys."""
+    """Every ledger movement of the run's orders, in order: transfers, repairs, buys, then the
+    contractual buys (``order_placed``, references ``...:M<n>``)."""
     p = result.plan
-    return order_movements(result.run_id, p.transfers, p.repairs, p.buys)
+    out = order_movements(result.run_id, p.transfers, p.repairs, p.buys)
+    for n, r in enumerate(p.contractual.itertuples(index=False)):
+        out.append(LedgerMovement("order_placed", r.to_depot, r.part_id, int(r.quantity),
+                                  f"restock:{result.run_id}:M{n}"))
+    return out
 
 
 def order_movements(run_id: str, transfers: pd.DataFrame, repairs: pd.DataFrame,

@@ -2,10 +2,12 @@
 
 * :class:`StepCap`: the ``--max-step`` cap on a quarter's buy amount, an amount of money or a
   share of today's stock value (``"25%"``).
-* :func:`glide_path`: the quarter's orders (already capped), then the buys the cap deferred,
-  quarter by quarter, most gain per money first (the ranking of the run's marginal curve), each
-  quarter's buys within the cap; positions carry over (one-for-one replenishment keeps them),
-  and each quarter's service per class comes from the same model the orders were valued on.
+* :func:`glide_path`: the quarter's orders (already capped), then each later quarter planned
+  again (:func:`optimizer.restock.plan.plan_restock`, within the cap) from the stock the earlier
+  quarters' orders leave (:func:`next_positions`): its transfers, repairs and buys are chosen
+  and valued afresh on that stock, so the path follows the service each quarter's money buys,
+  not a slice of one final plan. Each quarter's service per class comes from the same model the
+  orders were valued on.
 * :func:`marginal_points`: the service after transfers and repairs plus the most valuable buys
   up to a share of the buy amount, for the cost/service curve.
 """
@@ -14,13 +16,14 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from optimizer.restock.lines import BUY, fit, rank
-from optimizer.restock.plan import RestockPlan
+from optimizer.restock.plan import RestockPlan, plan_restock
+from optimizer.restock.positions import Positions
 from optimizer.restock.quarter import Quarter
 from optimizer.restock.value import StockingModel
 
@@ -66,10 +69,12 @@ def stock_value(unit_cost: np.ndarray, positions: np.ndarray) -> float:
 
 
 def placed_before_buys(plan: RestockPlan) -> np.ndarray:
-    """(P, L) positions after the proposed transfers and repairs, before any buy."""
+    """(P, L) positions after the proposed transfers, repairs and contractual buys, before any
+    valued buy."""
     lines = plan.lines
     qty = np.where(lines.kind == BUY, 0, plan.placed_qty)
-    return lines.positions(plan.position_before, qty)
+    floor = 0 if plan.contract_units is None else plan.contract_units
+    return lines.positions(plan.position_before, qty) + floor
 
 
 def marginal_points(plan: RestockPlan, model: StockingModel,
@@ -81,50 +86,102 @@ def marginal_points(plan: RestockPlan, model: StockingModel,
     order = order[plan.planned_qty[order] > 0]
     base = placed_before_buys(plan)
     total = float(lines.unit_money()[order] @ plan.planned_qty[order])
-    rows = []
-    for f in fractions:
-        qty = fit(lines, order, np.where(np.isin(np.arange(len(lines)), order),
-                                         plan.planned_qty, 0), f * total)
-        pos = base + lines.positions(np.zeros_like(base), qty)
-        _, overall = model.shares(pos)
-        rows.append((stock_value(plan.inputs.unit_cost, pos), overall,
-                     f"buys {f:.0%} (most gain per money first)"))
+    fractions = list(fractions)
+    pos = [base + lines.positions(np.zeros_like(base), fit(
+        lines, order, np.where(np.isin(np.arange(len(lines)), order), plan.planned_qty, 0),
+        f * total)) for f in fractions]
+    rows = [(stock_value(plan.inputs.unit_cost, p), overall,
+             f"buys {f:.0%} (most gain per money first)")
+            for f, p, (_, overall) in zip(fractions, pos, model.shares_many(pos), strict=True)]
     return pd.DataFrame(rows, columns=["investment", "on_time", "label"])
 
 
-def glide_path(plan: RestockPlan, model: StockingModel, quarter: Quarter, cap: float,
-               quarters: int = 4) -> pd.DataFrame:
-    """Service per class per quarter: today, this quarter's orders, then the deferred buys
-    within ``cap`` a quarter (most gain per money first) for ``quarters`` quarters in all.
+def next_positions(plan: RestockPlan) -> Positions:
+    """The positions a quarter after ``plan``'s orders: everything ordered (and what was in
+    transit or due from repair) is on the shelf, the defective units sent to repair are gone,
+    backorders and reservations are as they were; the inventory position is the plan's
+    ``position_after`` (one-for-one replenishment keeps it while demand is met)."""
+    pos = plan.inputs.positions
+    on_hand = np.clip(plan.position_after + pos.backorders + pos.reserved, pos.reserved, None)
+    zero = np.zeros_like(on_hand)
+    return Positions(pos.part_ids, pos.location_ids, on_hand=on_hand.astype(np.int64),
+                     in_transit=zero, repair_due=zero.copy(),
+                     defective=np.clip(pos.defective - plan.repair_sent, 0, None),
+                     backorders=pos.backorders.copy(), reserved=pos.reserved.copy())
 
-    Columns: ``quarter``, ``buy_amount``, ``stock_value``, ``deferred_amount`` (buys still to
-    place after that quarter), ``on_time`` (overall) and ``on_time_<class>`` per class.
+
+GLIDE_ORDER_COLUMNS = ("quarter", "kind", "part_id", "from_depot", "to_depot", "quantity",
+                       "money", "gain_per_year")
+
+
+def quarter_orders(label: str, plan: RestockPlan) -> pd.DataFrame:
+    """One quarter's orders of a glide path as one table (money: transport, repair or buy)."""
+    frames = [
+        pd.DataFrame({"kind": "transfer", "part_id": plan.transfers["part_id"],
+                      "from_depot": plan.transfers["from_depot"],
+                      "to_depot": plan.transfers["to_depot"],
+                      "quantity": plan.transfers["quantity"],
+                      "money": plan.transfers["transport_cost"],
+                      "gain_per_year": plan.transfers["gain_per_year"]}),
+        pd.DataFrame({"kind": "repair", "part_id": plan.repairs["part_id"],
+                      "from_depot": plan.repairs["from_depot"],
+                      "to_depot": plan.repairs["to_depot"],
+                      "quantity": plan.repairs["quantity"], "money": plan.repairs["repair_cost"],
+                      "gain_per_year": plan.repairs["gain_per_year"]}),
+        pd.DataFrame({"kind": "buy", "part_id": plan.buys["part_id"], "from_depot": "",
+                      "to_depot": plan.buys["to_depot"], "quantity": plan.buys["quantity"],
+                      "money": plan.buys["amount"], "gain_per_year": plan.buys["gain_per_year"]}),
+    ]
+    df = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(
+        len(f) for f in frames) else pd.DataFrame(columns=list(GLIDE_ORDER_COLUMNS[1:]))
+    df.insert(0, "quarter", label)
+    return df[list(GLIDE_ORDER_COLUMNS)]
+
+
+def glide_path(plan: RestockPlan, model: StockingModel, quarter: Quarter, cap: float,
+               quarters: int = 4, *, excess_quarters: float = 4.0,
+               minimums: tuple[np.ndarray, np.ndarray] | None = None
+               ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Service per class per quarter: today, this quarter's orders (``plan``, capped), then
+    each later quarter re-planned within ``cap`` from the stock the one before leaves, for
+    ``quarters`` quarters in all (see the module docstring).
+
+    Returns the path and the later quarters' orders (:data:`GLIDE_ORDER_COLUMNS`). Path
+    columns: ``quarter``, ``buy_amount``, ``transfer_units``, ``repair_units``,
+    ``stock_value``, ``deferred_amount`` (the buys that pay for themselves and still wait for
+    money after that quarter), ``on_time`` (overall) and ``on_time_<class>`` per class.
     """
     if quarters < 1:
         raise ValueError(f"quarters must be >= 1, got {quarters}")
-    lines = plan.lines
-    unit = lines.unit_money()
-    remaining = np.where(lines.kind == BUY, plan.planned_qty - plan.placed_qty, 0).clip(0)
-    order = rank(lines, plan.planned_gains)
     classes = plan.classes
     rows = []
 
-    def row(label: str, pos: np.ndarray, spent: float, deferred: np.ndarray) -> None:
+    def row(label: str, pos: np.ndarray, p: RestockPlan | None, deferred: float) -> None:
         per_class, overall = model.shares(pos)
-        rows.append({"quarter": label, "buy_amount": round(spent, 2),
+        rows.append({"quarter": label, "buy_amount": 0.0 if p is None else round(
+                         p.buy_amount + p.contract_amount, 2),
+                     "transfer_units": 0 if p is None else int(p.flow.sum()),
+                     "repair_units": 0 if p is None else int(p.repair_sent.sum()),
                      "stock_value": round(stock_value(plan.inputs.unit_cost, pos), 2),
-                     "deferred_amount": round(float(unit @ deferred), 2), "on_time": overall,
+                     "deferred_amount": round(deferred, 2), "on_time": overall,
                      **{f"on_time_{c}": v for c, v in zip(classes, per_class, strict=True)}})
 
-    row("today", plan.position_before, 0.0, np.where(lines.kind == BUY, plan.planned_qty, 0))
-    pos = plan.position_after
-    row(str(quarter), pos, plan.buy_amount, remaining)
-    q = quarter
+    lines = plan.lines
+    wanted = float(lines.unit_money()[lines.kind == BUY] @ plan.planned_qty[lines.kind == BUY])
+    row("today", plan.position_before, None, wanted)
+    row(str(quarter), plan.position_after, plan, plan.cut_amount)
+    orders = []
+    q, prev = quarter, plan
     for _ in range(quarters - 1):
         q = Quarter(q.year + (q.q == 4), q.q % 4 + 1)
-        live = order[remaining[order] > 0]
-        take = fit(lines, live, np.where(np.isin(np.arange(len(lines)), live), remaining, 0), cap)
-        pos = pos + lines.positions(np.zeros_like(pos), take)
-        remaining = remaining - take
-        row(str(q), pos, float(unit @ take), remaining)
-    return pd.DataFrame(rows)
+        if prev.cut_amount > 0:
+            inp = replace(prev.inputs, positions=next_positions(prev))
+            prev = plan_restock(inp, None, excess_quarters=excess_quarters, model=model,
+                                max_step=cap, min_gain=prev.min_gain, minimums=minimums)
+            orders.append(quarter_orders(str(q), prev))
+            row(str(q), prev.position_after, prev, prev.cut_amount)
+        else:  # nothing deferred: the stock stays
+            row(str(q), prev.position_after, None, 0.0)
+    glide_orders = pd.concat(orders, ignore_index=True) if orders else pd.DataFrame(
+        columns=list(GLIDE_ORDER_COLUMNS))
+    return pd.DataFrame(rows), glide_orders

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -13,6 +13,7 @@ import pandas as pd
 from optimizer.restock.inputs import RestockInputs
 from optimizer.restock.lines import (
     BUY,
+    MAX_PRUNE_ROUNDS,
     REPAIR,
     TRANSFER,
     Lines,
@@ -30,6 +31,9 @@ MIN_GAIN = 1e-3
 EXACT_FACTOR = 2.0
 """The stocking model values a line exactly when its first-order gain is below this many times
 the floor (``exact_below``), to first order above."""
+MAX_CAP_ROUNDS = 8
+"""Rounds fitting the valued buys in what a cap leaves after the contractual units (a cut buy
+at a location with a minimum turns into contractual units)."""
 MONEY_UNIT = 10_000.0
 """Gain per money is written per this much currency (``gain_per_10k``)."""
 
@@ -37,6 +41,8 @@ CUT_COLUMNS = ("part_id", "to_depot", "quantity", "unit_cost", "amount", "gain_p
                "gain_per_10k", "reason")
 DROPPED_COLUMNS = ("kind", "part_id", "from_depot", "to_depot", "quantity", "money",
                    "gain_per_year", "reason")
+CONTRACT_COLUMNS = ("part_id", "to_depot", "quantity", "unit_cost", "amount", "minimum_units",
+                    "gain_per_year", "gain_per_10k", "reason")
 MARGINAL_COLUMNS = ("rank", "part_id", "to_depot", "quantity", "amount", "gain_per_year",
                     "gain_per_10k", "cumulative_amount", "cumulative_gain_per_year", "proposed")
 
@@ -53,6 +59,8 @@ class RestockPlan:
     cut : buy units left out by the budget (``reason`` budget) or deferred by the step cap
         (``step_cap``), with the gain they had on the uncut plan.
     dropped : candidate lines not proposed because they add less than ``min_gain`` a year.
+    contractual : buys that only hold a contractual minimum (:mod:`optimizer.restock.minimums`),
+        with the minimum, the reason and the service they add (often none); never cut by a cap.
     excess : excess & obsolete stock (:func:`optimizer.restock.orders.excess_list`).
     marginal : the buys (proposed and cut) most gain per money first, with cumulative amounts.
     position_before, position_after : (P, L) inventory positions before and after every order.
@@ -69,6 +77,7 @@ class RestockPlan:
     buys: pd.DataFrame
     cut: pd.DataFrame
     dropped: pd.DataFrame
+    contractual: pd.DataFrame
     excess: pd.DataFrame
     marginal: pd.DataFrame
     position_before: np.ndarray
@@ -87,6 +96,11 @@ class RestockPlan:
     planned_qty: np.ndarray
     planned_gains: np.ndarray
     placed_qty: np.ndarray
+    contract_units: np.ndarray | None = None
+
+    @property
+    def contract_amount(self) -> float:
+        return float(self.contractual["amount"].sum())
 
     @property
     def buy_amount(self) -> float:
@@ -116,6 +130,8 @@ class RestockPlan:
             "repair_expected_serviceable": int(self.repair_credit.sum()),
             "buy_units": int(self.bought.sum()), "buy_amount": self.buy_amount,
             "cut_units": int(self.cut_units.sum()), "cut_amount": self.cut_amount,
+            "contractual_units": int(self.contractual["quantity"].sum()),
+            "contractual_amount": self.contract_amount,
             "dropped_lines": len(self.dropped),
             "dropped_money": float(self.dropped["money"].sum()),
             "gain_per_year": float(sum(df["gain_per_year"].sum() for df in
@@ -181,7 +197,8 @@ def add_top_up(lines: Lines, qty: np.ndarray, extra: np.ndarray, unit_cost: np.n
 
 def plan_restock(inp: RestockInputs, budget: float | None = None, *,
                  excess_quarters: float = 4.0, model: OrderModel | None = None,
-                 max_step: float | None = None, min_gain: float = MIN_GAIN) -> RestockPlan:
+                 max_step: float | None = None, min_gain: float = MIN_GAIN,
+                 minimums: tuple[np.ndarray, np.ndarray] | None = None) -> RestockPlan:
     """Transfers, then repairs, then buys, each proposed only when it pays for itself.
 
     Candidates: transfers of excess to shortfalls, repairs of defective units, buys of what is
@@ -191,6 +208,11 @@ def plan_restock(inp: RestockInputs, budget: float | None = None, *,
     :mod:`optimizer.restock.value`); the model may top up classes left below their aimed share;
     ``budget`` and ``max_step`` (currency) cap the buy amount, keeping the most gain per money
     first; what the cap leaves out is on the cut list (``budget`` or ``step_cap``).
+
+    ``minimums``: (P, L) units and (P, L) reasons of contractual minimums
+    (:func:`optimizer.restock.minimums.minimum_levels`): what the valued orders leave below a
+    minimum is bought as a contractual line, never cut; the valued buys fit in what the cap
+    leaves, and are valued on the stock with the contractual units.
     """
     for name, v in (("budget", budget), ("max_step", max_step)):
         if v is not None and not (math.isfinite(v) and v >= 0):
@@ -198,6 +220,12 @@ def plan_restock(inp: RestockInputs, budget: float | None = None, *,
     if not min_gain >= 0:
         raise ValueError(f"min_gain must be >= 0, got {min_gain}")
     model = PoissonProxy(inp) if model is None else model
+    floor_units = reasons = None
+    if minimums is not None:
+        floor_units, reasons = np.asarray(minimums[0], dtype=np.int64), minimums[1]
+        if floor_units.shape != inp.target.shape or np.shape(reasons) != inp.target.shape:
+            raise ValueError(f"minimums must be two {inp.target.shape} arrays")
+        inp = replace(inp, target=np.maximum(inp.target, floor_units))  # never excess
     before = inp.positions.inventory_position
     _, flow0 = plan_transfers(inp)
     after_t = before - flow0.sum(axis=2) + flow0.sum(axis=1)
@@ -217,20 +245,79 @@ def plan_restock(inp: RestockInputs, budget: float | None = None, *,
         # added stock lowers the other lines' gains (they back each other up): value them all
         planned = prune(model, lines, before, qty, min_gain, gains=known, stale=grown | touched)
         planned = Valued(planned.qty, planned.gains, planned.dropped_gain + first)
+    floor = np.zeros_like(before)
+    if floor_units is not None:
+        floor, planned = contract_floor(model, lines, before, planned, floor_units, min_gain)
     caps = [c for c in (budget, max_step) if c is not None]
     cap = min(caps) if caps else None
     order = rank(lines, planned.gains)
     order = order[planned.qty[order] > 0]
     final = planned
-    if cap is not None and float(lines.unit_money()[order] @ planned.qty[order]) > cap + 1e-6:
-        capped = fit(lines, order, planned.qty, cap)
+    unit = lines.unit_money()
+    for _ in range(MAX_CAP_ROUNDS):  # the contractual units take their money first
+        if cap is None:
+            break
+        left = max(cap - float(inp.unit_cost @ floor.sum(axis=1)), 0.0)
+        if float(unit[order] @ planned.qty[order]) <= left + 1e-6:
+            break
+        capped = fit(lines, order, planned.qty, left)
         changed = np.isin(lines.part, lines.part[capped != planned.qty])
-        final = prune(model, lines, before, capped, min_gain, gains=planned.gains,
+        final = prune(model, lines, before + floor, capped, min_gain, gains=planned.gains,
                       stale=changed)
+        if floor_units is None:
+            break
+        grown = np.clip(floor_units - lines.positions(before, final.qty), 0, None)
+        if np.array_equal(grown, floor):
+            break
+        floor = grown
+    if floor_units is not None:
+        floor, final = contract_floor(model, lines, before, final, floor_units, min_gain)
     reason = "budget" if max_step is None or (budget is not None and budget <= max_step) \
         else "step_cap"
+    contractual = contract_table(inp, model, lines.positions(before, final.qty) + floor, floor,
+                                 floor_units, reasons)
     return _assemble(inp, lines, before, planned, final, order, repairs0, sent0, credit0,
-                     model.classes, budget, max_step, min_gain, reason, excess_quarters)
+                     model.classes, budget, max_step, min_gain, reason, excess_quarters,
+                     floor, contractual)
+
+
+def contract_floor(model: OrderModel, lines: Lines, before: np.ndarray, valued: Valued,
+                   minimum: np.ndarray, min_gain: float) -> tuple[np.ndarray, Valued]:
+    """(P, L) contractual units that lift the positions the valued lines lead to up to
+    ``minimum``, and the lines valued again on top of them (a line the contractual units make
+    worthless is dropped, its units become contractual)."""
+    floor = np.zeros_like(before)
+    for _ in range(MAX_PRUNE_ROUNDS):
+        new = np.clip(minimum - lines.positions(before, valued.qty), 0, None)
+        if np.array_equal(new, floor):
+            break
+        floor = new
+        touched = (valued.qty > 0) & np.isin(lines.part, np.nonzero(floor.any(axis=1))[0])
+        again = prune(model, lines, before + floor, valued.qty, min_gain, gains=valued.gains,
+                      stale=touched)
+        valued = Valued(again.qty, again.gains, valued.dropped_gain + again.dropped_gain)
+    return floor, valued
+
+
+def contract_table(inp: RestockInputs, model: OrderModel, after: np.ndarray, floor: np.ndarray,
+                   minimum: np.ndarray | None, reasons: np.ndarray | None) -> pd.DataFrame:
+    """The contractual buys of ``floor`` (P, L) with the service each adds on ``after`` (the
+    positions after every order, leave one out)."""
+    p, j = np.nonzero(floor)
+    if len(p) == 0:
+        return pd.DataFrame(columns=list(CONTRACT_COLUMNS))
+    q = floor[p, j]
+    deltas = np.zeros((len(p), floor.shape[1]), dtype=np.int64)
+    deltas[np.arange(len(p)), j] = q
+    g = np.asarray(model.gains(after, p, deltas)).sum(axis=1)
+    amount = inp.unit_cost[p] * q
+    return pd.DataFrame({
+        "part_id": np.asarray(inp.part_ids, dtype=object)[p],
+        "to_depot": np.asarray(inp.location_ids, dtype=object)[j], "quantity": q,
+        "unit_cost": inp.unit_cost[p], "amount": np.round(amount, 2),
+        "minimum_units": minimum[p, j], "gain_per_year": np.round(g, 6),
+        "gain_per_10k": np.round(g * MONEY_UNIT / amount, 6),
+        "reason": reasons[p, j]}, columns=list(CONTRACT_COLUMNS))
 
 
 def _gain_frame(gains: np.ndarray, classes: tuple[str, ...], money: np.ndarray) -> dict:
@@ -246,7 +333,8 @@ def _gain_frame(gains: np.ndarray, classes: tuple[str, ...], money: np.ndarray) 
 def _assemble(inp: RestockInputs, lines: Lines, before: np.ndarray, planned, final, order,
               repairs0: pd.DataFrame, sent0: np.ndarray, credit0: np.ndarray,
               classes: tuple[str, ...], budget: float | None, max_step: float | None,
-              min_gain: float, reason: str, excess_quarters: float) -> RestockPlan:
+              min_gain: float, reason: str, excess_quarters: float, floor: np.ndarray,
+              contractual: pd.DataFrame) -> RestockPlan:
     P, L = inp.target.shape
     qty = final.qty
     gains = final.gains
@@ -297,8 +385,9 @@ def _assemble(inp: RestockInputs, lines: Lines, before: np.ndarray, planned, fin
         "lead_time_days": inp.inbound_days[lines.part[b], lines.dst[b]].astype(float),
         **_gain_frame(gains[b], classes, unit[b] * qty[b])})
     # cut by the cap
-    c = np.nonzero((lines.kind == BUY) & (planned.qty > qty))[0]
-    cq = planned.qty[c] - qty[c]
+    covered = np.where(lines.kind == BUY, floor[lines.part, lines.dst], 0)  # now contractual
+    c = np.nonzero((lines.kind == BUY) & (planned.qty > qty + covered))[0]
+    cq = planned.qty[c] - qty[c] - covered[c]
     cut_units = np.zeros((P, L), dtype=np.int64)
     np.add.at(cut_units, (lines.part[c], lines.dst[c]), cq)
     gshare = planned.gains[c] * (cq / np.maximum(planned.qty[c], 1))[:, None]
@@ -309,7 +398,7 @@ def _assemble(inp: RestockInputs, lines: Lines, before: np.ndarray, planned, fin
            if k in ("gain_per_year", "gain_per_10k")},
         "reason": np.full(len(c), reason, dtype=object)}, columns=list(CUT_COLUMNS))
     # dropped: candidate units no plan keeps
-    kept_qty = np.maximum(qty, planned.qty)
+    kept_qty = np.maximum(qty, planned.qty) + covered
     d = np.nonzero(lines.qty > kept_qty)[0]
     dq = lines.qty[d] - kept_qty[d]
     dropped_units = np.zeros((P, L), dtype=np.int64)
@@ -333,13 +422,13 @@ def _assemble(inp: RestockInputs, lines: Lines, before: np.ndarray, planned, fin
         "gain_per_10k": np.round(per, 6), "cumulative_amount": np.round(np.cumsum(money_o), 2),
         "cumulative_gain_per_year": np.round(np.cumsum(g_tot[order]), 6),
         "proposed": qty[order] > 0}, columns=list(MARGINAL_COLUMNS))
-    after = lines.positions(before, qty)
+    after = lines.positions(before, qty) + floor
     shelf_after = inp.positions.free_on_hand - flow.sum(axis=2)
     excess = excess_list(inp, after, shelf_after, excess_quarters)
-    return RestockPlan(inp, transfers, repairs, buys, cut, dropped, excess, marginal, before,
-                       after, flow, credit, sent, bought, cut_units, dropped_units, budget,
-                       max_step, min_gain, tuple(classes), lines, planned.qty, planned.gains,
-                       qty)
+    return RestockPlan(inp, transfers, repairs, buys, cut, dropped, contractual, excess,
+                       marginal, before, after, flow, credit, sent, bought, cut_units,
+                       dropped_units, budget, max_step, min_gain, tuple(classes), lines,
+                       planned.qty, planned.gains, qty, floor)
 
 
 __all__ = ["MIN_GAIN", "RestockPlan", "excess_and_shortfall", "plan_restock"]

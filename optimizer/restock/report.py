@@ -13,14 +13,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
-from optimizer.restock.sheets import html_table  # noqa: E402
+from optimizer.restock.sheets import html_table, misses  # noqa: E402
 
 if TYPE_CHECKING:
     from optimizer.restock.run import RestockResult
 
-FIGURE_TITLES = ("Cost / service curve", "On-time share per tier", "Investment per depot",
+FIGURE_TITLES = ("Cost / service curve", "On-time share per tier",
+                 "On-time share per tier and severity", "Investment per depot",
                  "Depots by stock value", "Marginal value of the buys", "Glide path")
 """Titles of the figures; the glide path is drawn when the run has a step cap."""
 SERVICE_SHARES = ("target", "aimed_at", "on_time_before", "on_time_target", "on_time_after")
@@ -108,33 +109,83 @@ def tier_figure(result: RestockResult) -> str:
 
 
 def investment_figure(result: RestockResult) -> str:
-    d = result.depots
-    fig, ax = plt.subplots(figsize=(9, 4))
-    x = np.arange(len(d))
-    ax.bar(x - 0.2, d["value_today"], width=0.4, label="today")
-    ax.bar(x + 0.2, d["value_after"], width=0.4, label="after orders")
-    ax.set_xticks(x, d["depot_id"], rotation=90, fontsize=7)
-    money_axis(ax.yaxis, np.r_[d["value_today"], d["value_after"]], result.currency,
+    """Stock value per depot today and after the orders: a row per depot (the figure grows with
+    the network, so no two names overlap), the largest after the orders on top."""
+    d = result.depots.sort_values("value_after", kind="stable")
+    fig, ax = plt.subplots(figsize=(7.5, max(3.0, 0.24 * len(d) + 1.2)))
+    y = np.arange(len(d))
+    ax.barh(y + 0.2, d["value_today"], height=0.4, label="today", color="0.65")
+    ax.barh(y - 0.2, d["value_after"], height=0.4, label="after orders", color="tab:blue")
+    ax.set_yticks(y, d["depot_id"], fontsize=7)
+    ax.set_ylim(-0.7, len(d) - 0.3)
+    money_axis(ax.xaxis, np.r_[d["value_today"], d["value_after"]], result.currency,
                "stock value")
-    ax.set_title(FIGURE_TITLES[2])
-    ax.legend()
+    ax.xaxis.set_major_locator(MaxNLocator(6))
+    ax.set_title(FIGURE_TITLES[3])
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="lower right")
     return _png(fig)
 
 
 def map_figure(result: RestockResult) -> str:
+    """Depots on longitude/latitude, sized by stock value after the orders; names written from
+    the most valuable down, each only where it overlaps no name already written."""
     d = result.depots
     fig, ax = plt.subplots(figsize=(6.5, 5))
     v = d["value_after"].to_numpy(dtype=float)
     size = 20 + 600 * v / v.max() if v.max() > 0 else np.full(len(v), 20.0)
     colors = np.where(d["kind"] == "hq", "tab:red", "tab:blue")
     ax.scatter(d["lon"], d["lat"], s=size, c=colors, alpha=0.6, edgecolors="k", linewidths=0.5)
-    for _, r in d.iterrows():
-        ax.annotate(r["depot_id"], (r["lon"], r["lat"]), fontsize=6, xytext=(3, 3),
-                    textcoords="offset points")
     ax.set_xlabel("longitude")
     ax.set_ylabel("latitude")
-    ax.set_title(FIGURE_TITLES[3] + " (after orders; red = HQ)")
     ax.grid(alpha=0.3)
+    fig.canvas.draw()  # settle the axes' limits, so that the names' boxes are where they land
+    ax.set_xlim(ax.get_xlim())
+    ax.set_ylim(ax.get_ylim())
+    renderer = fig.canvas.get_renderer()
+    placed, left_out = [], 0
+    for i in np.argsort(-v, kind="stable"):
+        r = d.iloc[i]
+        note = ax.annotate(r["depot_id"], (r["lon"], r["lat"]), fontsize=6, xytext=(3, 3),
+                           textcoords="offset points")
+        box = note.get_window_extent(renderer)
+        if any(box.overlaps(b) for b in placed):
+            note.remove()
+            left_out += 1
+        else:
+            placed.append(box)
+    ax.set_title(FIGURE_TITLES[4] + " (after orders; red = HQ)"
+                 + (f"\n{left_out} names left out where they would overlap" if left_out else ""),
+                 fontsize=10)
+    return _png(fig)
+
+
+def class_figure(result: RestockResult) -> str:
+    """On-time share of every (tier, severity) class today and after the orders against its
+    target, a row per class: a small severity-1 class under target shows even where its tier's
+    demand-weighted average looks fine. Misses after the orders in red."""
+    svc = result.service.iloc[::-1]
+    labels = [f"{t} · severity {int(s)}" for t, s in zip(svc["tier"], svc["severity"], strict=True)]
+    after = svc["on_time_after"].to_numpy(dtype=float)
+    today = svc["on_time_before"].to_numpy(dtype=float)
+    target = svc["target"].to_numpy(dtype=float)
+    miss = after < target - 1e-9
+    fig, ax = plt.subplots(figsize=(6.5, max(3.0, 0.3 * len(svc) + 1.4)))
+    y = np.arange(len(svc))
+    ax.barh(y + 0.2, np.nan_to_num(today), height=0.4, color="0.7", label="today")
+    ax.barh(y - 0.2, np.nan_to_num(after), height=0.4,
+            color=np.where(miss, "tab:red", "tab:blue"), label="after orders (red: under target)")
+    ax.scatter(target, y, marker="|", s=220, color="k", linewidths=2, zorder=3, label="target")
+    ax.set_yticks(y, labels, fontsize=7)
+    ax.set_ylim(-0.7, len(svc) - 0.3)
+    vals = np.r_[after, today, target]
+    low = np.nanmin(vals) if np.isfinite(vals).any() else 0.0
+    ax.set_xlim(max(0.0, np.floor((low - 0.02) * 20) / 20), 1.0)
+    percent_axis(ax.xaxis, "on-time share, axis does not start at 0" if low > 0.07
+                 else "on-time share")
+    ax.set_title(FIGURE_TITLES[2])
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3, fontsize=7)
     return _png(fig)
 
 
@@ -154,7 +205,7 @@ def marginal_figure(result: RestockResult) -> str:
         ax.set_yscale("log")
     money_axis(ax.xaxis, x, result.currency, "cumulative buy amount")
     ax.set_ylabel(f"gain per 10,000 {result.currency} (on-time requests/yr)")
-    ax.set_title(FIGURE_TITLES[4])
+    ax.set_title(FIGURE_TITLES[5])
     ax.grid(alpha=0.3)
     if len(x):
         ax.legend(loc="upper right")
@@ -178,7 +229,7 @@ def glide_figure(result: RestockResult) -> str:
     ax.plot(x, g["on_time"], "--", color="k", label="all")
     ax.set_xticks(x, g["quarter"])
     percent_axis(ax.yaxis, "on-time share")
-    ax.set_title(FIGURE_TITLES[5])
+    ax.set_title(FIGURE_TITLES[6])
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
     return _png(fig)
@@ -213,11 +264,20 @@ GAIN_NOTE = ("<p>Gain: on-time requests a year the line adds on the stock after 
              "gain per 10,000: the same per 10,000 of the line's money.</p>")
 
 
+GLIDE_NOTE = ("<p>Each later quarter is planned again from the stock the quarter before leaves "
+              "(its orders all arrived), within the same cap: transfers, repairs and the buys "
+              "that add the most service per money first. Deferred: the buys that pay for "
+              "themselves and still wait for money.</p>")
+CONTRACT_NOTE = ("<p>Stock a contract obliges the vendor to hold (minimums file): what the orders "
+                 "above leave below the minimum is bought here, with its reason and the service "
+                 "it adds, often none. Never cut by the budget or the step cap.</p>")
+
+
 def render_html(result: RestockResult) -> str:
     """The whole report as one HTML document."""
     s = result.summary()
-    figs = [curve_figure(result), tier_figure(result), investment_figure(result),
-            map_figure(result), marginal_figure(result)]
+    figs = [curve_figure(result), tier_figure(result), class_figure(result),
+            investment_figure(result), map_figure(result), marginal_figure(result)]
     if len(result.glide):
         figs.append(glide_figure(result))
     cur = html.escape(result.currency)
@@ -231,6 +291,8 @@ def render_html(result: RestockResult) -> str:
             ("Transfers", f"{s['transfer_units']} units, {s['transfer_cost']:,.2f} {cur}"),
             ("Repairs", f"{s['repair_units']} units, {s['repair_cost']:,.2f} {cur}"),
             ("Buys", f"{s['buy_units']} units, {s['buy_amount']:,.2f} {cur}"),
+            ("Contractual minimums (bought whatever they add)",
+             f"{s['contractual_units']} units, {s['contractual_amount']:,.2f} {cur}"),
             ("Cut by the budget / deferred by the step cap",
              f"{s['cut_units']} units, {s['cut_amount']:,.2f} {cur}"),
             ("Service the orders add", f"{s['gain_per_year']:,.2f} on-time requests/yr"),
@@ -252,7 +314,8 @@ def render_html(result: RestockResult) -> str:
         return html_table(df, result.currency, result.part_names)
 
     glide = (f"<h2>Glide path (step cap {html.escape(str(s['max_step']))} a quarter)</h2>"
-             + html_table(result.glide, result.currency, shares=glide_shares(result))
+             + GLIDE_NOTE + html_table(result.glide, result.currency, shares=glide_shares(result))
+             + "<h3>Orders of the later quarters</h3>" + sheet(result.glide_orders)
              if len(result.glide) else "")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -262,18 +325,22 @@ body {{ font-family: sans-serif; margin: 2em; color: #222; }}
 table.t, table.h {{ border-collapse: collapse; font-size: 0.85em; margin-bottom: 1em; }}
 table.t td, table.t th, table.h td, table.h th {{ border: 1px solid #ccc; padding: 2px 6px; }}
 table.h th {{ text-align: left; background: #f3f3f3; }}
-figure {{ display: inline-block; margin: 0.5em; }}
+figure {{ display: inline-block; margin: 0.5em; vertical-align: top; }}
+table.t td.n {{ text-align: right; font-variant-numeric: tabular-nums; }}
+table.t tr.miss td {{ color: #b71c1c; font-weight: 600; background: #fdecea; }}
 </style></head><body>
 <h1>Quarterly restocking run {html.escape(s['quarter'])}</h1>
 <table class="h">{rows}</table>
 {f"<h2>Notes</h2><ul>{notes}</ul>" if notes else ""}
 <h2>Figures</h2>
 {imgs}
-<h2>Service per class</h2>{html_table(result.service, cur, shares=SERVICE_SHARES)}
+<h2>Service per tier and severity</h2><p>Classes under their target after the orders in red.</p>
+{html_table(result.service, cur, shares=SERVICE_SHARES, highlight=misses(result.service))}
 {glide}
 <h2>Transfers</h2>{sheet(p.transfers)}
 <h2>Repairs</h2>{sheet(p.repairs)}
 <h2>Buys</h2>{GAIN_NOTE}{sheet(p.buys)}
+<h2>Contractual minimums: bought whatever service they add</h2>{CONTRACT_NOTE}{sheet(p.contractual)}
 <h2>Cut by the budget / deferred by the step cap</h2>{sheet(p.cut)}
 <h2>Not proposed: no service gain</h2>{sheet(p.dropped)}
 <h2>Marginal curve: buys, most gain per money first</h2>{sheet(p.marginal)}

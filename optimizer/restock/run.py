@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -18,16 +18,18 @@ from inventory.domain import Scenario
 from optimizer.forecast.select import PartForecast, forecast_scenario
 from optimizer.forecast.table import forecast_table
 from optimizer.restock.build import local_demand_shares, location_ids, scenario_inputs
+from optimizer.restock.minimums import Minimum, minimum_levels
 from optimizer.restock.phasing import StepCap, glide_path, marginal_points
 from optimizer.restock.plan import EXACT_FACTOR, MIN_GAIN, RestockPlan, plan_restock
 from optimizer.restock.positions import Positions
 from optimizer.restock.quarter import Quarter
-from optimizer.restock.supersession import Succession, describe
 from optimizer.restock.value import StockingModel
-from optimizer.stocking.evaluate import Evaluation, evaluate
+from optimizer.stocking.cluster import Cluster
+from optimizer.stocking.evaluate import Evaluation
 from optimizer.stocking.problem import ReachLike, StockingProblem, build_problem
 from optimizer.stocking.result import StockingPlan
 from optimizer.stocking.targets import target_plan
+from optimizer.supersession import Succession, describe
 
 Progress = Callable[[str, int, int], None]
 """``progress(step, done, total)``: called as each of the run's steps starts and at the end."""
@@ -48,6 +50,9 @@ class RestockResult:
         the orders as cut by the budget (``on_time_after``).
     curve : cost/service points (investment, on_time, label).
     depots : per depot: name, lat, lon, stock value today / at target / after the orders.
+    glide, glide_orders : with a step cap, service per class per quarter and the orders of the
+        quarters after this one, each planned from the stock the one before leaves
+        (:func:`optimizer.restock.phasing.glide_path`).
     """
 
     run_id: str
@@ -67,6 +72,7 @@ class RestockResult:
     timings_s: dict[str, float] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     glide: pd.DataFrame = field(default_factory=pd.DataFrame)
+    glide_orders: pd.DataFrame = field(default_factory=pd.DataFrame)
     max_step: str | None = None
     part_names: dict[str, str] = field(default_factory=dict)
     forecast_table: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -144,8 +150,10 @@ def run_restock(scenario: Scenario, positions: Positions, quarter: Quarter, *,
                 strength_months: float = 12.0, excess_quarters: float = 4.0,
                 repair_cost_fraction: float = 0.25, curve_points: int = 5,
                 max_step: StepCap | None = None, glide_quarters: int = 4,
-                min_gain: float = MIN_GAIN, workers: int = 1,
-                progress: Progress | None = None) -> RestockResult:
+                min_gain: float = MIN_GAIN, cluster: Cluster | None = None,
+                minimums: Sequence[Minimum] = (),
+                progress: Progress | None = None,
+                forecast_overrides: Mapping[str, float] | None = None) -> RestockResult:
     """One quarterly run.
 
     Parameters
@@ -155,13 +163,20 @@ def run_restock(scenario: Scenario, positions: Positions, quarter: Quarter, *,
     quarter : the quarter being planned; its length is the horizon for transfers and repairs.
     budget : cap on the buy amount (currency), or None.
     targets : (P, L) base-stock levels to use instead of re-planning (e.g. a plan read back).
-    planner : re-plans the forecast-scaled problem (default: the greedy stocking solver).
+    planner : re-plans the forecast-scaled problem (default: the stocking solver,
+        :func:`optimizer.stocking.solve`).
     curve_points : points of the marginal curve (the most valuable buys up to evenly spaced
         shares of their amount), 0 for none.
     max_step : cap on this quarter's buy amount (amount or share of today's stock value); the
-        deferred buys are spread over ``glide_quarters`` quarters in the glide path.
+        later quarters of the ``glide_quarters``-quarter glide path are each planned again from
+        the stock the one before leaves, within the same cap.
     min_gain : on-time requests per year an order line must add to be proposed.
-    workers : processes valuing the order lines (forked; 1 keeps it in this process).
+    cluster : where the re-plan's per-part work and large batches of order-line valuations run
+        (:mod:`optimizer.stocking.cluster`); None: in this process.
+    minimums : contractual minimums (:mod:`optimizer.restock.minimums`): bought whatever service
+        they add, listed on their own (``plan.contractual``).
+    forecast_overrides : part id -> units a month replacing the computed forecast (a planner's
+        override; method ``override`` in the forecast table).
     """
     say = progress or (lambda step, done, total: None)
     timings: dict[str, float] = {}
@@ -176,6 +191,10 @@ def run_restock(scenario: Scenario, positions: Positions, quarter: Quarter, *,
     planning = succession.planning_scenario(scenario)  # superseded parts' demand on successors
     forecast = forecast_scenario(planning, strength_months=strength_months,
                                  planned_elsewhere=succession.planned_elsewhere)
+    if forecast_overrides:  # planner overrides replace the computed monthly rates
+        from optimizer.overrides import override_forecast
+
+        forecast = override_forecast(forecast, forecast_overrides)
     timings["forecast"] = time.perf_counter() - t
 
     t = step("reach")
@@ -196,10 +215,10 @@ def run_restock(scenario: Scenario, positions: Positions, quarter: Quarter, *,
     stocking = None
     if targets is None:
         if planner is None:
-            from optimizer.stocking.solve import solve
+            from optimizer.stocking.analysis import plan_problem
 
             def planner(pr: StockingProblem) -> StockingPlan:
-                return solve(pr, "greedy")
+                return plan_problem(pr, cluster=cluster)
         stocking = planner(problem)
         S = np.asarray(stocking.levels, dtype=np.int64)
         notes.extend(stocking.notes)
@@ -212,10 +231,15 @@ def run_restock(scenario: Scenario, positions: Positions, quarter: Quarter, *,
     timings["re-plan"] = time.perf_counter() - t
 
     t = step("evaluate")
-    # the re-plan evaluated its levels already; the orders are valued on the stocking model
-    ev_target = evaluate(problem, S) if stocking is None else Shares(
+    aimed = stocking.effective_target if stocking is not None and \
+        stocking.effective_target is not None else target_plan(problem).aimed_at
+    model = StockingModel(problem, aimed, fold=lambda lv: succession.fold_levels(lv, S),
+                          cluster=cluster, exact_below=EXACT_FACTOR * min_gain)
+    # the re-plan evaluated its levels already; today's stock on the model the orders are
+    # valued on (its per-part evaluations are kept for the parts the orders leave alone)
+    ev_target = Shares(*model.shares(S)) if stocking is None else Shares(
         np.asarray(stocking.class_on_time), float(stocking.overall_on_time))
-    ev_before = evaluate(problem, succession.fold_levels(_levels(positions.inventory_position), S))
+    ev_before = Shares(*model.shares(positions.inventory_position))
     timings["evaluate"] = time.perf_counter() - t
 
     t = step("orders")
@@ -224,14 +248,11 @@ def run_restock(scenario: Scenario, positions: Positions, quarter: Quarter, *,
                           repair_cost_fraction=repair_cost_fraction)
     inp = replace(inp, demand_per_quarter=succession.member_demand(  # old stock's own demand
         inp.demand_per_quarter, local_demand_shares(scenario, inp.part_ids, inp.location_ids)))
-    aimed = stocking.effective_target if stocking is not None and \
-        stocking.effective_target is not None else target_plan(problem).aimed_at
-    model = StockingModel(problem, aimed, fold=lambda lv: succession.fold_levels(lv, S),
-                          workers=workers, exact_below=EXACT_FACTOR * min_gain)
     value_today = float(problem.unit_cost @ _levels(positions.inventory_position).sum(axis=1))
     step_amount = None if max_step is None else max_step.resolve(value_today)
+    floors = minimum_levels(minimums, inp.part_ids, inp.location_ids) if minimums else None
     plan = plan_restock(inp, budget, excess_quarters=excess_quarters, model=model,
-                        max_step=step_amount, min_gain=min_gain)
+                        max_step=step_amount, min_gain=min_gain, minimums=floors)
     after_levels = _levels(plan.position_after)
     pooled_after = succession.fold_levels(after_levels, S)
     ev_after = ev_target if np.array_equal(pooled_after, S) else Shares(
@@ -251,9 +272,13 @@ def run_restock(scenario: Scenario, positions: Positions, quarter: Quarter, *,
     curve = pd.concat([pd.DataFrame(points, columns=["investment", "on_time", "label"]),
                        marginal], ignore_index=True).sort_values(
         "investment", kind="stable", ignore_index=True)
-    glide = pd.DataFrame() if step_amount is None else glide_path(
-        plan, model, quarter, step_amount, glide_quarters)
     timings["curve"] = time.perf_counter() - t
+    t = time.perf_counter()
+    glide, glide_orders = (pd.DataFrame(), pd.DataFrame()) if step_amount is None else \
+        glide_path(plan, model, quarter, step_amount, glide_quarters,
+                   excess_quarters=excess_quarters, minimums=floors)
+    if step_amount is not None:
+        timings["glide"] = time.perf_counter() - t
     say("done", total, total)
 
     service = tier_service(problem, {"before": ev_before, "target": ev_target, "after": ev_after})
@@ -265,7 +290,8 @@ def run_restock(scenario: Scenario, positions: Positions, quarter: Quarter, *,
         currency=scenario.currency, source=source, forecast=forecast, stocking=stocking, plan=plan,
         service=service, curve=curve, depots=depots, investment_today=inv["today"],
         investment_target=inv["target"], investment_after=inv["after"], timings_s=timings,
-        notes=tuple(notes), glide=glide, max_step=None if max_step is None else str(max_step),
+        notes=tuple(notes), glide=glide, glide_orders=glide_orders,
+        max_step=None if max_step is None else str(max_step),
         part_names={p.part_id: p.name for p in scenario.parts}, forecast_table=forecast_table(
             forecast, {p.part_id: p.name for p in scenario.parts}, succession.planned_as))
 
@@ -285,7 +311,8 @@ def depot_table(scenario: Scenario, locs: Sequence[str], unit_cost: np.ndarray,
 def run_id(quarter: Quarter, scenario: str, plan: RestockPlan) -> str:
     """``<quarter>-<scenario>-<digest of the orders>``: equal plans get equal ids."""
     h = hashlib.sha256()
-    for df in (plan.transfers, plan.repairs, plan.buys):
+    for df in (plan.transfers, plan.repairs, plan.buys) + (
+            (plan.contractual,) if len(plan.contractual) else ()):
         h.update(df.to_csv(index=False).encode())
     return f"{quarter}-{scenario}-{h.hexdigest()[:12]}"
 

@@ -32,9 +32,9 @@ import numpy as np
 from scipy import stats
 
 from optimizer.restock.inputs import RestockInputs
+from optimizer.stocking.cluster import Cluster
 from optimizer.stocking.columns import part_contributions
-from optimizer.stocking.evaluate import evaluate_parts, subproblem
-from optimizer.stocking.exact import replicate
+from optimizer.stocking.evaluate import evaluate_parts, replicate, subproblem
 from optimizer.stocking.gains import availability_coefficients, step_gains
 from optimizer.stocking.problem import StockingProblem
 
@@ -42,8 +42,10 @@ EVAL_TOL = 1e-7
 """Fixed-point tolerance of the line evaluations (availabilities), warm-started from the levels
 with the line: line gains (differences of a part's on-time demand with and without the line)
 agree with evaluations at 1e-10 to about 1e-6 requests per year, well below the 1e-3 floor."""
-CHUNK_STREAMS = 300_000
-"""Streams evaluated per call when valuing many lines (bounds memory)."""
+CHUNK_STREAMS = 50_000
+"""Streams evaluated per call when valuing many lines. A call iterates until its slowest part
+converges, so smaller batches spend fewer iterations on parts already converged
+(BENCHMARKS.md "Restock"); it also bounds memory."""
 PARALLEL_STREAMS = 600_000
 """Batches with more streams than this are split over the model's worker processes."""
 
@@ -108,22 +110,32 @@ class StockingModel:
     aimed_at : (C,) share each class is aimed at (NaN: not constrained), or None (no top-up).
     fold : maps (P, L) positions to the model's levels (e.g. stock of superseded parts counted
         on their successor); None: the positions clipped at 0.
-    workers : processes evaluating large batches of lines (forked; 1 keeps it in this process).
+    cluster : where large batches of lines are valued (:mod:`optimizer.stocking.cluster`; the
+        problem is sent to the workers once); None: in this process.
     exact_below : lines whose first-order gain is at least this (on-time requests per year) keep
         it; the others are valued exactly. None: every line exactly.
     """
 
     def __init__(self, problem: StockingProblem, aimed_at: np.ndarray | None = None,
                  fold: Callable[[np.ndarray], np.ndarray] | None = None,
-                 workers: int = 1, exact_below: float | None = None) -> None:
+                 cluster: Cluster | None = None, exact_below: float | None = None) -> None:
         self.problem = problem
         self.aimed_at = aimed_at
         self.fold = fold
-        self.workers = workers
+        self.cluster = cluster
         self.exact_below = exact_below
         self.classes = tuple(problem.class_label(c) for c in range(problem.n_classes))
         self._streams = np.bincount(problem.stream_part, minlength=problem.n_parts)
         self._cache: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
+        self._last: dict[int, np.ndarray] = {}  # part -> availabilities it last converged to
+
+    def _warm(self, part: int, levels: np.ndarray) -> np.ndarray:
+        """(L,) start of a part's fixed point: the availabilities of these very levels if known,
+        else the part's last ones (nearby levels: few iterations), else zeros (cold)."""
+        hit = self._cache.get(_key(part, levels))
+        if hit is not None:
+            return hit[1]
+        return self._last.get(int(part), np.zeros(len(levels)))
 
     def levels(self, positions: np.ndarray) -> np.ndarray:
         """The model's (P, L) levels for positions after orders."""
@@ -144,18 +156,18 @@ class StockingModel:
         if todo:
             idx = np.array(todo)
             init = np.zeros((len(idx), levels.shape[1]))
-            if warm is not None:
-                for n, i in enumerate(idx):
-                    hit = self._cache.get(_key(parts[i], warm[i]))
-                    if hit is not None:
-                        init[n] = hit[1]
+            for n, i in enumerate(idx):
+                hit = None if warm is None else self._cache.get(_key(parts[i], warm[i]))
+                init[n] = hit[1] if hit is not None else self._last.get(
+                    int(parts[i]), init[n])
             chunks = _chunks(self._streams[parts[idx]], CHUNK_STREAMS)
             jobs = [(parts[idx[c]], levels[idx[c]], init[c]) for c in chunks]
             streams = int(self._streams[parts[idx]].sum())
-            for c, (con, avail) in zip(chunks, _map(self.problem, jobs, self.workers, streams),
+            for c, (con, avail) in zip(chunks, _map(self.problem, jobs, self.cluster, streams),
                                        strict=True):
                 for i, row, a in zip(idx[c], con, avail, strict=True):
                     self._cache[keys[i]] = (row, a)
+                    self._last[int(parts[i])] = a
         out = np.zeros((len(parts), self.problem.n_classes))
         for i, k in enumerate(keys):
             out[i] = self._cache[k][0]
@@ -185,10 +197,14 @@ class StockingModel:
         (:func:`optimizer.stocking.gains.step_gains`), summed over its entries and negated."""
         uniq = np.unique(parts)
         sub = subproblem(self.problem, uniq)
-        ev = evaluate_parts(sub, lv[uniq], tol=EVAL_TOL, with_fill=False)
+        start = np.array([self._warm(p, lv[p]) for p in uniq]).reshape(len(uniq), lv.shape[1])
+        ev = evaluate_parts(sub, lv[uniq], tol=EVAL_TOL, with_fill=False,
+                            initial_availability=np.where(start.any(axis=1)[:, None], start,
+                                                          (lv[uniq] > 0).astype(float)))
         con = part_contributions(sub, ev)
         for k, p in enumerate(uniq):
             self._cache.setdefault(_key(p, lv[p]), (con[k], ev.availability[k]))
+            self._last[int(p)] = ev.availability[k]
         coef = availability_coefficients(sub, ev)
         row = np.searchsorted(uniq, parts)
         out = np.zeros((len(parts), self.problem.n_classes))
@@ -252,11 +268,25 @@ class StockingModel:
 
     def shares(self, positions: np.ndarray) -> tuple[np.ndarray, float]:
         """(C,) on-time share per class and the share over all in-service demand."""
-        per_class = self.class_on_time(positions)
+        return self.shares_many([positions])[0]
+
+    def shares_many(self, positions: list[np.ndarray]) -> list[tuple[np.ndarray, float]]:
+        """:meth:`shares` of several (P, L) positions, their new part evaluations in one batch
+        (so large batches spread over the cluster)."""
+        P = self.problem.n_parts
+        lv = np.concatenate([self.levels(pos) for pos in positions]) if positions else \
+            np.zeros((0, self.problem.n_locations), dtype=np.int64)
+        con = self.contributions(np.tile(np.arange(P), len(positions)), lv)
         D = self.problem.class_demand_per_year
-        ok = ~np.isnan(per_class) & (D > 0)
-        overall = float(per_class[ok] @ D[ok] / D[ok].sum()) if ok.any() else float("nan")
-        return per_class, overall
+        out = []
+        for k in range(len(positions)):
+            total = con[k * P:(k + 1) * P].sum(axis=0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                per_class = np.where(D > 0, total / np.where(D > 0, D, 1.0), np.nan)
+            ok = ~np.isnan(per_class) & (D > 0)
+            overall = float(per_class[ok] @ D[ok] / D[ok].sum()) if ok.any() else float("nan")
+            out.append((per_class, overall))
+        return out
 
     def short_classes(self, positions: np.ndarray, tol: float = 1e-9) -> np.ndarray:
         """(C,) bool: classes below the share aimed at."""
@@ -347,28 +377,12 @@ def _evaluate(problem: StockingProblem, parts: np.ndarray, levels: np.ndarray,
     return part_contributions(rep, ev), ev.availability
 
 
-_SHARED: dict[str, StockingProblem] = {}
-"""The problem a forked worker reads (set before the fork: nothing is pickled)."""
-
-
-def _worker(job: tuple[np.ndarray, np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    return _evaluate(_SHARED["problem"], *job)
-
-
-def _map(problem: StockingProblem, jobs: list, workers: int, streams: int) -> list:
-    """:func:`_evaluate` over ``jobs``, in ``workers`` forked processes when there are several
-    jobs and enough ``streams`` in all to pay for the fork."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    if workers <= 1 or len(jobs) < 2 or streams < PARALLEL_STREAMS or \
-            "fork" not in multiprocessing.get_all_start_methods():
+def _map(problem: StockingProblem, jobs: list, cluster: Cluster | None, streams: int) -> list:
+    """:func:`_evaluate` over ``jobs``: as tasks on ``cluster`` when there is one, several jobs
+    and enough ``streams`` in all to pay for shipping them (the problem goes to the workers
+    once, :meth:`~optimizer.stocking.cluster.DaskCluster.share`), else in this process."""
+    if cluster is None or cluster.local or len(jobs) < 2 or streams < PARALLEL_STREAMS:
         return [_evaluate(problem, *j) for j in jobs]
-    _SHARED["problem"] = problem
-    try:
-        ctx = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as ex:
-            return list(ex.map(_worker, jobs))
-    finally:
-        _SHARED.pop("problem", None)
+    (whole,) = cluster.share(problem, ("whole",), lambda: [problem])
+    return cluster.run(_evaluate, [(whole, *j) for j in jobs])
 

@@ -25,14 +25,17 @@ def test_restock_scenario_mode_and_bad_input(tmp_path) -> None:
     assert summary["positions_from"] == "scenario" and summary["budget"] == 50000
     plan_dir = tmp_path / "plan"
     assert runner.invoke(app, ["plan", "--scenario", "tiny", "--out", str(plan_dir)]).exit_code == 0
+    # spares plan pools as dispatch ships: the superseded LC-10G is planned on LC-10G-B
+    stocked = set(pd.read_csv(plan_dir / "stock_levels.csv")["part_id"])
+    assert "LC-10G-B" in stocked and "LC-10G" not in stocked
     r = runner.invoke(app, ["restock", "--quarter", "2027Q2", "--scenario", "tiny", "--out",
                             str(tmp_path / "from-plan"), "--plan", str(plan_dir)])
     assert r.exit_code == 0, r.output
     import scenarios
     from optimizer.restock.build import location_ids
     from optimizer.restock.run import targets_from_plan
-    from optimizer.restock.supersession import Succession
     from optimizer.stocking.io import read_plan
+    from optimizer.supersession import Succession
 
     sc = scenarios.load("tiny")
     # the plan's levels, a superseded part's rows planned on its successor
@@ -64,6 +67,36 @@ def test_restock_scenario_mode_and_bad_input(tmp_path) -> None:
     bad = runner.invoke(app, ["restock", "--quarter", "2027Q1", "--scenario", "tiny", "--out",
                               str(out), "--plan", str(tmp_path / "missing")])
     assert bad.exit_code == 1 and "--plan" in bad.output
+
+
+def test_contractual_minimums_from_a_file(tmp_path) -> None:
+    runner = CliRunner()
+    bad = tmp_path / "bad.csv"
+    bad.write_text("part_id,depot_id,units,reason\nFAN-T1,HQ,2,kit\nFAN-T1,NOWHERE,x,\n")
+    out = tmp_path / "never"
+    r = runner.invoke(app, ["restock", "--quarter", "2027Q1", "--scenario", "tiny", "--out",
+                            str(out), "--minimums", str(bad)])
+    assert r.exit_code == 1, r.output
+    text = " ".join(r.output.split())
+    for where in ("bad.csv:3:depot_id:", "bad.csv:3:units:", "bad.csv:3:reason:"):
+        assert where in text, r.output
+    assert not out.exists()  # nothing half-written
+    import scenarios
+
+    sc = scenarios.load("tiny")
+    hq = sc.hq.depot_id
+    held = sum(s.on_hand for s in sc.stock if s.part_id == "FAN-T1" and s.depot_id == hq)
+    good = tmp_path / "minimums.csv"
+    good.write_text(f"part_id,depot_id,units,reason\nFAN-T1,{hq},{held + 40},contract CT-9\n")
+    r = runner.invoke(app, ["restock", "--quarter", "2027Q1", "--scenario", "tiny", "--out",
+                            str(tmp_path / "run"), "--minimums", str(good)])
+    assert r.exit_code == 0, r.output
+    c = pd.read_csv(tmp_path / "run" / "contractual.csv")
+    assert list(c["part id"]) == ["FAN-T1"] and list(c["part name"]) == [
+        sc.part("FAN-T1").name]
+    assert list(c["reason"]) == ["contract CT-9"] and list(c["minimum units"]) == [held + 40]
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["contractual_units"] == int(c["quantity"].sum()) > 0
 
 
 def test_restock_database_mode_approves_once(tmp_path) -> None:

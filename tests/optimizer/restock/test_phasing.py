@@ -58,17 +58,36 @@ def test_glide_path_spreads_the_step_up(runs) -> None:
     g = phased.glide
     assert list(g["quarter"]) == ["today", "2027Q4", "2028Q1", "2028Q2", "2028Q3", "2028Q4"]
     assert (g["buy_amount"] <= cap + 1e-6).all()
-    # money conservation: what is bought plus what is still deferred is the whole step-up
     total = full.plan.buy_amount
     assert g["deferred_amount"].iloc[0] == pytest.approx(total, abs=0.05)
-    spent = g["buy_amount"].cumsum()
-    np.testing.assert_allclose(spent + g["deferred_amount"], total, atol=0.05)
+    assert g["deferred_amount"].iloc[1] == pytest.approx(total - g["buy_amount"].iloc[1],
+                                                         abs=0.05)
     assert np.all(np.diff(g["deferred_amount"]) <= 1e-6)
-    # 3.5 caps of step-up: done in the fourth quarter, at the uncapped run's service
+    # 3.5 caps of step-up: done in the fourth quarter, at the uncapped run's stock and service
     assert g["deferred_amount"].iloc[4] == pytest.approx(0.0, abs=0.05)
+    assert g["buy_amount"].iloc[5] == 0
     assert g["stock_value"].iloc[-1] == pytest.approx(full.investment_after, rel=1e-9)
     assert g["on_time"].iloc[-1] == pytest.approx(full.curve.set_index("label").loc[
         "after orders", "on_time"], abs=1e-9)
     per_class = [c for c in g.columns if c.startswith("on_time_")]
     np.testing.assert_allclose(g[per_class].iloc[1], phased.service["on_time_after"],
                                atol=1e-9, equal_nan=True)
+    assert np.all(np.diff(g["on_time"]) >= -1e-12)  # every quarter's buys add service
+    # the later quarters' orders, planned again quarter by quarter, add up to the path
+    o = phased.glide_orders
+    assert set(o["quarter"]) <= {"2028Q1", "2028Q2", "2028Q3"}
+    money = o[o["kind"] == "buy"].groupby("quarter")["money"].sum()
+    for q, amount in money.items():
+        assert amount == pytest.approx(g.set_index("quarter").loc[q, "buy_amount"], abs=0.05)
+    assert (o["gain_per_year"] >= 0).all()
+
+
+def test_each_later_quarter_starts_from_the_stock_the_one_before_leaves(runs) -> None:
+    from optimizer.restock.phasing import next_positions
+
+    _, phased, _ = runs
+    p = phased.plan
+    nxt = next_positions(p)
+    np.testing.assert_array_equal(nxt.inventory_position, p.position_after)
+    np.testing.assert_array_equal(nxt.defective, p.inputs.positions.defective - p.repair_sent)
+    assert not nxt.in_transit.any() and not nxt.repair_due.any()

@@ -76,7 +76,7 @@ def test_outputs_files_xlsx_and_summary(result, outputs) -> None:
     for name in ("transfers", "repairs", "buys", "excess", "cut", "dropped", "service"):
         csv = pd.read_csv(outputs[name])
         assert list(csv.columns) == list(t[name].columns) == list(book[name].columns)
-    assert set(book["summary"]["item"]) >= {"run_id", "buy_amount", "cut_amount", "excess_value",
+    assert set(book["summary"]["key"]) >= {"run_id", "buy_amount", "cut_amount", "excess_value",
                                              "gain_per_year", "dropped_lines", "max_step"}
     from openpyxl import load_workbook
 
@@ -108,13 +108,13 @@ def test_order_sheets_name_parts_and_label_units(result, outputs) -> None:
     np.testing.assert_allclose(service["target (%)"], 100 * result.service["target"], atol=0.01)
     assert service["on time after (%)"].max() > 1.5
     html = re.sub(r"base64,[A-Za-z0-9+/=]+", "", outputs["html"].read_text())
-    assert "part name" in html and " %</td>" in html and "e+0" not in html
+    assert "Part name" in html and " %</td>" in html and "e+0" not in html
 
 
 def test_html_is_self_contained_with_figures(outputs) -> None:
     text = outputs["html"].read_text()
     imgs = re.findall(r'<img [^>]*src="data:image/png;base64,([A-Za-z0-9+/=]+)"', text)
-    assert len(imgs) == 5 and all(len(b) > 1000 for b in imgs)
+    assert len(imgs) == 6 and all(len(b) > 1000 for b in imgs)
     stripped = re.sub(r"base64,[A-Za-z0-9+/=]+", "", text)
     assert not re.search(r"(https?:|ftp:)?//[a-z0-9]", stripped, re.IGNORECASE)
     assert not re.search(r"""(src|href)=["'](?!data:)""", stripped)

@@ -15,7 +15,7 @@ from optimizer.forecast.prior import prior_rates
 from optimizer.forecast.select import forecast_scenario, history_matrix
 from optimizer.restock.quarter import Quarter
 from optimizer.restock.run import scenario_run
-from optimizer.restock.supersession import Succession
+from optimizer.supersession import Succession
 
 ONE, TWO = SubstitutionKind.ONE_WAY, SubstitutionKind.TWO_WAY
 

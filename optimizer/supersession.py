@@ -2,7 +2,10 @@
 
 ``substitutions.csv`` says what dispatch may ship instead of what: ``one_way`` (old -> new, the
 newer part replaces the older, not back) and ``two_way`` (interchangeable). Planning follows the
-same links (:func:`Succession.from_scenario`):
+same links (:func:`Succession.from_scenario`), in the stocking plan (``spares plan``, the network
+design and the demo: :func:`planning_scenario` before the stocking problem is built) and in the
+quarterly run (:mod:`optimizer.restock.run`, which also splits the pooled targets over the old
+parts' stock):
 
 * **Pools.** Parts linked both ways (``two_way`` rows, or one-way links that close a cycle) are
   one pool, planned as one part: its **representative**, the pool's active part (then phase-out,
@@ -160,11 +163,16 @@ class Succession:
         units: dict[tuple[str, str], int] = defaultdict(int)
         fail: dict[str, float] = defaultdict(float)
         count: dict[str, int] = defaultdict(int)
+        # a what-if's demand_factor travels as the rate-weighted mean over the merged rows
+        plain: dict[tuple[str, str], float] = defaultdict(float)
+        scaled: dict[tuple[str, str], float] = defaultdict(float)
         for ib in scenario.installed_base:
             rep = self.planned_as[ib.part_id]
             units[(ib.site_id, rep)] += ib.quantity
             fail[rep] += ib.quantity * scenario.part(ib.part_id).annual_failure_rate
             count[rep] += ib.quantity
+            plain[(ib.site_id, rep)] += ib.quantity * scenario.part(ib.part_id).annual_failure_rate
+            scaled[(ib.site_id, rep)] += ib.rate_per_year(scenario.part(ib.part_id))
         hist: dict[tuple[str, str, str], int] = defaultdict(int)
         for r in scenario.demand_history:
             hist[(r.month, r.site_id, self.planned_as[r.part_id])] += r.quantity
@@ -172,7 +180,9 @@ class Succession:
                       if p.part_id in self.use_order and count[p.part_id] > 0 else p
                       for p in scenario.parts)
         return replace(scenario, parts=parts,
-                       installed_base=tuple(InstalledBase(s, p, q) for (s, p), q in units.items()),
+                       installed_base=tuple(InstalledBase(s, p, q, _factor(plain[(s, p)],
+                                                                            scaled[(s, p)]))
+                                            for (s, p), q in units.items()),
                        demand_history=tuple(DemandRecord(m, s, p, q)
                                             for (m, s, p), q in hist.items()))
 
@@ -239,6 +249,19 @@ class Succession:
                              f"{np.shape(a)} and {np.shape(b)}")
 
 
+def _factor(plain: float, scaled: float) -> float:
+    """The demand factor of merged installed-base rows (1 without what-if scaling)."""
+    return scaled / plain if plain > 0 else 1.0
+
+
+def planning_scenario(scenario: Scenario) -> tuple[Scenario, Succession]:
+    """The scenario the stocking model plans on (every member's installed base and history on
+    its representative, :meth:`Succession.planning_scenario`) and its succession; planning its
+    result again moves nothing more."""
+    succession = Succession.from_scenario(scenario)
+    return succession.planning_scenario(scenario), succession
+
+
 def describe(succession: Succession) -> list[str]:
     """One line per pool, for a run's notes."""
     out = []
@@ -249,4 +272,4 @@ def describe(succession: Succession) -> list[str]:
     return out
 
 
-__all__ = ["Succession", "describe"]
+__all__ = ["Succession", "describe", "planning_scenario"]
