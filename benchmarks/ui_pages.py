@@ -1,9 +1,11 @@
 """Server time of the planner workspace's pages on a scenario (target: <= 300 ms per page on
 cn-telecom).
 
-Loads the scenario into a SQLite database in ``--work``, plans it once through the workspace's
-own job (reused on a second run with the same ``--work``), logs in with a planner key and times
-each page ``--repeat`` times in-process (ASGI, no socket: the server's time, not the network's).
+Loads the scenario into a SQLite database in ``--work``, plans it once with its cost/service
+frontier (per class) and designs its network once, both through the workspace's own jobs (reused
+on a second run with the same ``--work``; ``--no-design`` skips the design and its page), logs
+in with a password user and times each page ``--repeat`` times in-process (ASGI, no socket: the
+server's time, not the network's).
 
     python benchmarks/ui_pages.py --scenario cn-telecom --work /tmp/ui-bench --repeat 20
 """
@@ -23,6 +25,7 @@ def main() -> None:
     ap.add_argument("--scenario", default="cn-telecom")
     ap.add_argument("--work", type=Path, default=Path("/tmp/ui-bench"))
     ap.add_argument("--repeat", type=int, default=20)
+    ap.add_argument("--no-design", action="store_true", help="skip the network design job")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     os.environ["SPARES_PLANS_DIR"] = str(args.work / "plans")
@@ -33,9 +36,10 @@ def main() -> None:
     from api.app import build_context, create_app
     from api.auth.service import create_key
     from api.context import ApiSettings
-    from api.ui import plans
+    from api.ui import designs, people, plans
     from inventory.db.load import load_scenario
     from inventory.db.migrate import upgrade
+    from optimizer.stocking.methods import METHODS
 
     sc = scenarios.load(args.scenario)
     url = f"sqlite:///{args.work / 'ui.db'}"
@@ -43,15 +47,19 @@ def main() -> None:
     ctx = build_context(ApiSettings(database_url=url, scenario=sc))
     with ctx.sessions() as session:
         load_scenario(sc, session=session, replace=True)
-    with ctx.sessions() as session:
-        key = create_key(session=session, name="bench", scopes="planner")[1]
+    with ctx.sessions(write=True) as session:
+        create_key(session=session, name="bench", scopes="planner")
+        if people.find_user(session=session, username="bench") is None:
+            people.create_user(session=session, username="bench", display_name="Bench",
+                               password="bench password", scope="planner")
 
-    done = [j for j in plans.list_plans() if j.status == "succeeded" and j.scenario == sc.name]
+    done = [j for j in plans.list_plans()
+            if j.status == "succeeded" and j.scenario == sc.name and j.frontier]
     if done:
         plan_id = done[0].id
     else:
         t0 = time.perf_counter()
-        job = plans.start_plan(sc, ctx.network, method="greedy", budget=None, frontier=False,
+        job = plans.start_plan(sc, ctx.network, method=METHODS[0], budget=None, frontier=True,
                                started_by="bench")
         while plans.get_plan(job.id).status in ("queued", "running"):
             time.sleep(1)
@@ -59,7 +67,24 @@ def main() -> None:
         if got.status != "succeeded":
             raise SystemExit(f"plan failed: {got.error}")
         plan_id = job.id
-        print(f"plan {plan_id}: {time.perf_counter() - t0:.0f} s through the workspace job")
+        print(f"plan {plan_id} with its frontier: {time.perf_counter() - t0:.0f} s through the "
+              "workspace job")
+    design_id = None
+    if not args.no_design:
+        made = [j for j in designs.list_designs() if j.status == "succeeded" and j.scenario == sc.name]
+        if made:
+            design_id = made[0].id
+        else:
+            t0 = time.perf_counter()
+            job = designs.start_design(sc, method="integrated", budget=None, max_new=None,
+                                       force_open=[], force_closed=[], started_by="bench")
+            while designs.get_design(job.id).status in ("queued", "running"):
+                time.sleep(1)
+            got = designs.get_design(job.id)
+            if got.status != "succeeded":
+                raise SystemExit(f"design failed: {got.error}")
+            design_id = job.id
+            print(f"design {design_id}: {time.perf_counter() - t0:.0f} s through the workspace job")
 
     pages = {
         "overview /": "/",
@@ -72,11 +97,17 @@ def main() -> None:
         "dispatch board": "/dispatches",
         "levels.csv (all rows)": f"/plans/{plan_id}/levels.csv",
         "levels.xlsx (all rows)": f"/plans/{plan_id}/levels.xlsx",
+        "designs list": "/designs",
+        "restock runs": "/restock",
         "/docs": "/docs",
+        "/redoc": "/redoc",
     }
+    if design_id is not None:
+        pages["design page"] = f"/designs/{design_id}"
     with TestClient(create_app(context=ctx), base_url="http://127.0.0.1") as client:
         token = re.search(r'name="login_token" value="([^"]+)"', client.get("/login").text).group(1)
-        r = client.post("/login", data={"key": key, "login_token": token}, follow_redirects=False)
+        r = client.post("/login", data={"username": "bench", "password": "bench password",
+                                        "login_token": token}, follow_redirects=False)
         assert r.status_code == 303, r.text
         print(f"{sc.name}: {len(sc.parts)} parts, {len(sc.depots)} locations, {len(sc.sites)} sites; "
               f"plan {plan_id} with {len(plans.levels(plan_id, sc)):,} level rows")

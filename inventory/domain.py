@@ -384,16 +384,29 @@ class Site:
 
 @dataclass(frozen=True)
 class InstalledBase:
-    """``quantity`` units of ``part_id`` installed (in service) at ``site_id``."""
+    """``quantity`` units of ``part_id`` installed (in service) at ``site_id``.
+
+    ``demand_factor`` multiplies the part's failure rate at this site: 1 as loaded; a what-if
+    overlay's regional demand scaling sets it (:mod:`scenarios.overlay`). The rate of the row is
+    :attr:`rate_per_year`.
+    """
 
     site_id: str
     part_id: str
     quantity: int
+    demand_factor: float = 1.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.quantity, int) or self.quantity <= 0:
             raise DomainError("installed_base", f"{self.site_id}/{self.part_id}", "quantity",
                               f"must be a whole number > 0, got {self.quantity}")
+        if not (math.isfinite(self.demand_factor) and self.demand_factor > 0):
+            raise DomainError("installed_base", f"{self.site_id}/{self.part_id}", "demand_factor",
+                              f"must be a finite number > 0, got {self.demand_factor}")
+
+    def rate_per_year(self, part: Part) -> float:
+        """Failures per year of these units: quantity x the part's rate x ``demand_factor``."""
+        return self.quantity * part.annual_failure_rate * self.demand_factor
 
 
 @dataclass(frozen=True)

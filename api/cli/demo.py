@@ -21,8 +21,6 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from api.cli.cores import DEFAULT_WORKERS
-
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
@@ -206,13 +204,13 @@ def _summary(sc: Scenario, stock_value: float) -> None:
 
 
 def _plan(sc: Scenario) -> StockingPlan:
-    from optimizer.stocking.solve import plan_scenario
+    from optimizer.stocking.analysis import plan_scenario
 
     with Progress(TextColumn("planning stock levels {task.description}"), BarColumn(),
                   TimeElapsedColumn(), console=console, transient=True) as bar:
         task = bar.add_task(sc.name, total=1.0)
         try:
-            return plan_scenario(sc, with_baselines=False, workers=DEFAULT_WORKERS,
+            return plan_scenario(sc, with_baselines=False,
                                  progress=lambda f: bar.update(task, completed=f))
         except ValueError as exc:
             raise _fail(f"planning {sc.name} failed: {exc}") from None
@@ -225,7 +223,7 @@ def _design(sc: Scenario) -> DesignPlan:
                   BarColumn(), TimeElapsedColumn(), console=console, transient=True) as bar:
         task = bar.add_task(sc.name, total=1.0)
         try:
-            return plan_design(sc, with_before=False, workers=DEFAULT_WORKERS,
+            return plan_design(sc, with_before=False,
                                progress=lambda f: bar.update(task, completed=f))
         except ValueError as exc:
             raise _fail(f"designing {sc.name} failed: {exc}") from None

@@ -12,22 +12,23 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from api.settings import load as load_settings
 from inventory.domain import Scenario
 from optimizer.reach import Reach, build_reach
-from optimizer.stocking.methods import METHODS
+from optimizer.stocking.methods import DEPRECATED, METHODS, method_named
 from optimizer.travel import TravelNetwork
 
 PLAN_ID = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
@@ -61,10 +62,14 @@ class PlanJob:
     currency: str | None = None
     classes_met: int | None = None
     classes: int | None = None
+    overlay: str | None = None
+    """Name of the what-if overlay the plan's scenario has applied (None: the base network)."""
+    applied: list[str] = field(default_factory=list)
+    """The overlay's changes and the planner overrides the plan applied, one line each."""
 
 
 def plans_dir() -> Path:
-    return Path(os.environ.get("SPARES_PLANS_DIR") or "plans")
+    return load_settings().plans_dir
 
 
 def _folder(plan_id: str) -> Path:
@@ -84,32 +89,54 @@ def _save(job: PlanJob, root: Path) -> None:
     tmp.replace(folder / "job.json")
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+def system_clock() -> datetime:
+    """The real time: the default clock of jobs started outside an app (the app passes its
+    own, :meth:`api.context.AppContext.now`)."""
+    return datetime.now(UTC)
 
 
 def start_plan(scenario: Scenario, network: TravelNetwork, *, method: str, budget: float | None,
-               frontier: bool, started_by: str) -> PlanJob:
-    """Queue a plan of ``scenario``; returns the job (its folder exists at once)."""
+               frontier: bool, started_by: str, overlay: str | None = None,
+               overlay_lines: list[str] | None = None, overrides: Any = None,
+               clock: Callable[[], datetime] = system_clock) -> PlanJob:
+    """Queue a plan of ``scenario``; returns the job (its folder exists at once).
+
+    ``overlay``: the name of the what-if overlay ``scenario`` has applied and
+    ``overlay_lines`` its changes (:func:`scenarios.overlay.describe`); ``overrides``: the
+    planner overrides to apply (:class:`api.planning.service.ActiveOverrides`): stock limits
+    as solver bounds, forecasts as the parts' demand. Both are named in ``job.json`` and in the
+    plan's notes. ``clock`` stamps the job's start and end."""
+    method = DEPRECATED.get(method, method)  # "greedy": the old name of column generation
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}")
     if budget is not None and not budget > 0:
         raise ValueError("budget must be a positive amount")
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    job = PlanJob(f"{stamp}-{secrets.token_hex(3)}", scenario.name, method, budget, frontier,
-                  started_by, datetime.now(UTC).isoformat())
+    now = clock()
+    job = PlanJob(f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}", scenario.name, method, budget,
+                  frontier, started_by, now.isoformat(), overlay=overlay,
+                  applied=[f"overlay {overlay}: {line}" for line in overlay_lines or ()]
+                  + [f"override: {line}" for line in (overrides.lines if overrides else ())])
     root = plans_dir()  # fixed at the start: the job writes there whatever the setting later
     _save(job, root)
     with _lock:
         _live[job.id] = 0.0
-    _pool.submit(_run, job, root, scenario, network)
+    _pool.submit(_run, job, root, scenario, network, overrides, clock)
     return job
 
 
-def _run(job: PlanJob, root: Path, scenario: Scenario, network: TravelNetwork) -> None:
-    """Build reach, solve, write the plan files; progress: reach 0-40 %, solve 40-100 %."""
+def worker() -> ThreadPoolExecutor:
+    """The workspace's one job thread: plans and network designs (:mod:`api.ui.designs`) run
+    one at a time."""
+    return _pool
+
+
+def _run(job: PlanJob, root: Path, scenario: Scenario, network: TravelNetwork,
+         overrides: Any = None, clock: Callable[[], datetime] = system_clock) -> None:
+    """Build reach, solve, write the plan files; progress: reach 0-40 %, solve 40-100 % (with
+    the frontier: solve 40-75 %, the frontier per class 75-100 %, ``frontier_classes.csv``)."""
+    from optimizer.stocking.analysis import plan_scenario
+    from optimizer.stocking.api import Objective
     from optimizer.stocking.io import write_plan
-    from optimizer.stocking.solve import plan_scenario
 
     last = [0.0]
 
@@ -124,18 +151,39 @@ def _run(job: PlanJob, root: Path, scenario: Scenario, network: TravelNetwork) -
     job.status = "running"
     _save(job, root)
     try:
+        limits = overrides.stock_limits if overrides else None
+        if overrides and overrides.forecasts:
+            from optimizer.overrides import with_forecasts
+
+            scenario, unplaced = with_forecasts(scenario, overrides.forecasts)
+            job.applied += [f"forecast override of {p} NOT applied: the part has no installed "
+                            "base to place its demand on" for p in unplaced]
         reach = build_reach(scenario, network, progress=lambda f: report(0.4 * f))
-        plan = plan_scenario(scenario, job.method, job.budget, with_frontier=job.frontier,
-                             reach=reach, progress=lambda f: report(0.4 + 0.6 * f))
+        solved = 0.75 if job.frontier else 1.0  # the frontier sweep takes the last quarter
+        plan = plan_scenario(scenario, Objective(budget=job.budget),
+                             method=method_named(job.method), reach=reach,
+                             progress=lambda f: report(0.4 + (solved - 0.4) * f),
+                             stock_limits=limits)
+        by_class = None
+        if job.frontier:  # the plan's frontier, with every class's share at each point
+            from optimizer.frontier import scenario_class_frontier
+
+            by_class = scenario_class_frontier(scenario, reach, plan,
+                                               progress=lambda f: report(0.75 + 0.25 * f))
+            plan = replace(plan, frontier=by_class.points)
+        if job.applied:
+            plan = replace(plan, notes=(*plan.notes, *job.applied))
         folder = root / job.id
         write_plan(plan, folder, frontier=job.frontier)
         write_site_reach(scenario, reach, folder / "site_reach.csv")
+        if by_class is not None:
+            pd.DataFrame(by_class.rows()).to_csv(folder / "frontier_classes.csv", index=False)
         job.investment, job.currency = float(plan.investment), plan.currency
         job.classes, job.classes_met = len(plan.class_tier), int(sum(bool(m) for m in plan.class_met))
         job.status, job.progress = "succeeded", 1.0
     except Exception as exc:  # noqa: BLE001 - the job records why it failed, the server stays up
         job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
-    job.finished_at = _now()
+    job.finished_at = clock().isoformat(timespec="seconds")
     _save(job, root)
     with _lock:
         _live.pop(job.id, None)
@@ -201,6 +249,16 @@ def _finished(plan_id: str) -> Path:
 def summary(plan_id: str) -> dict[str, Any]:
     """The plan's ``summary.json`` (investment, classes with target and predicted on-time)."""
     return json.loads((_finished(plan_id) / "summary.json").read_text())
+
+
+def class_frontier(plan_id: str) -> list[dict[str, Any]]:
+    """The frontier per class (``frontier_classes.csv``: point, investment, units, label, tier,
+    severity, target, on_time); empty for a plan without it."""
+    path = _finished(plan_id) / "frontier_classes.csv"
+    if not path.is_file():
+        return []
+    df = pd.read_csv(path, dtype={"tier": str})
+    return df.astype(object).where(df.notna(), None).to_dict("records")
 
 
 def frontier(plan_id: str) -> list[dict[str, Any]]:

@@ -123,14 +123,22 @@ def run_status(request: Request, run_id: RunId) -> Response:
     return resp
 
 
+def approver_name(name: str) -> str:
+    """The approver as stored (at most :data:`APPROVER_MAX` characters): the person's name, or
+    for a user whose "Name (username)" is longer, the username, which still names them alone."""
+    if len(name) > APPROVER_MAX and name.endswith(")") and " (" in name:
+        name = name[name.rindex(" (") + 2:-1]
+    return name[:APPROVER_MAX]
+
+
 @router.post("/restock/{run_id}/approve")
 def approve(request: Request, run_id: RunId,
             csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
-    """Approve as the signed-in person: the key's name is recorded as the approver."""
+    """Approve as the signed-in person: the user's (or key's) name is recorded as the approver."""
     user = current_user(request)
     check_change(request, user, csrf)
     try:
-        service.approve_run(request.app.state.ctx, run_id, approver=user.name[:APPROVER_MAX])
+        service.approve_run(request.app.state.ctx, run_id, approver=approver_name(user.name))
     except Problem as exc:
         return problem_page(request, user, exc)
     return RedirectResponse(f"/restock/{run_id}", status_code=303)

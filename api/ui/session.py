@@ -1,13 +1,17 @@
-"""Who is using the workspace: an API key exchanged at the login form for an HttpOnly cookie.
+"""Who is using the workspace: a person logged in with a password (:mod:`api.ui.people`) or an
+API key exchanged at the login form for a signed session cookie.
 
-The cookie holds the key itself (``SameSite=Strict``, ``HttpOnly``, ``Secure`` over https), so the
-workspace has exactly the API's key model: a revoked key stops working within the key cache's
-time. Planner (or admin) keys change things; viewer keys only look; ticketing keys are refused.
+The cookie (``HttpOnly``, ``SameSite=Strict``, ``Secure`` over https) is signed with a secret
+kept in the database and holds no password and no API key: a password user's id and session
+version, or the key's SHA-256. Both are checked again at most every ``key_cache_seconds``, so
+a disabled user, a changed password or a revoked key ends the session. Planner (or admin)
+keys and planner users change things; viewers only look; ticketing keys are refused.
 
 Every state-changing request carries a CSRF token: a form field ``csrf`` or the header
-``X-CSRF-Token`` (htmx sends it from ``<body hx-headers>``). The token is an HMAC of the key, so
-it needs no server state and a page of another origin, which cannot read the cookie, cannot
-forge it. The login form itself is protected by a random pre-login cookie echoed in the form.
+``X-CSRF-Token`` (htmx sends it from ``<body hx-headers>``). The token is an HMAC of the
+session's random id under the signing secret, so it needs no server state and a page of another
+origin, which cannot read the cookie, cannot forge it. The login form itself is protected by a
+random pre-login cookie echoed in the form.
 """
 
 from __future__ import annotations
@@ -17,10 +21,14 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from fastapi import Request
+from fastapi import Request, Response
+from sqlalchemy import select
 
 from api.auth.models import Principal, Scope
-from api.auth.service import authenticate
+from api.auth.service import authenticate, principal_of, usable
+from api.ui import people
+from inventory.db.dispatch_models import DEFAULT_ORGANIZATION_ID, ApiKey
+from inventory.db.people_models import PlannerUser
 
 COOKIE = "spares_ui"
 LOGIN_COOKIE = "spares_ui_login"
@@ -53,10 +61,55 @@ class User:
         return self.principal.name
 
 
-def csrf_token(key: str) -> str:
-    """The CSRF token bound to ``key`` (hex HMAC-SHA256 keyed by the key's own hash)."""
-    secret = hashlib.sha256(key.encode()).digest()
-    return hmac.new(secret, b"spares-ui-csrf", hashlib.sha256).hexdigest()
+def csrf_token(secret: str, sid: str) -> str:
+    """The CSRF token of session ``sid`` (hex HMAC-SHA256 under the signing secret)."""
+    return hmac.new(secret.encode(), b"spares-ui-csrf:" + sid.encode(), hashlib.sha256).hexdigest()
+
+
+def signing_secret(request: Request) -> str:
+    """The session-signing secret (read from the database once per process)."""
+    state = request.app.state
+    secret = getattr(state, "ui_session_secret", None)
+    if secret is None:
+        with state.ctx.sessions(write=True) as session:
+            secret = people.session_secret(session=session)
+        state.ui_session_secret = secret
+    return secret
+
+
+def start_session(request: Request, response: Response, data: people.SessionData) -> None:
+    """Set the signed session cookie of ``data`` on ``response``."""
+    response.set_cookie(COOKIE, people.sign_session(signing_secret(request), data), httponly=True,
+                        samesite="strict", secure=request.url.scheme == "https",
+                        max_age=people.SESSION_HOURS * 3600)
+
+
+def _user_principal(row: PlannerUser) -> Principal:
+    return Principal(row.id, f"{row.display_name} ({row.username})", frozenset({Scope(row.scope)}),
+                     DEFAULT_ORGANIZATION_ID)
+
+
+def _principal(request: Request, data: people.SessionData) -> Principal | None:
+    """Who the session is, checked against the database (cached for ``key_cache_seconds``)."""
+    ctx = request.app.state.ctx
+    cache_key = (f"ui-user:{data.user}:{data.version}" if data.user is not None
+                 else f"ui-key:{data.key_hash}")
+    found = ctx.key_cache.get(cache_key)
+    if found is None:
+        with ctx.sessions() as session:
+            if data.user is not None:
+                row = session.get(PlannerUser, data.user)
+                ok = (row is not None and row.disabled_at is None
+                      and row.session_version == data.version)
+                found = _user_principal(row) if ok else None
+            else:
+                key = session.scalar(select(ApiKey).where(ApiKey.key_hash == data.key_hash))
+                found = (principal_of(key) if key is not None and key.revoked_at is None
+                         else None)
+        if found is None:
+            return None
+        ctx.key_cache[cache_key] = found
+    return found if usable(found, ctx.now()) else None
 
 
 def lookup(request: Request, key: str) -> Principal | None:
@@ -76,23 +129,25 @@ def may_look(p: Principal) -> bool:
 
 
 def current_user(request: Request) -> User:
-    """The signed-in user; :class:`LoginRequired` without a valid key, :class:`Forbidden` for a
-    key that may not look at the workspace."""
-    key = request.cookies.get(COOKIE)
-    if not key:
+    """The signed-in user; :class:`LoginRequired` without a valid session, :class:`Forbidden`
+    for a key that may not look at the workspace."""
+    cookie = request.cookies.get(COOKIE)
+    if not cookie:
         raise LoginRequired
-    p = lookup(request, key)
+    secret = signing_secret(request)
+    data = people.read_session(secret, cookie)
+    p = _principal(request, data) if data is not None else None
     if p is None:
         raise LoginRequired
     if not may_look(p):
-        raise Forbidden(f"API key {p.name!r} has neither the 'planner' nor the 'viewer' scope")
-    return User(p, p.has(Scope.PLANNER), csrf_token(key))
+        raise Forbidden(f"{p.name!r} has neither the 'planner' nor the 'viewer' scope")
+    return User(p, p.has(Scope.PLANNER), csrf_token(secret, data.sid))
 
 
 def check_change(request: Request, user: User, form_token: str | None) -> None:
     """Refuse a change without the planner scope or without the right CSRF token."""
     if not user.can_change:
-        raise Forbidden(f"API key {user.name!r} lacks the 'planner' scope: it may look, not change")
+        raise Forbidden(f"{user.name!r} lacks the 'planner' scope: may look, not change")
     sent = form_token or request.headers.get(CSRF_HEADER, "")
     if not hmac.compare_digest(sent.encode(), user.csrf.encode()):
         raise Forbidden("the form's CSRF token is missing or wrong: reload the page and try again")

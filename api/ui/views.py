@@ -17,9 +17,10 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from api.auth.service import hash_key
 from api.ui import compare as comparing
 from api.ui import format as fmt
-from api.ui import plans
+from api.ui import people, plans
 from api.ui.board import board
 from api.ui.netmap import network_map
 from api.ui.overview import overview
@@ -33,9 +34,10 @@ from api.ui.session import (
     lookup,
     may_look,
     new_login_token,
+    start_session,
 )
 from api.ui.worklist import worklist
-from optimizer.stocking.methods import METHODS
+from optimizer.stocking.methods import DEPRECATED, METHODS
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 templates.env.filters.update(fmt.FILTERS)
@@ -73,31 +75,45 @@ def login_form(request: Request, next: str | None = None) -> HTMLResponse:
 
 @router.post("/login")
 def login(request: Request, key: Annotated[str, Form(max_length=200)] = "",
+          username: Annotated[str, Form(max_length=100)] = "",
+          password: Annotated[str, Form(max_length=1000)] = "",
           login_token: Annotated[str, Form(max_length=100)] = "",
           next: Annotated[str, Form(max_length=500)] = "/") -> Response:
-    """Exchange an API key for the session cookie; a wrong key answers 401 (counted by the
-    API's limit on unauthenticated answers)."""
+    """Exchange a username and password, or an API key, for the signed session cookie; a wrong
+    one answers 401 (counted by the API's limit on unauthenticated answers)."""
     expected = request.cookies.get(LOGIN_COOKIE)
     error = None
     principal = None
-    if not expected or login_token != expected:
+    data = None
+    if not expected or not hmac.compare_digest(login_token.encode(), expected.encode()):
         error = "The login form expired: please try again."
+    elif username.strip():
+        with request.app.state.ctx.sessions(write=True) as session:
+            row = people.check_login(session=session, username=username, password=password)
+            if row is None:
+                error = "Unknown user, wrong password or a disabled user."
+            else:
+                data = people.SessionData(people.new_sid(), user=row.id,
+                                          version=row.session_version)
+                principal = row
     else:
         principal = lookup(request, key.strip()) if key.strip() else None
         if principal is None:
             error = "Unknown or revoked API key."
         elif not may_look(principal):
             error = f"API key {principal.name!r} has neither the 'planner' nor the 'viewer' scope."
+        else:
+            data = people.SessionData(people.new_sid(), key_hash=hash_key(key.strip()))
     if error:
         token = new_login_token()
         resp = page(request, "login.html", None, status_code=401 if principal is None else 403,
-                    next=_safe_next(next), login_token=token, error=error)
+                    next=_safe_next(next), login_token=token, error=error,
+                    username=username.strip())
         resp.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict",
                         secure=request.url.scheme == "https", max_age=900)
         return resp
     resp = RedirectResponse(_safe_next(next), status_code=303)
-    resp.set_cookie(COOKIE, key.strip(), httponly=True, samesite="strict",
-                    secure=request.url.scheme == "https", max_age=12 * 3600)
+    start_session(request, resp, data)
     resp.delete_cookie(LOGIN_COOKIE)
     return resp
 
@@ -128,7 +144,7 @@ def plans_page(request: Request) -> HTMLResponse:
 
 
 @router.post("/plans")
-def start_plan(request: Request, method: Annotated[str, Form(max_length=20)] = "greedy",
+def start_plan(request: Request, method: Annotated[str, Form(max_length=20)] = METHODS[0],
                budget: Annotated[str, Form(max_length=40)] = "",
                frontier: Annotated[str | None, Form(max_length=10)] = None,
                csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
@@ -136,13 +152,17 @@ def start_plan(request: Request, method: Annotated[str, Form(max_length=20)] = "
     check_change(request, user, csrf)
     ctx = request.app.state.ctx
     amount, error = fmt.form_amount(budget, positive=True)
+    method = DEPRECATED.get(method, method)  # "greedy": the old name of column generation
     if method not in METHODS:
         error = f"Method: choose one of {', '.join(METHODS)}."
     if error:
         return page(request, "plans.html", user, status_code=422, nav="plans",
                     plans=plans.list_plans(), methods=METHODS, error=error)
+    from api.planning.service import active_overrides
+
     job = plans.start_plan(ctx.scenario, ctx.network, method=method, budget=amount,
-                           frontier=frontier is not None, started_by=user.name)
+                           frontier=frontier is not None, started_by=user.name,
+                           overrides=active_overrides(ctx), clock=ctx.now)
     return RedirectResponse(f"/plans/{job.id}", status_code=303)
 
 
@@ -154,6 +174,7 @@ def plan_page(request: Request, plan_id: str) -> HTMLResponse:
     if job.status == "succeeded":
         context["summary"] = plans.summary(plan_id)
         context["frontier"] = plans.frontier(plan_id)
+        context["class_frontier"] = plans.class_frontier(plan_id)
         context.update(_levels_context(request, plan_id, LevelQuery()))
     return page(request, "plan.html", user, nav="plans", **context)
 
@@ -217,7 +238,8 @@ def levels_table(request: Request, plan_id: str,
     if request.headers.get("hx-request"):
         return page(request, "_levels.html", user, **context)
     return page(request, "plan.html", user, nav="plans", job=plans.get_plan(plan_id),
-                summary=plans.summary(plan_id), frontier=plans.frontier(plan_id), **context)
+                summary=plans.summary(plan_id), frontier=plans.frontier(plan_id),
+                class_frontier=plans.class_frontier(plan_id), **context)
 
 
 @router.get("/plans/{plan_id}/levels.{fmt_}")

@@ -29,6 +29,8 @@ MODEL_MODULES: tuple[str, ...] = (
     "inventory.db.models",
     "inventory.db.dispatch_models",
     "inventory.db.restock_models",
+    "inventory.db.planning_models",
+    "inventory.db.people_models",
 )
 """Dotted names of the modules that define tables on :class:`Base`, imported by :func:`all_metadata`."""
 

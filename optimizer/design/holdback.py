@@ -76,7 +76,7 @@ def hold_backs(scenario: Scenario, reach: Reach, network: TravelNetwork,
                 mask = sum(1 << k for k, (d, _) in enumerate(reach.entries[i])
                            if allowed is None or d in allowed)
                 miss = sum(w for w, m in reach.patterns[i] if not m & mask)
-            rate = b.quantity * part.annual_failure_rate * share * miss
+            rate = b.rate_per_year(part) * share * miss
             if rate > 0:
                 unreached[site.site_id] += rate
                 by_part[site.site_id][b.part_id] += rate

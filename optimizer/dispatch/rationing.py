@@ -71,8 +71,8 @@ def critical_levels(scenario: Scenario,
     for b in scenario.installed_base:
         site = scenario.site(b.site_id)
         tier = scenario.contract(site.contract_id).tier
-        rate = scenario.part(b.part_id).annual_failure_rate
-        weight[(site.primary_depot_id, b.part_id)][tier_rank(tier)] += b.quantity * rate
+        weight[(site.primary_depot_id, b.part_id)][tier_rank(tier)] += b.rate_per_year(
+            scenario.part(b.part_id))
     out: dict[tuple[str, str], tuple[int, ...]] = {}
     for (part_id, depot_id), s in base_stock.items():
         w = weight.get((depot_id, part_id))

@@ -210,7 +210,7 @@ def _streams(scenario: Scenario, classes: Mapping[tuple[str, int], int],
                                             "klass", "in_service", "primary")}
     for ib in scenario.installed_base:
         part = scenario.part(ib.part_id)
-        base_rate = ib.quantity * part.annual_failure_rate
+        base_rate = ib.rate_per_year(part)
         if base_rate <= 0:
             continue
         site = scenario.site(ib.site_id)

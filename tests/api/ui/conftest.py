@@ -24,6 +24,7 @@ from api.app import build_context, create_app
 from api.auth.service import create_key
 from api.context import ApiSettings, AppContext
 from api.ui import plans
+from api.ui.people import create_user
 from inventory.db.load import load_scenario
 from inventory.db.migrate import upgrade
 
@@ -36,6 +37,7 @@ class LiveServer:
     ctx: AppContext
     keys: dict[str, str]
     plans_dir: Path
+    users: dict[str, str]
 
 
 def _free_port() -> int:
@@ -58,6 +60,12 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     with ctx.sessions() as session:
         for scope in SCOPES:
             keys[scope] = create_key(session=session, name=f"{scope}-user", scopes=scope)[1]
+    users = {"planner": "liwei", "viewer": "auditor"}
+    with ctx.sessions(write=True) as session:
+        create_user(session=session, username="liwei", display_name="Li Wei",
+                    password=PASSWORD, scope="planner")
+        create_user(session=session, username="auditor", display_name="Ann Auditor",
+                    password=PASSWORD, scope="viewer")
     old = os.environ.get("SPARES_PLANS_DIR")
     os.environ["SPARES_PLANS_DIR"] = str(root / "plans")
     port = _free_port()
@@ -73,7 +81,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
             raise RuntimeError("the test server did not start")
         time.sleep(0.05)
     try:
-        yield LiveServer(f"http://127.0.0.1:{port}", ctx, keys, root / "plans")
+        yield LiveServer(f"http://127.0.0.1:{port}", ctx, keys, root / "plans", users)
     finally:
         server.should_exit = True
         thread.join(timeout=10)
@@ -145,9 +153,26 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def login(tab: Tab, live: LiveServer, scope: str, path: str = "/") -> None:
+    """Log in with the API key of ``scope`` (the login page's second form)."""
     page = tab.page
     page.goto(live.url + path)
+    page.click("summary:has-text('API key')")
     page.fill("#key", live.keys[scope])
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda u: "/login" not in u)
+
+
+PASSWORD = "correct horse battery staple"
+"""The password of the live server's users (``live.users``: username by scope)."""
+
+
+def password_login(tab: Tab, live: LiveServer, scope: str, path: str = "/") -> None:
+    """Log in as the live server's password user of ``scope``, by keyboard."""
+    page = tab.page
+    page.goto(live.url + path)
+    page.fill("#username", live.users[scope])
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
     page.wait_for_url(lambda u: "/login" not in u)
 

@@ -1,0 +1,197 @@
+"""People of the workspace over HTTP (no browser): users with Argon2-hashed passwords, the signed
+HttpOnly session cookie (no password, no key inside; a forged or altered one refused), sessions
+ended by a password change, a disabled user or a revoked key, CSRF on every form, and the audit
+trail and approvals naming the person; the ``spares users`` commands."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from api.auth.service import revoke_key
+from api.cli.main import app as cli
+from api.ui import people
+from api.ui.session import COOKIE
+from inventory.db.people_models import PlannerUser
+from tests.api.ui.conftest import LOGIN_TOKEN
+from tests.api.ui.conftest import http_login as key_login
+
+PASSWORD = "a long enough secret 42"
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+@pytest.fixture(autouse=True)
+def no_users(api):
+    """The API tests share a database per module: every test starts without users."""
+    from sqlalchemy import delete
+
+    with api.ctx.sessions(write=True) as s:
+        s.execute(delete(PlannerUser))
+    api.ctx.key_cache.clear()
+
+
+def _add(api, username: str, scope: str = "planner", name: str = "Li Wei") -> None:
+    with api.ctx.sessions(write=True) as s:
+        people.create_user(session=s, username=username, display_name=name, password=PASSWORD,
+                           scope=scope)
+
+
+def _login(api, username: str, password: str = PASSWORD):
+    c = api.client
+    c.cookies.clear()
+    token = LOGIN_TOKEN.search(c.get("/login").text).group(1)
+    return c.post("/login", data={"username": username, "password": password,
+                                  "login_token": token, "next": "/plans"}, follow_redirects=False)
+
+
+def test_passwords_are_stored_as_argon2_hashes_only(api):
+    _add(api, "liwei")
+    with api.ctx.sessions() as s:
+        row = s.scalar(select(PlannerUser).where(PlannerUser.username == "liwei"))
+        assert row.password_hash.startswith("$argon2id$") and PASSWORD not in row.password_hash
+    with api.ctx.sessions(write=True) as s:
+        assert people.check_login(session=s, username="LiWei", password=PASSWORD) is not None
+        assert people.check_login(session=s, username="liwei", password=PASSWORD + "x") is None
+        assert people.check_login(session=s, username="nobody", password=PASSWORD) is None
+
+
+@pytest.mark.parametrize("fields, field", [
+    ({"username": "li wei"}, "username"), ({"username": ""}, "username"),
+    ({"display_name": " "}, "name"), ({"display_name": "a\nb"}, "name"),
+    ({"username": "x" * 41}, "username"), ({"password": "short"}, "password"),
+    ({"scope": "admin"}, "scope"), ({"username": "liwei"}, "taken"),
+])
+def test_bad_users_are_refused_naming_the_field(api, fields, field):
+    _add(api, "liwei")
+    args = {"username": "new.user", "display_name": "New", "password": PASSWORD,
+            "scope": "viewer", **fields}
+    with api.ctx.sessions(write=True) as s, pytest.raises(people.UserError, match=field):
+        people.create_user(session=s, **args)
+
+
+def test_a_password_login_sets_a_signed_httponly_session(api):
+    _add(api, "liwei")
+    r = _login(api, "liwei")
+    assert r.status_code == 303 and r.headers["location"] == "/plans"
+    header = r.headers["set-cookie"]
+    assert "httponly" in header.lower() and "samesite=strict" in header.lower()
+    cookie = api.client.cookies[COOKIE]
+    assert PASSWORD not in cookie and "liwei" not in cookie.lower()
+    page = api.client.get("/plans")
+    assert page.status_code == 200 and "Li Wei (liwei)" in page.text and "Start plan" in page.text
+    # altered or forged with another secret: back to the login form
+    for bad in (cookie[:-2] + ("AA" if not cookie.endswith("AA") else "BB"),
+                URLSafeTimedSerializer("guess", salt="spares-ui-session").dumps(
+                    {"sid": "x", "u": "usr_x", "v": 1})):
+        api.client.cookies.set(COOKIE, bad)
+        assert api.client.get("/plans", follow_redirects=False).status_code == 303
+
+
+def test_wrong_passwords_and_disabled_users_are_refused(api):
+    _add(api, "liwei")
+    assert _login(api, "liwei", "wrong password!").status_code == 401
+    assert _login(api, "nobody").status_code == 401
+    assert COOKIE not in api.client.cookies
+    assert _login(api, "liwei").status_code == 303
+    with api.ctx.sessions(write=True) as s:
+        people.disable_user(session=s, username="liwei")
+    api.ctx.key_cache.clear()
+    assert api.client.get("/plans", follow_redirects=False).status_code == 303  # session ended
+    assert _login(api, "liwei").status_code == 401
+
+
+def test_a_new_password_ends_the_old_sessions(api):
+    _add(api, "liwei")
+    _login(api, "liwei")
+    old = api.client.cookies[COOKIE]
+    with api.ctx.sessions(write=True) as s:
+        people.set_password(session=s, username="liwei", password="another long secret")
+    api.ctx.key_cache.clear()
+    api.client.cookies.set(COOKIE, old)
+    assert api.client.get("/plans", follow_redirects=False).status_code == 303
+    assert _login(api, "liwei", "another long secret").status_code == 303
+
+
+def test_a_key_session_holds_no_key_and_ends_with_the_key(api):
+    r = key_login(api, api.keys["planner"])
+    assert r.status_code == 303
+    cookie = api.client.cookies[COOKIE]
+    assert api.keys["planner"] not in cookie and api.keys["planner"].split("_")[2] not in cookie
+    assert api.client.get("/plans").status_code == 200
+    key_id = api.keys["planner"].split("_")[1]
+    with api.ctx.sessions(write=True) as s:
+        revoke_key(session=s, key_id=key_id, now=datetime.now(UTC))
+    api.ctx.key_cache.clear()
+    assert api.client.get("/plans", follow_redirects=False).status_code == 303
+
+
+def test_a_viewer_user_looks_and_every_form_needs_its_csrf_token(api, tmp_path, monkeypatch):
+    monkeypatch.setenv("SPARES_PLANS_DIR", str(tmp_path))
+    _add(api, "vera", scope="viewer", name="Vera")
+    _login(api, "vera")
+    page = api.client.get("/plans")
+    assert "(read only)" in page.text and "Start plan" not in page.text
+    csrf = CSRF.search(page.text).group(1)
+    for path, data in (("/plans", {"method": "greedy"}), ("/designs", {"method": "integrated"}),
+                       ("/restock", {"quarter": "2027Q1"})):
+        r = api.client.post(path, data={**data, "csrf": csrf})
+        assert r.status_code == 403 and "lacks the &#39;planner&#39; scope" in r.text, path
+    _add(api, "liwei")
+    _login(api, "liwei")
+    for path, data in (("/plans", {"method": "greedy"}), ("/designs", {"method": "integrated"}),
+                       ("/restock", {"quarter": "2027Q1"}), ("/logout", {})):
+        r = api.client.post(path, data=data)
+        assert r.status_code == 403 and "CSRF" in r.text, path
+        r = api.client.post(path, data={**data, "csrf": csrf})  # another session's token
+        assert r.status_code == 403 and "CSRF" in r.text, path
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_audit_trail_names_the_person(api):
+    _add(api, "liwei")
+    _login(api, "liwei")
+    csrf = CSRF.search(api.client.get("/overrides").text).group(1)
+    part = api.ctx.scenario.parts[0].part_id
+    loc = api.ctx.scenario.depots[0].depot_id
+    r = api.client.post("/overrides/stock", data={
+        "part_id": part, "location_id": loc, "min_stock": "2", "max_stock": "",
+        "reason": "customer audit next week", "csrf": csrf}, follow_redirects=False)
+    assert r.status_code == 303, r.text[-1500:]
+    audit = api.client.get("/overrides/audit.csv").text.splitlines()
+    assert "Li Wei (liwei)" in audit[1]
+
+
+def test_a_long_name_approves_as_its_username():
+    from api.ui.restock import APPROVER_MAX, approver_name
+
+    assert approver_name("Li Wei (liwei)") == "Li Wei (liwei)"
+    long = "Maximilian Alexander von Hohenberg-Lichtenstein (mvh)"
+    assert len(long) > APPROVER_MAX and approver_name(long) == "mvh"
+    assert approver_name("k" * 60) == "k" * APPROVER_MAX
+
+
+def test_users_commands(migrated_url):
+    runner = CliRunner()
+    r = runner.invoke(cli, ["users", "create", "--username", "chen", "--name", "Chen Jing",
+                            "--scope", "planner", "--password-stdin", "--url", migrated_url],
+                      input=PASSWORD + "\n")
+    assert r.exit_code == 0 and "created user 'chen'" in r.output, r.output
+    r = runner.invoke(cli, ["users", "create", "--username", "chen", "--name", "Again",
+                            "--scope", "planner", "--password-stdin", "--url", migrated_url],
+                      input=PASSWORD + "\n")
+    assert r.exit_code == 2 and "taken" in r.output
+    r = runner.invoke(cli, ["users", "create", "--username", "wu", "--name", "Wu",
+                            "--scope", "planner", "--password-stdin", "--url", migrated_url],
+                      input="short\n")
+    assert r.exit_code == 2 and "password" in r.output
+    r = runner.invoke(cli, ["users", "list", "--url", migrated_url])
+    assert "chen" in r.output and "Chen Jing" in r.output and "$argon2" not in r.output
+    r = runner.invoke(cli, ["users", "disable", "chen", "--url", migrated_url])
+    assert r.exit_code == 0
+    r = runner.invoke(cli, ["users", "disable", "nobody", "--url", migrated_url])
+    assert r.exit_code == 2 and "no user" in r.output
