@@ -16,9 +16,9 @@ from anyio import to_thread
 from fastapi import Depends, FastAPI, Request
 from sqlalchemy import text
 
-from api import fastjson, openapi, problems
+from api import fastjson, observability, openapi, problems
 from api.auth.views import router as keys_router
-from api.context import ApiSettings, AppContext, TtlCache, plan_levels, snapshot_engine
+from api.context import ApiSettings, AppContext, TtlCache, plan_levels
 from api.dispatches.views import router as dispatches_router
 from api.inputs import known_query_only
 from api.limits import Limits, LimitsMiddleware
@@ -27,18 +27,20 @@ from api.pipeline.views import router as pipeline_router
 from api.restock.service import interrupt_runs, recover_runs, runs_dir
 from api.restock.views import router as restock_router
 from api.routes.views import router as route_plans_router
+from api.settings import load as load_settings
 from api.sla.views import router as sla_router
 from api.stock.views import router as stock_router
 from api.ui import install as install_ui
 from api.webhooks.views import router as webhooks_router
 from api.webhooks.worker import WebhookWorker
-from inventory.db.engine import database_url, make_engine, session_factory
+from api.webhooks.worker import wall_clock as webhook_clock
+from inventory.db.engine import make_engine, session_factory, snapshot_engine
 from optimizer.travel import TravelNetwork
 
 
 def build_context(settings: ApiSettings) -> AppContext:
     """Engine, sessions, the scenario (given or read from the database) and its models."""
-    engine = make_engine(settings.database_url or database_url(),
+    engine = make_engine(settings.database_url or load_settings().database_url,
                          json_serializer=fastjson.dumps_text, json_deserializer=fastjson.loads)
     sessions = session_factory(engine)
     scenario = settings.scenario
@@ -48,7 +50,8 @@ def build_context(settings: ApiSettings) -> AppContext:
         with sessions() as session:
             scenario = read_scenario_from_db(session=session)
     return AppContext(settings, engine, sessions, scenario, TravelNetwork(scenario),
-                      plan_levels(scenario, settings.plan_dir), snapshot_engine(engine),
+                      plan_levels(scenario, settings.plan_dir),
+                      snapshot_engine(engine, json_deserializer=fastjson.loads),
                       TtlCache(settings.key_cache_seconds))
 
 
@@ -58,6 +61,7 @@ def create_app(settings: ApiSettings | None = None, *, context: AppContext | Non
     ``limits``: body size and rate limits (default :meth:`api.limits.Limits.from_env`)."""
     settings = settings or ApiSettings()
     ctx = context or build_context(settings)
+    env = load_settings()  # access log and /metrics access (SPARES_ACCESS_LOG, SPARES_METRICS)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -89,8 +93,12 @@ def create_app(settings: ApiSettings | None = None, *, context: AppContext | Non
         responses=problems.responses(400, 401, 413, 422, 429),
     )
     app.state.ctx = ctx
-    app.add_middleware(LimitsMiddleware, limits=limits or Limits.from_env())
-    problems.install(app)  # after the other middleware: its error guard is the outermost
+    app.add_middleware(LimitsMiddleware, limits=limits or Limits.from_env(), ctx=ctx)
+    problems.install(app)  # after the other middleware: its error guard is outside them
+    # outside the error guard: 500s it answers, and refusals of the limits, get a request id,
+    # an access log line and a latency sample
+    observability.install(app, ctx, access_log=env.access_log, metrics_access=env.metrics,
+                          outbox_clock=webhook_clock)
     for router in (dispatches_router, stock_router, sla_router, webhooks_router, restock_router,
                    route_plans_router, pipeline_router, orders_router, keys_router):
         app.include_router(router)

@@ -5,8 +5,8 @@
 
 ``--scenario``: the whole ``spares plan --design`` pipeline (reach with every candidate open,
 integrated design, sequential and existing-network baselines, the plan on the designed network)
-with its wall time and peak memory (this process and its pricing workers), costs, the coverage
-bound and gap, and the service per class before and after.
+with its wall time and peak memory (this process and its local cluster's worker processes),
+costs, the coverage bound and gap, and the service per class before and after.
 
 ``--generated N``: N small generated scenarios with candidates and sites spread wide of the depots
 (``--spread-km``), designed by ``plan_design(method="exact")`` (one MIP over every design and every
@@ -31,6 +31,7 @@ from optimizer.design import solve_design
 from optimizer.design.exact import exact_box
 from optimizer.design.io import write_design
 from optimizer.design.plan import EXACT_MARGIN, plan_design
+from optimizer.stocking.cluster import connect
 from optimizer.stocking.exact import solve_exact
 from optimizer.stocking.targets import class_ceiling, target_plan
 from scenarios.generator import generate
@@ -42,10 +43,11 @@ def _peak_gib() -> float:
     return max(own, kids) / 2**20
 
 
-def bench_scenario(name: str, out: str | None, workers: int) -> None:
+def bench_scenario(name: str, out: str | None, cluster: str | None) -> None:
     sc = scenarios.load(name)
     t = time.perf_counter()
-    d = plan_design(sc, workers=workers)
+    with connect(cluster, use_env=False) as where:
+        d = plan_design(sc, cluster=where)
     wall = time.perf_counter() - t
     c, cur = d.chosen, d.plan.currency
     design_s = sum(v for k, v in d.timings.items() if k != "existing network")
@@ -138,7 +140,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scenario", default=None)
     ap.add_argument("--out", default=None)
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--cluster", default="local:2",
+                    help="where the pricing runs: local:N, tcp://host:8786 or none")
     ap.add_argument("--generated", type=int, default=0)
     ap.add_argument("--parts", type=int, default=5)
     ap.add_argument("--depots", type=int, default=3)
@@ -148,7 +151,7 @@ def main() -> None:
                     help="sd of a generated site's distance from its depot (wide: out of reach)")
     a = ap.parse_args()
     if a.scenario:
-        bench_scenario(a.scenario, a.out, a.workers)
+        bench_scenario(a.scenario, a.out, a.cluster)
     if a.generated:
         bench_generated(a.generated, a.parts, a.depots, a.sites, a.candidates, a.spread_km)
 

@@ -12,7 +12,7 @@ within 1 pp. Also the overall shares, the backordered / at-risk shares and the t
 
 Usage: ``python benchmarks/plan_vs_dispatch.py [--scenarios tiny,cn-telecom] [--generated N]
 [--size 40,8,80] [--years 5] [--replications 5] [--warmup 0.5] [--seed 1] [--out DIR]
-[--design] [--candidates N] [--workers N]`` (``--design``: scenarios with candidates are planned
+[--design] [--candidates N] [--cluster local:N]`` (``--design``: scenarios with candidates are planned
 by the network design and the designed network is simulated)
 (``--scenarios ''`` runs only generated ones; generated scenario g uses generator seed
 ``seed + g``).
@@ -34,7 +34,8 @@ from inventory.domain import Scenario
 from optimizer.design.plan import plan_design
 from optimizer.dispatch.rationing import critical_levels
 from optimizer.dispatch.simulation import simulate_dispatch
-from optimizer.stocking.solve import plan_scenario
+from optimizer.stocking.analysis import plan_scenario
+from optimizer.stocking.cluster import connect
 from optimizer.travel import TravelNetwork
 from scenarios.generator import generate
 
@@ -52,14 +53,16 @@ def _pct(x: float) -> str:
 
 
 def run(sc: Scenario, *, years: float, replications: int, warmup: float, seed: int,
-        design: bool = False, workers: int = 1) -> tuple[list[dict], dict]:
+        design: bool = False, cluster: str | None = None) -> tuple[list[dict], dict]:
     t0 = time.perf_counter()
     if design and (sc.candidates or any(d.closable for d in sc.depots)):
-        d = plan_design(sc, with_sequential=False, with_before=False, workers=workers)
+        with connect(cluster, use_env=False) as where:
+            d = plan_design(sc, with_sequential=False, with_before=False, cluster=where)
         plan = d.plan
         sc = d.designed  # the simulated network is the designed one, each location at its S
     else:
-        plan = plan_scenario(sc, with_baselines=False, workers=workers)
+        with connect(cluster, use_env=False) as where:
+            plan = plan_scenario(sc, with_baselines=False, cluster=where)
     t1 = time.perf_counter()
     base = {(str(plan.part_ids[p]), str(plan.location_ids[j])): int(plan.levels[p, j])
             for p, j in zip(*np.nonzero(plan.levels), strict=True)}
@@ -142,7 +145,8 @@ def main() -> None:
                     help="plan scenarios with candidates by the network design and simulate the "
                          "designed network")
     ap.add_argument("--candidates", type=int, default=0, help="candidates of generated scenarios")
-    ap.add_argument("--workers", type=int, default=1, help="pricing processes of the planner")
+    ap.add_argument("--cluster", default=None,
+                    help="where the planner's per-part work runs (local:N, tcp://host:8786)")
     args = ap.parse_args()
     try:
         n_parts, n_depots, n_sites = (int(x) for x in args.size.split(","))
@@ -158,7 +162,7 @@ def main() -> None:
     for sc in todo:
         rows, summary = run(sc, years=args.years, replications=args.replications,
                             warmup=args.warmup, seed=args.seed, design=args.design,
-                            workers=args.workers)
+                            cluster=args.cluster)
         show(rows, summary)
         all_rows += rows
         runs.append(summary)

@@ -21,10 +21,10 @@ from scipy import stats
 
 import scenarios
 from optimizer.reach import build_reach
+from optimizer.stocking import solve
 from optimizer.stocking.evaluate import evaluate
 from optimizer.stocking.problem import DAYS_PER_YEAR, StockingProblem, build_problem
 from optimizer.stocking.simulation import simulate
-from optimizer.stocking.solve import solve
 from optimizer.travel import TravelNetwork
 
 
@@ -47,7 +47,7 @@ def run(name: str, years: float, replications: int, seed: int, plan_kind: str) -
     problem = build_problem(sc, build_reach(sc, TravelNetwork(sc)))
     t1 = time.perf_counter()
     if plan_kind == "greedy":
-        levels = solve(problem, "greedy").levels
+        levels = solve(problem).levels
     else:
         levels = quantile_levels(problem, float(plan_kind.removeprefix("quantile")))
     t2 = time.perf_counter()

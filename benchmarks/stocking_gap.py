@@ -11,9 +11,10 @@ import numpy as np
 
 import scenarios
 from optimizer.reach import build_reach
+from optimizer.stocking import Exact, solve
+from optimizer.stocking.analysis import baselines
 from optimizer.stocking.exact import solve_exact
 from optimizer.stocking.problem import build_problem
-from optimizer.stocking.solve import baselines, solve
 from optimizer.stocking.targets import effective_targets
 from optimizer.travel import TravelNetwork
 from scenarios.generator import generate
@@ -38,9 +39,9 @@ def main() -> None:
     gaps = []
     for seed in range(a.instances):
         pr = _problem(generate(a.parts, a.depots, a.sites, seed))
-        g = solve(pr, "greedy")
+        g = solve(pr)
         if a.box == "local":
-            x = solve(pr, "exact")
+            x = solve(pr, method=Exact())
         else:
             upper = np.full_like(g.levels, int(g.levels.max()) + 2)
             x = solve_exact(pr, upper, targets=effective_targets(pr)[0])
@@ -50,7 +51,7 @@ def main() -> None:
     for name in a.scenarios:
         pr = _problem(scenarios.load(name))
         plan = solve(pr)
-        for b in baselines(pr, plan):
+        for b in baselines(pr, plan.aimed_at):
             print(f"{name}: plan {plan.investment:,.0f} vs {b.name} {b.investment:,.0f} "
                   f"(saving {1 - plan.investment / b.investment:.1%}, baseline feasible {b.feasible})")
 

@@ -16,10 +16,10 @@ import time
 
 import scenarios
 from optimizer.reach import build_reach
-from optimizer.stocking import lagrange
+from optimizer.stocking import Objective, SolveParams, lagrange, solve
+from optimizer.stocking.analysis import frontier
 from optimizer.stocking.baselines import item_approach, rule_of_thumb
 from optimizer.stocking.problem import build_problem
-from optimizer.stocking.solve import frontier, solve
 from optimizer.stocking.targets import effective_targets
 from optimizer.travel import TravelNetwork
 
@@ -40,12 +40,13 @@ def main() -> None:
     problem = build_problem(sc, build_reach(sc, TravelNetwork(sc)))
     print(f"{a.scenario}: {problem.n_parts} parts, {problem.n_locations} locations, "
           f"{len(problem.stream_part)} streams; reach + problem {time.perf_counter() - t0:.1f} s")
+    params = SolveParams(rounds=a.rounds)
     if a.units_per_round is not None:
-        lagrange.UNITS_PER_ROUND = a.units_per_round
-        lagrange.SINGLE_UNIT_PAIRS = 0 if a.units_per_round > 1 else 10**12
+        params = SolveParams(rounds=a.rounds, units_per_round=a.units_per_round,
+                             single_unit_pairs=0 if a.units_per_round > 1 else 10**12)
     targets, _ = effective_targets(problem)
     t = time.perf_counter()
-    res = lagrange.plan_levels(problem, targets, rounds=a.rounds)
+    res = lagrange.plan_levels(problem, targets, rounds=a.rounds, params=params)
     el = time.perf_counter() - t
     inv = float(problem.unit_cost @ res.levels.sum(axis=1))
     print(f"plan_levels: {el:.1f} s, investment {inv:,.0f} {problem.currency}, "
@@ -68,7 +69,7 @@ def main() -> None:
                 print(f"  {p.label:8s} {p.investment:14,.0f} {p.on_time:.4%} {p.units}")
         for fr in a.budget_fraction:
             t = time.perf_counter()
-            b = solve(problem, budget=fr * plan.investment)
+            b = solve(problem, Objective(budget=fr * plan.investment))
             print(f"budget {fr:g} x plan: {time.perf_counter() - t:.1f} s, investment "
                   f"{b.investment:,.0f}, overall on time {b.overall_on_time:.4%} "
                   f"(targets plan {plan.overall_on_time:.4%})")

@@ -66,6 +66,11 @@ def summary_design(d: DesignPlan) -> dict:
         "bound_method": ("the exact design MIP's proven bound (over every design and every "
                          "stock vector in its box)" if d.design.method == "exact" else
                          "coverage relaxation (valid over every design and stock level)"),
+        "bound_system": d.design.system_bound,
+        "gap_system": d.system_gap,
+        "bound_system_method": ("coverage relaxation plus the units each part's HQ resupply "
+                                "pipeline holds (Palm's theorem): what the real network needs at "
+                                "least; the stocking model's approximations may plan below it"),
         "opened": list(c.opened),
         "closed": list(c.closed),
         "design_master": {"yearly_cost": d.design.yearly_cost, "columns": d.design.columns,

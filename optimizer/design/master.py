@@ -23,43 +23,7 @@ from scipy import sparse
 
 from optimizer.design.problem import DesignProblem
 from optimizer.stocking.columns import ColumnPool
-from optimizer.stocking.master import ROW_SLACK, TARGET_MARGIN, quiet_highs
-
-
-def run_sparse(cost: np.ndarray, col_lo: np.ndarray, col_hi: np.ndarray, A: sparse.coo_matrix,
-               row_lo: np.ndarray, row_hi: np.ndarray, *, minimize: bool = True,
-               integer_cols: np.ndarray | None = None, time_limit_s: float = 60.0,
-               mip_gap: float = 1e-4, start: np.ndarray | None = None) -> highspy.Highs:
-    """Pass one sparse model to a quiet, single-threaded HiGHS and run it; returns the solver
-    (read its status, info and solution). ``integer_cols``: column indices that are integer;
-    ``start``: a full column vector offered as the MIP's first incumbent (used if feasible)."""
-    A = A.tocsc()
-    A.sum_duplicates()
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = A.shape[1], A.shape[0]
-    lp.sense_ = highspy.ObjSense.kMinimize if minimize else highspy.ObjSense.kMaximize
-    lp.col_cost_ = np.asarray(cost, dtype=float)
-    lp.col_lower_, lp.col_upper_ = col_lo, col_hi
-    lp.row_lower_, lp.row_upper_ = row_lo, row_hi
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = A.indices.astype(np.int32)
-    lp.a_matrix_.value_ = A.data.astype(float)
-    if integer_cols is not None:
-        kinds = [highspy.HighsVarType.kContinuous] * A.shape[1]
-        for k in integer_cols:
-            kinds[int(k)] = highspy.HighsVarType.kInteger
-        lp.integrality_ = kinds
-    h = quiet_highs()
-    h.setOptionValue("time_limit", float(time_limit_s))
-    h.setOptionValue("mip_rel_gap", float(mip_gap))
-    h.setOptionValue("threads", 1)
-    h.passModel(lp)
-    if start is not None and integer_cols is not None:
-        h.setSolution(len(start), np.arange(len(start), dtype=np.int32),
-                      np.asarray(start, dtype=float))
-    h.run()
-    return h
+from optimizer.stocking.master import ROW_SLACK, TARGET_MARGIN, capacity_rows, run_sparse
 
 
 @dataclass(frozen=True)
@@ -67,7 +31,10 @@ class DesignMasterResult:
     """``choice`` (P,) column per part (MIP, else None), ``open`` (L,) location open values
     (1 for locations the design cannot switch), ``prices`` (C,) class duals (LP), ``objective``
     (yearly cost, or on-time demand under a budget), ``bound`` (the solver's proven bound over
-    the pool), ``status``, ``shortfall`` (C,) on-time demand short (with ``penalty``)."""
+    the pool), ``status``, ``shortfall`` (C,) on-time demand short (with ``penalty``); ``entry``
+    (P, L) the LP's price of a part's first unit at a switchable location and ``unit_price`` /
+    ``value_price`` (L,) its prices of a full location (per unit, per currency held), all in
+    yearly cost."""
 
     choice: np.ndarray | None
     open: np.ndarray
@@ -77,6 +44,16 @@ class DesignMasterResult:
     bound: float
     status: str
     shortfall: np.ndarray
+    unit_price: np.ndarray | None = None
+    value_price: np.ndarray | None = None
+
+    def surcharge(self, unit_cost: np.ndarray) -> np.ndarray | None:
+        """(P, L) yearly capacity price of one more unit of each part at each location, or None
+        when no cap binds."""
+        if self.unit_price is None or not (np.any(self.unit_price > 0)
+                                           or np.any(self.value_price > 0)):
+            return None
+        return self.unit_price[None, :] + unit_cost[:, None] * self.value_price[None, :]
 
 
 @dataclass(frozen=True)
@@ -156,19 +133,16 @@ def solve_design_master(pool: ColumnPool, dp: DesignProblem, targets: np.ndarray
             cc = np.concatenate([m_idx, y_of])
             vv = np.concatenate([np.ones(len(m_idx)), -np.ones(n_link)])
             block(rr, cc, vv, np.full(n_link, -inf), np.zeros(n_link))
-    for caps, weight in ((dp.cap_units, None), (dp.cap_value, "value")):
-        for j in np.nonzero(np.isfinite(caps))[0]:
-            use = levels[:, j].astype(float)
-            if weight == "value":
-                use = use * pr.unit_cost[part]
-            nz = np.nonzero(use)[0]
-            if j in ycol:
-                rr = np.zeros(len(nz) + 1, dtype=np.int64)
-                block(rr, np.concatenate([nz, [ycol[int(j)]]]), np.concatenate([use[nz], [-caps[j]]]),
-                      np.array([-inf]), np.array([0.0]))
-            elif nz.size:
-                block(np.zeros(len(nz), dtype=np.int64), nz, use[nz], np.array([-inf]),
-                      np.array([float(caps[j])]))
+    cap_first = r
+    caps = capacity_rows(pr, part, levels)
+    for k, j in enumerate(caps.location):  # use <= cap, times y_j where the design switches j
+        use = caps.A.getrow(k).tocoo()
+        if j in ycol:
+            block(np.zeros(use.nnz + 1, dtype=np.int64), np.concatenate([use.col, [ycol[int(j)]]]),
+                  np.concatenate([use.data, [-caps.upper[k]]]), np.array([-inf]), np.array([0.0]))
+        else:
+            block(np.zeros(use.nnz, dtype=np.int64), use.col, use.data, np.array([-inf]),
+                  np.array([caps.upper[k]]))
     cand = [ycol[int(j)] for j in sw if dp.is_candidate[j]]
     if rules.max_new is not None and cand:
         block(np.zeros(len(cand), dtype=np.int64), np.array(cand), np.ones(len(cand)),
@@ -211,11 +185,13 @@ def solve_design_master(pool: ColumnPool, dp: DesignProblem, targets: np.ndarray
     is_open[sw] = xs[M:M + ny]
     prices = np.zeros(C)
     entry = np.zeros((P, L))
+    unit_price = value_price = None
     if not integer and budget is None and ci.size:
         duals = np.asarray(sol.row_dual)
         prices[ci] = np.maximum(duals[P:P + len(ci)], 0.0)
         if link_pj[0].size:
             entry[link_pj] = np.maximum(-duals[link_rows:link_rows + link_pj[0].size], 0.0)
+        unit_price, value_price = caps.prices(duals[cap_first:cap_first + len(caps.upper)], L)
     choice = None
     if integer:
         choice = np.full(P, -1, dtype=np.int64)
@@ -228,4 +204,5 @@ def solve_design_master(pool: ColumnPool, dp: DesignProblem, targets: np.ndarray
         shortfall[ci] = xs[M + ny:]
         obj_val -= float(penalty[ci] @ shortfall[ci])
     bound = float(info.mip_dual_bound) if integer else obj_val
-    return DesignMasterResult(choice, is_open, prices, entry, obj_val, bound, status, shortfall)
+    return DesignMasterResult(choice, is_open, prices, entry, obj_val, bound, status, shortfall,
+                              unit_price, value_price)

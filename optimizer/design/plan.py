@@ -26,8 +26,11 @@ from optimizer.design.problem import DesignProblem, build_design_problem
 from optimizer.design.result import DesignResult
 from optimizer.design.solve import DesignObjective, coverage_design, design_targets, solve_design
 from optimizer.reach import Reach
+from optimizer.stocking.analysis import plan_scenario
+from optimizer.stocking.api import Objective
+from optimizer.stocking.cluster import Cluster
+from optimizer.stocking.methods import ColumnGeneration, Exact, Method
 from optimizer.stocking.result import StockingPlan
-from optimizer.stocking.solve import plan_scenario
 
 Progress = Callable[[float], None]
 DESIGN_METHODS = ("integrated", "exact")
@@ -71,8 +74,8 @@ class Overrun:
 
 
 def capacity_overruns(network: NetworkPlan) -> list[Overrun]:
-    """The locations of ``network`` whose planned stock exceeds their unit or value capacity
-    (the stocking solver does not enforce capacities; the design master does)."""
+    """The locations of ``network`` whose planned stock exceeds their unit or value capacity (a
+    check: the stocking solver keeps within the caps unless its MIP finds no plan at all)."""
     plan = network.plan
     out = []
     for j, lid in enumerate(plan.location_ids):
@@ -136,9 +139,16 @@ class DesignPlan:
         b, v = self.design.bound, self.chosen.yearly_cost
         return None if b is None or v <= 0 else max(0.0, (v - b) / v)
 
+    @property
+    def system_gap(self) -> float | None:
+        """(yearly cost - the real network's lower bound) / yearly cost; None if not computed."""
+        b, v = self.design.system_bound, self.chosen.yearly_cost
+        return None if b is None or v <= 0 else (v - b) / v
+
 
 def stock_network(scenario: Scenario, dp: DesignProblem, is_open: np.ndarray, name: str, *,
-                  budget: float | None = None, workers: int = 1, method: str = "greedy",
+                  budget: float | None = None, cluster: Cluster | None = None,
+                  method: Method | None = None,
                   progress: Progress | None = None) -> NetworkPlan:
     """``scenario`` with the switchable locations set by ``is_open`` (L,), planned by the stocking
     solver (``method``) on its own reach; ``budget`` is the yearly budget (fixed + carrying) if
@@ -151,14 +161,15 @@ def stock_network(scenario: Scenario, dp: DesignProblem, is_open: np.ndarray, na
     stock_budget = None
     if budget is not None:
         stock_budget = max(budget - fixed, 0.0) / max(dp.carrying_rate, 1e-12)
-    plan = plan_scenario(designed, method=method, budget=stock_budget, with_baselines=False,
-                         workers=workers, progress=progress)
+    plan = plan_scenario(designed, Objective(budget=stock_budget), method=method,
+                         with_baselines=False, cluster=cluster, progress=progress)
     return NetworkPlan(name, opened, closed, fixed, fixed + dp.carrying_rate * plan.investment,
                        designed, plan)
 
 
 def plan_design(scenario: Scenario, objective: DesignObjective = DesignObjective(), *,
-                with_sequential: bool = True, with_before: bool = True, workers: int = 1,
+                with_sequential: bool = True, with_before: bool = True,
+                cluster: Cluster | None = None,
                 method: str = "integrated", progress: Progress | None = None) -> DesignPlan:
     """The design of ``scenario`` and everything a planner reads next to it.
 
@@ -194,21 +205,21 @@ def plan_design(scenario: Scenario, objective: DesignObjective = DesignObjective
     lap("reach and problem", t)
     budget = objective.budget
     rules = objective.rules(dp)
-    stocking = "exact" if method == "exact" else "greedy"
+    stocking = Exact() if method == "exact" else ColumnGeneration()
     sequential = before = None
     if with_sequential and budget is None:
         t = time.perf_counter()
         aims = design_targets(dp, rules).aimed_at
         for cushion in SEQUENTIAL_CUSHIONS:  # cover with room for stock-outs, more if stock fails
             seq_open = coverage_design(dp, aims, rules, cushion=cushion)
-            sequential = stock_network(scenario, dp, seq_open, "sequential", workers=workers,
+            sequential = stock_network(scenario, dp, seq_open, "sequential", cluster=cluster,
                                        method=stocking, progress=part(0.1, 0.3))
             if sequential.feasible:
                 break
         lap("sequential baseline", t)
     t = time.perf_counter()
     seeds = [(seq_open, levels_on(dp, sequential.plan))] if sequential is not None else []
-    design = solve_design(dp, objective, workers=workers, seeds=seeds, progress=part(0.3, 0.6))
+    design = solve_design(dp, objective, cluster=cluster, seeds=seeds, progress=part(0.3, 0.6))
     lap("integrated design", t)
     if method == "exact":
         t = time.perf_counter()
@@ -221,7 +232,7 @@ def plan_design(scenario: Scenario, objective: DesignObjective = DesignObjective
                      "in its pool costs less")
     else:
         t = time.perf_counter()
-        chosen = stock_network(scenario, dp, design.open, method, budget=budget, workers=workers,
+        chosen = stock_network(scenario, dp, design.open, method, budget=budget, cluster=cluster,
                                method=stocking, progress=part(0.6, 0.8))
         lap("stock on the design", t)
         if (sequential is not None and sequential.yearly_cost < chosen.yearly_cost - 1e-6
@@ -235,7 +246,7 @@ def plan_design(scenario: Scenario, objective: DesignObjective = DesignObjective
     if with_before and budget is None:
         t = time.perf_counter()
         existing = ~dp.is_candidate
-        before = stock_network(scenario, dp, existing, "before", workers=workers,
+        before = stock_network(scenario, dp, existing, "before", cluster=cluster,
                                method=stocking, progress=part(0.8, 0.95))
         lap("existing network", t)
     over = capacity_overruns(chosen)
@@ -243,7 +254,7 @@ def plan_design(scenario: Scenario, objective: DesignObjective = DesignObjective
         worst = max(over, key=lambda o: o.units / o.cap_units if o.cap_units else 0.0)
         notes.append(f"{len(over)} location(s) hold more stock than their capacity (e.g. "
                      f"{worst.location_id}: {worst.units} units against {worst.cap_units}): the "
-                     "stocking solver does not enforce location capacities yet; design.csv "
+                     "stocking solver found no plan within the caps (see its notes); design.csv "
                      "flags them")
     plan = chosen.plan
     short = [(str(plan.class_tier[c]), int(plan.class_severity[c]))

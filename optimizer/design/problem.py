@@ -16,6 +16,7 @@ import numpy as np
 
 from inventory.domain import Scenario
 from optimizer.stocking.problem import ReachLike, StockingProblem, build_problem
+from optimizer.supersession import planning_scenario
 
 
 @dataclass(frozen=True, eq=False)
@@ -30,7 +31,6 @@ class DesignProblem:
     fixed_cost : (L,) currency per year while open: annual fixed cost plus the one-off opening
         cost spread over ``design_years`` (candidates); the saving of closing (closable depots).
     kind : (L,) location kind (``hq``, ``regional``, ``consignment``, ...).
-    cap_units, cap_value : (L,) stock caps (units, currency); ``inf`` = none.
     carrying_rate : share of the stock's value charged per year.
     """
 
@@ -39,13 +39,21 @@ class DesignProblem:
     switchable: np.ndarray
     fixed_cost: np.ndarray
     kind: np.ndarray
-    cap_units: np.ndarray
-    cap_value: np.ndarray
     carrying_rate: float
 
     @property
     def location_ids(self) -> np.ndarray:
         return self.stocking.location_ids
+
+    @property
+    def cap_units(self) -> np.ndarray:
+        """(L,) most units a location may hold (``inf``: no cap), as the stocking problem has."""
+        return self.stocking.cap_units
+
+    @property
+    def cap_value(self) -> np.ndarray:
+        """(L,) most stock value a location may hold (currency; ``inf``: no cap)."""
+        return self.stocking.cap_value
 
     def yearly_cost(self, levels: np.ndarray, open_mask: np.ndarray) -> tuple[float, float, float]:
         """``(total, fixed, investment)``: fixed costs of the open switchable locations plus the
@@ -65,7 +73,7 @@ def build_design_problem(scenario: Scenario, reach: ReachLike | None = None, *,
         from optimizer.travel import TravelNetwork
 
         reach = build_reach(full, TravelNetwork(full), progress=progress)
-    stocking = build_problem(full, reach)
+    stocking = build_problem(planning_scenario(full)[0], reach)  # pooled as plan_scenario pools
     cand = {c.candidate_id: c for c in scenario.candidates}
     years = scenario.settings.design_years
     L = stocking.n_locations
@@ -73,20 +81,14 @@ def build_design_problem(scenario: Scenario, reach: ReachLike | None = None, *,
     switch = np.zeros(L, dtype=bool)
     fixed = np.zeros(L)
     kind = np.empty(L, dtype=object)
-    cap_u = np.full(L, np.inf)
-    cap_v = np.full(L, np.inf)
     for j, lid in enumerate(stocking.location_ids):
         d = full.depot(lid)
         kind[j] = str(d.kind)
-        if d.capacity_units is not None:
-            cap_u[j] = d.capacity_units
-        if d.capacity_value is not None:
-            cap_v[j] = d.capacity_value
         if lid in cand:
             is_cand[j] = switch[j] = True
             fixed[j] = cand[lid].annual_fixed_cost + cand[lid].opening_cost / years
         elif d.closable:
             switch[j] = True
             fixed[j] = d.annual_fixed_cost
-    return DesignProblem(stocking, is_cand, switch, fixed, kind, cap_u, cap_v,
+    return DesignProblem(stocking, is_cand, switch, fixed, kind,
                          float(scenario.settings.holding_rate_per_year))

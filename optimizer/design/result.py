@@ -22,7 +22,10 @@ class DesignResult:
     fixed_cost, investment : its parts (currency per year; currency).
     aimed_at : (C,) on-time shares aimed at (NaN: unconstrained).
     bound : a lower bound on ``yearly_cost`` over every design and stock level meeting
-        ``aimed_at`` (None if not computed); gap : (yearly_cost - bound) / yearly_cost.
+        ``aimed_at`` in the stocking model (None if not computed); gap : (yearly_cost - bound) /
+        yearly_cost.
+    system_bound : a lower bound on what the real network needs (coverage + resupply pipelines,
+        :func:`optimizer.design.bound.coverage_bound` with ``system=True``); None if not computed.
     feasible : every class meets ``aimed_at``.
     method : "integrated" or "sequential".
     columns : stock vectors generated; runtime_s : wall time (s); timings : per step (s).
@@ -44,3 +47,4 @@ class DesignResult:
     runtime_s: float
     timings: dict[str, float] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    system_bound: float | None = None

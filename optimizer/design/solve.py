@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -33,9 +33,10 @@ from optimizer.design.master import DesignMasterResult, DesignRules, solve_desig
 from optimizer.design.problem import DesignProblem
 from optimizer.design.repair import repair_levels
 from optimizer.design.result import DesignResult
+from optimizer.stocking.cluster import Cluster
 from optimizer.stocking.columns import ColumnPool, evaluate_columns, paths
 from optimizer.stocking.evaluate import evaluate_parts
-from optimizer.stocking.lagrange import BIG_M, _first_ratio, _neighbours
+from optimizer.stocking.lagrange import BIG_M, _first_ratio, _neighbours, surcharge_scales
 from optimizer.stocking.targets import TargetPlan, class_ceiling, target_plan
 
 Progress = Callable[[float], None]
@@ -90,14 +91,15 @@ class _State:
 
 def solve_design(dp: DesignProblem, objective: DesignObjective = DesignObjective(), *,
                  rounds: int = 1, refine: int = 2, time_limit_s: float = 20.0,
-                 mip_gap: float = 1e-3, with_bound: bool = True, workers: int = 1,
+                 mip_gap: float = 1e-3, with_bound: bool = True, cluster: Cluster | None = None,
                  progress: Progress | None = None, method: str = "integrated",
                  seeds: Sequence[tuple[np.ndarray, np.ndarray]] = ()) -> DesignResult:
     """The cheapest design and stock levels meeting the targets (see the module docstring).
 
     ``rounds`` pricing rounds after the targets are met; ``refine`` rounds of design-restricted
     columns and neighbours; each master MIP stops at ``mip_gap`` or ``time_limit_s``;
-    ``workers`` pricing processes (:func:`optimizer.stocking.columns.paths`). ``seeds``: designs
+    ``cluster``: where the pricing paths run (:func:`optimizer.stocking.columns.paths`; None:
+    in this process). ``seeds``: designs
     with stock plans known beforehand, ``(open (L,), levels (P, L))`` (e.g. the locate-then-stock
     design stocked by the stocking solver on its own reach); topped up where this problem's model
     finds them a hair short (:func:`optimizer.design.repair.repair_levels`), their vectors join
@@ -132,13 +134,15 @@ def solve_design(dp: DesignProblem, objective: DesignObjective = DesignObjective
     prices0 = np.where(con if not budget_mode else D > 0, 1.0 / np.where(D > 0, D, 1.0), 0.0)
 
     def price(u: np.ndarray, blocked: np.ndarray, ratio: float, start: np.ndarray | None = None,
-              entry: np.ndarray | None = None) -> np.ndarray:
+              entry: np.ndarray | None = None, surcharge: np.ndarray | None = None) -> np.ndarray:
         """Paths under class prices ``u`` in yearly cost per on-time demand (and ``entry`` (P, L),
-        the price of a part's first unit at a location): divided by the carrying rate they weigh
-        a unit's gain against its value, as the paths do."""
+        the price of a part's first unit at a location, ``surcharge`` (P, L) of every unit at a
+        full one): divided by the carrying rate they weigh a unit's gain against its value, as
+        the paths do."""
         h = max(dp.carrying_rate, 1e-12)
-        return paths(pr, u / h, st.pool, stop_ratio=ratio, units_per_round=1, workers=workers,
-                     blocked=blocked, start=start, entry_cost=None if entry is None else entry / h)
+        return paths(pr, u / h, st.pool, stop_ratio=ratio, units_per_round=1, cluster=cluster,
+                     blocked=blocked, start=start, entry_cost=None if entry is None else entry / h,
+                     surcharge=None if surcharge is None else surcharge / h)
 
     ratio0 = _first_ratio(pr, prices0 / max(dp.carrying_rate, 1e-12)) * 1e-3
     t = time.perf_counter()
@@ -168,7 +172,10 @@ def solve_design(dp: DesignProblem, objective: DesignObjective = DesignObjective
             if not np.any(lp.prices > 0):
                 break
             before = len(st.pool)
-            price(lp.prices, closed_always, 0.5, entry=lp.entry)
+            sur = lp.surcharge(pr.unit_cost)
+            for scale in (1.0,) if sur is None else surcharge_scales(P * L):
+                price(lp.prices, closed_always, 0.5, entry=lp.entry,
+                      surcharge=None if sur is None else scale * sur)
             if len(st.pool) == before:  # the prices bring no new vector: nothing more to learn
                 break
             lp = solve_design_master(st.pool, dp, aimed, rules, integer=False, penalty=penalty,
@@ -219,7 +226,7 @@ def solve_design(dp: DesignProblem, objective: DesignObjective = DesignObjective
             lp_fixed = solve_design_master(st.pool, dp, aimed, fixed_rules(dp, mask), integer=False,
                                            penalty=penalty, time_limit_s=time_limit_s)
             if np.any(lp_fixed.prices > 0):
-                price(lp_fixed.prices, ~mask, 0.5)
+                price(lp_fixed.prices, ~mask, 0.5, surcharge=lp_fixed.surcharge(pr.unit_cost))
         if P * int(is_open.sum()) <= NEIGHBOURHOOD_PAIRS:
             parts, vecs = _neighbours(S, swaps=False)
             ok = np.all(vecs[:, ~is_open] == 0, axis=1)
@@ -238,13 +245,14 @@ def solve_design(dp: DesignProblem, objective: DesignObjective = DesignObjective
             best = mip2
         else:
             break
-    bound = None
+    bound = system = None
     if with_bound and not budget_mode:
         t = time.perf_counter()
         bound = coverage_bound(dp, aimed, rules, time_limit_s=time_limit_s).value
+        system = coverage_bound(dp, aimed, rules, time_limit_s=time_limit_s, system=True).value
         st.timings["bound"] = time.perf_counter() - t
     say(0.95)
-    return _result(dp, best, st, aimed, bound, method, t0)
+    return replace(_result(dp, best, st, aimed, bound, method, t0), system_bound=system)
 
 
 def fixed_rules(dp: DesignProblem, is_open: np.ndarray, budget: float | None = None) -> DesignRules:

@@ -18,8 +18,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from optimizer.stocking.evaluate import Evaluation, evaluate_parts, subproblem
+from optimizer.stocking.bounds import LevelBounds
+from optimizer.stocking.chunks import chunk_inputs, resolve
+from optimizer.stocking.cluster import Cluster, workers_of
+from optimizer.stocking.evaluate import Evaluation, evaluate_parts, replicate, subproblem
 from optimizer.stocking.gains import availability_coefficients, step_gains
+from optimizer.stocking.params import SolveParams
 from optimizer.stocking.problem import StockingProblem
 
 LOOP_TOL = 1e-9
@@ -91,15 +95,40 @@ class ColumnPool:
 
 
 def evaluate_columns(problem: StockingProblem, parts: np.ndarray, levels: np.ndarray,
-                     pool: ColumnPool, chunk: int = 4000) -> None:
-    """Evaluate vectors ``levels[i]`` for parts ``parts[i]`` (repeats allowed) and add them."""
-    from optimizer.stocking.exact import replicate
+                     pool: ColumnPool, chunk: int = 4000, *, cluster: Cluster | None = None,
+                     chunk_parts: int | None = None) -> None:
+    """Evaluate vectors ``levels[i]`` for parts ``parts[i]`` (repeats allowed) and add them.
 
+    The vectors are grouped by chunk of ``chunk_parts`` parts (default: the
+    :class:`~optimizer.stocking.params.SolveParams` chunk), each group a task on ``cluster``
+    (None: here) evaluating ``chunk`` vectors at a time; columns join ``pool`` group by group.
+    """
+    parts = np.asarray(parts, dtype=np.int64)
+    levels = np.asarray(levels, dtype=np.int64)
+    if parts.size == 0:
+        return
+    n = chunk_parts or SolveParams().chunk_parts(problem.n_locations)
+    chunks, handles = chunk_inputs(problem, n, cluster)
+    which = parts // n
+    tasks, groups = [], []
+    for i in np.unique(which):
+        sel = np.nonzero(which == i)[0]
+        c = chunks[int(i)]
+        tasks.append((handles[int(i)], parts[sel] - c.lo, levels[sel], chunk))
+        groups.append(sel)
+    for sel, ontime in zip(groups, workers_of(cluster).run(_columns_task, tasks), strict=True):
+        pool.add(parts[sel], levels[sel], problem.unit_cost[parts[sel]], ontime)
+
+
+def _columns_task(handle: object, parts: np.ndarray, levels: np.ndarray, chunk: int) -> np.ndarray:
+    """(n, C) on-time demand per class of chunk-local parts ``parts`` at ``levels``."""
+    sub = resolve(handle)
+    out = []
     for a in range(0, len(parts), chunk):
-        pp, lv = parts[a:a + chunk], levels[a:a + chunk]
-        rep = replicate(problem, pp)
-        ev = evaluate_parts(rep, lv, tol=LOOP_TOL, with_fill=False)
-        pool.add(pp, lv, problem.unit_cost[pp], part_contributions(rep, ev))
+        rep = replicate(sub, parts[a:a + chunk])
+        ev = evaluate_parts(rep, levels[a:a + chunk], tol=LOOP_TOL, with_fill=False)
+        out.append(part_contributions(rep, ev))
+    return np.concatenate(out) if out else np.zeros((0, sub.n_classes))
 
 
 def marginal_paths(problem: StockingProblem, prices: np.ndarray, pool: ColumnPool, *,
@@ -107,6 +136,7 @@ def marginal_paths(problem: StockingProblem, prices: np.ndarray, pool: ColumnPoo
                    parts: np.ndarray | None = None, lookahead: int = 2,
                    max_rounds: int = 100_000, units_per_round: int = 1,
                    blocked: np.ndarray | None = None, entry_cost: np.ndarray | None = None,
+                   surcharge: np.ndarray | None = None, bounds: LevelBounds | None = None,
                    progress: Callable[[int], None] | None = None) -> np.ndarray:
     """Per-part marginal analysis under class ``prices`` (C,); every vector visited joins ``pool``.
 
@@ -116,10 +146,15 @@ def marginal_paths(problem: StockingProblem, prices: np.ndarray, pool: ColumnPoo
     part take steps at that many locations per round (fewer rounds, coarser paths); ``blocked``
     (L,) bool marks locations that take no stock (closed in a network design); ``entry_cost``
     (P, L) is added to the cost of a part's first unit at a location (in a network design: the
-    price of using a location for that part). Returns the final levels (P, L).
+    price of using a location for that part); ``surcharge`` (P, L) is added to the cost of every
+    unit (the price of a location's capacity, from the master's capacity rows); ``bounds``
+    (planner minimums / maximums) raise the start to the minimums and stop steps above the
+    maximums. Returns the final levels (P, L).
     """
     P, L = problem.n_parts, problem.n_locations
     S = np.zeros((P, L), dtype=np.int64) if start is None else start.astype(np.int64).copy()
+    if bounds is not None:
+        S = bounds.start(S)
     cost = problem.unit_cost
     active = np.arange(P) if parts is None else np.asarray(parts, dtype=np.int64)
     A_warm = np.zeros((P, L))
@@ -139,9 +174,12 @@ def marginal_paths(problem: StockingProblem, prices: np.ndarray, pool: ColumnPoo
         best_step = np.ones((Pa, L), dtype=np.int64)
         extra = (0.0 if entry_cost is None
                  else np.where(S[active] == 0, entry_cost[active], 0.0))
+        unit = cost[active, None] + (0.0 if surcharge is None else surcharge[active])
         for k in range(1, lookahead + 1):
             value = step_gains(sub, S[active], ev, k, coef) @ prices  # (Pa, L)
-            ratio = value / (k * cost[active, None] + extra)
+            ratio = value / (k * unit + extra)
+            if bounds is not None:
+                ratio = np.where(S[active] + k <= bounds.upper[active], ratio, -np.inf)
             better = ratio > best + 1e-12
             best = np.where(better, ratio, best)
             best_step = np.where(better, k, best_step)
@@ -160,43 +198,51 @@ def marginal_paths(problem: StockingProblem, prices: np.ndarray, pool: ColumnPoo
     return S
 
 
-_SHARED: dict[str, StockingProblem] = {}
-"""The problem a forked pricing worker reads (set before the fork: nothing is pickled)."""
+PER_PART = ("entry_cost", "surcharge")
+"""Keyword arguments of :func:`marginal_paths` that are (P, L) arrays, cut per chunk."""
 
 
-def _paths_worker(args: tuple[np.ndarray, np.ndarray, dict]) -> tuple[np.ndarray, np.ndarray, tuple]:
-    parts, prices, kw = args
-    problem = _SHARED["problem"]
-    local = ColumnPool(problem.n_locations, problem.n_classes)
-    S = marginal_paths(problem, prices, local, parts=parts, **kw)
+def _paths_task(handle: object, parts: np.ndarray, start: np.ndarray, prices: np.ndarray,
+                kw: dict) -> tuple[np.ndarray, np.ndarray, tuple]:
+    """:func:`marginal_paths` of chunk-local ``parts`` from ``start``: their final levels and the
+    chunk's columns ``(part, levels, cost, ontime)``."""
+    sub = resolve(handle)
+    local = ColumnPool(sub.n_locations, sub.n_classes)
+    S = marginal_paths(sub, prices, local, parts=parts, start=start, **kw)
     return parts, S[parts], local.arrays()
 
 
-def paths(problem: StockingProblem, prices: np.ndarray, pool: ColumnPool, *, workers: int = 1,
+def paths(problem: StockingProblem, prices: np.ndarray, pool: ColumnPool, *,
+          cluster: Cluster | None = None, chunk_parts: int | None = None,
           parts: np.ndarray | None = None, start: np.ndarray | None = None,
           **kw: object) -> np.ndarray:
-    """:func:`marginal_paths` over ``workers`` forked processes, each pricing every
-    ``workers``-th part (parts are independent, so the levels are the same as one process
-    gives); their columns join ``pool`` part block by part block. ``workers`` 1, or a platform
-    without ``fork``, runs in this process."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
+    """:func:`marginal_paths` chunk by chunk of ``chunk_parts`` parts (default: the
+    :class:`~optimizer.stocking.params.SolveParams` chunk), each chunk a task on ``cluster``
+    (None: in this process, one chunk after another, so peak memory follows the chunk, not the
+    problem). Parts are independent, so chunking changes no path; the columns join ``pool``
+    chunk by chunk in part order, the same wherever the chunks ran. Returns the levels (P, L)."""
     P, L = problem.n_parts, problem.n_locations
-    active = np.arange(P) if parts is None else np.asarray(parts, dtype=np.int64)
-    if workers <= 1 or active.size < 2 * workers or \
-            "fork" not in multiprocessing.get_all_start_methods():
-        return marginal_paths(problem, prices, pool, parts=parts, start=start, **kw)
     S = np.zeros((P, L), dtype=np.int64) if start is None else start.astype(np.int64).copy()
-    chunks = [active[w::workers] for w in range(workers)]
-    _SHARED["problem"] = problem
-    try:
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as ex:
-            done = list(ex.map(_paths_worker, [(c, prices, {**kw, "start": S}) for c in chunks]))
-    finally:
-        _SHARED.pop("problem", None)
-    for chunk, levels, (part, lv, _cost, ontime) in done:
-        S[chunk] = levels
-        pool.add(part, lv, problem.unit_cost[part], ontime)
+    active = np.arange(P) if parts is None else np.asarray(parts, dtype=np.int64)
+    kw.pop("progress", None)  # per-round callbacks cannot follow the chunks to the workers
+    n = chunk_parts or SolveParams().chunk_parts(L)
+    chunks, handles = chunk_inputs(problem, n, cluster)
+    tasks, used = [], []
+    for c, h in zip(chunks, handles, strict=True):
+        sel = active[(active >= c.lo) & (active < c.hi)] - c.lo
+        if sel.size == 0:
+            continue
+        ckw = dict(kw)
+        for name in PER_PART:
+            if ckw.get(name) is not None:
+                ckw[name] = np.asarray(ckw[name])[c.lo:c.hi]
+        if ckw.get("bounds") is not None:
+            b = ckw["bounds"]
+            ckw["bounds"] = LevelBounds(b.lower[c.lo:c.hi], b.upper[c.lo:c.hi])
+        tasks.append((h, sel, S[c.lo:c.hi], prices, ckw))
+        used.append(c)
+    for c, (sel, levels, (part, lv, _cost, ontime)) in zip(
+            used, workers_of(cluster).run(_paths_task, tasks), strict=True):
+        S[c.lo + sel] = levels
+        pool.add(part + c.lo, lv, problem.unit_cost[part + c.lo], ontime)
     return S

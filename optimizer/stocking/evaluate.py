@@ -364,7 +364,22 @@ def select_streams(problem: StockingProblem, parts: np.ndarray, streams: np.ndar
         stream_rate_per_year=problem.stream_rate_per_year[streams],
         stream_primary=problem.stream_primary[streams], stream_pref=problem.stream_pref[streams],
         stream_p_on_time=problem.stream_p_on_time[streams],
-        stream_in_service=problem.stream_in_service[streams])
+        stream_in_service=problem.stream_in_service[streams], cap_units=problem.cap_units,
+        cap_value=problem.cap_value)
+
+
+def replicate(problem: StockingProblem, parts: np.ndarray) -> StockingProblem:
+    """A problem whose part ``i`` is a copy of part ``parts[i]`` (repeats allowed), each with its
+    part's streams in problem order."""
+    parts = np.asarray(parts, dtype=np.int64)
+    order = np.argsort(problem.stream_part, kind="stable")  # by part, problem order within
+    counts = np.bincount(problem.stream_part, minlength=problem.n_parts)
+    first = np.cumsum(counts) - counts
+    n = counts[parts]
+    owner = np.repeat(np.arange(len(parts)), n)
+    offset = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+    idx = order[np.repeat(first[parts], n) + offset]
+    return select_streams(problem, parts, idx, owner)
 
 
 def subproblem(problem: StockingProblem, parts: np.ndarray) -> StockingProblem:

@@ -6,6 +6,7 @@ Parts are independent given their own levels, and a class's on-time share is a s
     min  sum_{p,v} cost_pv x_pv
     s.t. sum_v x_pv = 1                                   for every part p
          sum_{p,v} ontime_pvc x_pv >= target_c D_c        for every constrained class c
+         sum_{p,v} S_pvj x_pv <= cap_j (units; value)      for every capped location j
          x binary
 
 (budget mode: maximise the overall on-time demand subject to investment <= budget). Each
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pulp
 
-from optimizer.stocking.evaluate import evaluate_parts, select_streams
+from optimizer.stocking.evaluate import evaluate_parts, replicate
 from optimizer.stocking.master import quiet_highs
 from optimizer.stocking.problem import StockingProblem
 
@@ -38,16 +39,6 @@ class ExactResult:
     gap: float
     status: str
     n_vectors: int
-
-
-def replicate(problem: StockingProblem, parts: np.ndarray) -> StockingProblem:
-    """A problem whose part ``i`` is a copy of part ``parts[i]`` (repeats allowed)."""
-    parts = np.asarray(parts, dtype=np.int64)
-    by_part = [np.nonzero(problem.stream_part == p)[0] for p in range(problem.n_parts)]
-    rows = [by_part[p] for p in parts]
-    idx = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
-    owner = np.repeat(np.arange(len(parts)), [len(r) for r in rows])
-    return select_streams(problem, parts, idx, owner)
 
 
 def box_vectors(upper: np.ndarray, instead: str = "the greedy method or a smaller box"
@@ -107,6 +98,13 @@ def solve_exact(problem: StockingProblem, upper: np.ndarray, targets: np.ndarray
         m += pulp.lpSum(float(contrib[p][v].sum()) * x[p][v] for p in range(problem.n_parts)
                         for v in range(len(x[p])))
         m += invest <= budget
+    for j in np.nonzero(problem.capped)[0]:
+        for cap, per in ((problem.cap_units[j], np.ones(problem.n_parts)),
+                         (problem.cap_value[j], problem.unit_cost)):
+            if np.isfinite(cap):
+                m += pulp.lpSum(float(per[p] * vectors[p][v, j]) * x[p][v]
+                                for p in range(problem.n_parts) for v in range(len(x[p]))
+                                if vectors[p][v, j]) <= float(cap)
     quiet_highs()  # the process's first HiGHS prints a banner from its constructor
     solver = pulp.HiGHS(msg=False, timeLimit=time_limit_s, gapRel=1e-9)
     m.solve(solver)

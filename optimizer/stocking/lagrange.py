@@ -27,32 +27,42 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from optimizer.stocking.bounds import LevelBounds
+from optimizer.stocking.chunks import chunk_inputs, evaluate_levels, resolve
+from optimizer.stocking.cluster import Cluster, workers_of
 from optimizer.stocking.columns import ColumnPool, evaluate_columns, paths
 from optimizer.stocking.evaluate import Evaluation, evaluate_parts
-from optimizer.stocking.master import solve_master
+from optimizer.stocking.incumbent import lp_incumbent
+from optimizer.stocking.master import ROW_SLACK, TARGET_MARGIN, solve_master
+from optimizer.stocking.params import SolveParams
 from optimizer.stocking.problem import StockingProblem
 
 Progress = Callable[[float], None]
-UNITS_PER_ROUND = 4
-"""Locations a part may add a step at per pricing round on large instances (P x L above
-SINGLE_UNIT_PAIRS). Coarse paths cost quality: on cn-telecom (10,200 pairs) 4 per round gave a
-plan 14.5 % dearer than one per round (27.86 M against 24.33 M CNY) in half the time, because
-units taken together at several locations overlap (overflow) and a path never removes one."""
-SINGLE_UNIT_PAIRS = 20_000
-"""Up to this many (part, location) pairs every pricing path adds one step per round."""
-BIG_M = 1e3
-"""Phase-1 penalty per class: ``BIG_M x sum(unit_cost) / D_c`` per unit of on-time demand short,
-i.e. a whole class share is worth 1,000 units of every part."""
+BIG_M = SolveParams.big_m
+"""Phase-1 penalty per class (the default of :attr:`SolveParams.big_m
+<optimizer.stocking.params.SolveParams>`; the network design's master uses it too)."""
 MIP_GAP = 1e-4
 """Relative gap at which the master MIP stops: 0.01 % of the investment (2,400 CNY on
 cn-telecom). On the 5,000-part benchmark 1e-6 ran into the 20 s time limit (66.73 M CNY) while
 1e-4 proved 66.73 M within 0.008 % of the pool LP in 11 s."""
-MAX_PHASE1 = 8
-"""Pricing rounds allowed to reach feasibility before giving up."""
+CAP_ROUNDS = 8
+"""Extra pricing rounds allowed, on a problem with location caps, while the pool LP improves."""
+SURCHARGE_SCALES = (0.5, 1.0, 2.0)
+"""A round with binding caps prices the parts at these multiples of the capacity prices (the
+LP's prices of a full location are one point of a range; paths at several give the master
+vectors that fit the caps in more than one way), up to SCALED_PAIRS (part, location) pairs."""
+SCALED_PAIRS = 20_000
+"""Above this many (part, location) pairs a round prices at the capacity prices only (each scale
+is a full pricing pass)."""
+
+
+def surcharge_scales(pairs: int) -> tuple[float, ...]:
+    """The multiples of the capacity prices a pricing round uses on a problem of ``pairs``."""
+    return SURCHARGE_SCALES if pairs <= SCALED_PAIRS else (1.0,)
 
 
 @dataclass
@@ -86,7 +96,9 @@ def _neighbours(S: np.ndarray, swaps: bool) -> tuple[np.ndarray, np.ndarray]:
 def plan_levels(problem: StockingProblem, targets: np.ndarray | None = None, *,
                 budget: float | None = None, rounds: int = 1, neighbourhood: int | None = None,
                 swap_limit: int = 20_000, time_limit_s: float = 20.0, mip_gap: float = MIP_GAP,
-                progress: Progress | None = None, workers: int = 1) -> LagrangeResult:
+                progress: Progress | None = None, cluster: Cluster | None = None,
+                bounds: LevelBounds | None = None, params: SolveParams | None = None,
+                deadline: float | None = None) -> LagrangeResult:
     """Base-stock levels meeting ``targets`` (C,) at low investment, or the best under ``budget``.
 
     ``targets`` default to the problem's class targets (NaN: unconstrained); pass the
@@ -95,12 +107,29 @@ def plan_levels(problem: StockingProblem, targets: np.ndarray | None = None, *,
     local columns (default: 3 while ``P x L <= 5,000``, else 0: at scale each round
     evaluates ``2 L`` vectors per part for little gain); 1-for-1 moves join the neighbourhood
     while ``P x L^2 <= swap_limit``. Each master MIP stops at relative gap ``mip_gap`` or
-    after ``time_limit_s``. Cheap enough to call from other code (restock runs). ``workers`` > 1
-    prices the parts in that many forked processes (:func:`optimizer.stocking.columns.paths`).
+    after ``time_limit_s``, or at ``deadline`` (a ``time.perf_counter()`` instant; every MIP
+    gets at least ``params.min_mip_s``), past which no further pricing or neighbourhood round
+    starts once the pool meets the targets. Cheap enough to call from other code (restock
+    runs). The per-part work (pricing paths, column and plan evaluations) runs in chunks on
+    ``cluster`` (None: in this process; :mod:`optimizer.stocking.chunks`); ``params``: the
+    other knobs (:class:`~optimizer.stocking.params.SolveParams`).
+    ``bounds``: planner minimums / maximums every column, and so the plan, keeps to.
     """
     t0 = time.perf_counter()
     say = progress or (lambda f: None)
     P, L, C = problem.n_parts, problem.n_locations, problem.n_classes
+    prm = params or SolveParams()
+    chunk = prm.chunk_parts(L)
+    work = {"cluster": cluster, "chunk_parts": chunk}
+
+    def mip_time() -> float:
+        if deadline is None:
+            return time_limit_s
+        return min(time_limit_s, max(deadline - time.perf_counter(), prm.min_mip_s))
+
+    def late() -> bool:
+        return deadline is not None and time.perf_counter() >= deadline
+
     tg = problem.class_target if targets is None else np.asarray(targets, dtype=float)
     D = problem.class_demand_per_year
     cost = problem.unit_cost
@@ -108,7 +137,9 @@ def plan_levels(problem: StockingProblem, targets: np.ndarray | None = None, *,
     notes: list[str] = []
     timings: dict[str, float] = {}
     zero = np.zeros((P, L), dtype=np.int64)
-    evaluate_columns(problem, np.arange(P), zero, pool)  # every part may hold nothing
+    if bounds is not None:
+        zero = bounds.start(zero)  # the least each part may hold
+    evaluate_columns(problem, np.arange(P), zero, pool, **work)  # every part may hold nothing
     if budget is None:
         con = ~np.isnan(tg) & (D > 0)
         prices0 = np.where(con, 1.0 / np.where(D > 0, D, 1.0), 0.0)
@@ -120,62 +151,102 @@ def plan_levels(problem: StockingProblem, targets: np.ndarray | None = None, *,
         return LagrangeResult(zero, ev, 0.0, len(pool), True, notes, timings)
 
     # 1. start: paths under prices0 down to a first threshold.
-    per_round = 1 if P * L <= SINGLE_UNIT_PAIRS else UNITS_PER_ROUND
-    ratio = _first_ratio(problem, prices0) * 1e-3
-    S_path = paths(problem, prices0, pool, stop_ratio=ratio, units_per_round=per_round, workers=workers)
+    per_round = prm.per_round(P * L)
+    ratio = _first_ratio(problem, prices0, **work) * 1e-3
+    S_path = paths(problem, prices0, pool, stop_ratio=ratio, units_per_round=per_round, **work,
+                   bounds=bounds)
     timings["start"] = time.perf_counter() - t0
     say(0.2)
     lp = None
     if budget is None:
         # 2. pricing rounds: big-M phase 1 (short classes priced at their penalty) until the
         # pool meets the targets, then the LP duals as Lagrange multipliers.
-        penalty = np.where(con, BIG_M * float(cost.sum()) / np.where(D > 0, D, 1.0), 0.0)
-        lp = solve_master(pool, P, D, tg, integer=False, penalty=penalty,
+        penalty = np.where(con, prm.big_m * float(cost.sum()) / np.where(D > 0, D, 1.0), 0.0)
+        lp = solve_master(pool, problem, tg, integer=False, penalty=penalty,
                           time_limit_s=time_limit_s)
         extra = 0
-        for r in range(MAX_PHASE1 + rounds):
+        capped = bool(np.any(problem.capped))
+        last = np.inf
+        for r in range(prm.max_phase1 + rounds + (CAP_ROUNDS if capped else 0)):
             t = time.perf_counter()
             short = bool(np.any(lp.shortfall > 1e-9 * np.maximum(D, 1e-12)))
             if not short:
-                if extra >= rounds:
+                # with capacities, the prices of full locations take rounds to settle: go on
+                # while the pool's LP keeps falling
+                settling = capped and lp.objective < last * (1 - 1e-6)
+                if (extra >= rounds and not settling) or late():
                     break
                 extra += 1
+                last = lp.objective
             u = lp.prices
             if not np.any(u > 0):
                 break
-            paths(problem, u, pool, stop_ratio=0.5, units_per_round=per_round, workers=workers)
-            lp = solve_master(pool, P, D, tg, integer=False, penalty=penalty,
+            sur = lp.surcharge(cost)
+            for scale in (1.0,) if sur is None else surcharge_scales(P * L):
+                paths(problem, u, pool, stop_ratio=0.5, units_per_round=per_round,
+                      **work, surcharge=None if sur is None else scale * sur,
+                      bounds=bounds)
+            lp = solve_master(pool, problem, tg, integer=False, penalty=penalty,
                               time_limit_s=time_limit_s)
             timings[f"pricing{r + 1}"] = time.perf_counter() - t
             say(min(0.7, 0.2 + 0.1 * (r + 1)))
-        if np.any(lp.shortfall > 1e-9 * np.maximum(D, 1e-12)):
+        short = lp.shortfall > 1e-9 * np.maximum(D, 1e-12)
+        if np.any(short) and not np.any(problem.capped):
             notes.append("the targets cannot be met by the generated columns "
                          "(too strict for the model)")
-            return _finish(problem, S_path, None, pool, False, notes, timings)
+            return _finish(problem, S_path, None, pool, False, notes, timings, **work)
+        for c in np.nonzero(short)[0]:
+            # within the locations' capacities the pool reaches less: aim at that and say so
+            reached = max(tg[c] - lp.shortfall[c] / D[c] - 1e-4, 0.0)
+            notes.append(f"{problem.class_label(c)}: within the locations' capacities the plans "
+                         f"found reach at most {reached + 1e-4:.2%} against {tg[c]:.2%}; aiming "
+                         f"at {reached:.2%}")
+            tg = tg.copy()
+            tg[c] = reached
     else:
-        S_path = _deepen(problem, prices0, pool, S_path, ratio, budget, per_round, workers)
+        S_path = _deepen(problem, prices0, pool, S_path, ratio, budget, per_round, bounds=bounds,
+                         **work)
 
     # 3-4. MIP, then neighbourhood columns while they help.
     t = time.perf_counter()
-    mip = solve_master(pool, P, D, tg if budget is None else None, budget=budget,
-                       time_limit_s=time_limit_s, mip_gap=mip_gap)
+    start = None
+    if budget is None and lp is not None and not np.any(problem.capped):
+        # a first incumbent rounded from the pool LP: the MIP has a plan whatever its time
+        need = np.where(con, (tg + TARGET_MARGIN) * D + ROW_SLACK, np.nan)
+        start = lp_incumbent(pool, lp.x, P, D, need)
+    mip = solve_master(pool, problem, tg if budget is None else None, budget=budget,
+                       time_limit_s=mip_time(), mip_gap=mip_gap, start=start)
+    if (mip.choice is None or np.any(mip.choice < 0)) and start is not None:
+        notes.append(f"master MIP: {mip.status} without a plan of its own; the plan rounded "
+                     "from the pool LP is kept")
+        mip = replace(mip, choice=start, objective=float(pool.arrays()[2][start].sum()))
+    if (mip.choice is None or np.any(mip.choice < 0)) and budget is None and np.any(problem.capped):
+        # the path levels may overrun a cap: the MIP with the phase-1 slacks (always feasible)
+        notes.append(f"master MIP: {mip.status}; solved again with every class allowed short")
+        mip = solve_master(pool, problem, tg, penalty=penalty, time_limit_s=mip_time(),
+                           mip_gap=mip_gap)
     if mip.choice is None or np.any(mip.choice < 0):
         notes.append(f"master MIP: {mip.status}; falling back to the path levels")
         return _finish(problem, S_path, lp.objective if lp else None, pool, budget is not None,
-                       notes, timings)
+                       notes, timings, **work)
     _, levels, _, _ = pool.arrays()
     S = levels[mip.choice]
     timings["mip"] = time.perf_counter() - t
-    n_rounds = neighbourhood if neighbourhood is not None else (3 if P * L <= 5000 else 0)
+    n_rounds = neighbourhood if neighbourhood is not None else prm.neighbourhood_rounds(P * L)
     for k in range(n_rounds):
+        if late():
+            break
         t = time.perf_counter()
         parts, vecs = _neighbours(S, swaps=swap_limit >= P * L * L)
+        if bounds is not None:
+            keep = bounds.allows(parts, vecs)
+            parts, vecs = parts[keep], vecs[keep]
         before = len(pool)
-        evaluate_columns(problem, parts, vecs, pool)
+        evaluate_columns(problem, parts, vecs, pool, **work)
         if len(pool) == before:
             break
-        mip2 = solve_master(pool, P, D, tg if budget is None else None, budget=budget,
-                            time_limit_s=time_limit_s, mip_gap=mip_gap)
+        mip2 = solve_master(pool, problem, tg if budget is None else None, budget=budget,
+                            time_limit_s=mip_time(), mip_gap=mip_gap, start=mip.choice)
         timings[f"neighbourhood{k + 1}"] = time.perf_counter() - t
         say(0.7 + 0.3 * (k + 1) / n_rounds)
         if mip2.choice is None or np.any(mip2.choice < 0):
@@ -188,19 +259,21 @@ def plan_levels(problem: StockingProblem, targets: np.ndarray | None = None, *,
             break
     bound = None
     if budget is None:
-        lpf = solve_master(pool, P, D, tg, integer=False, time_limit_s=time_limit_s)
+        lpf = solve_master(pool, problem, tg, integer=False, time_limit_s=time_limit_s)
         bound = lpf.objective if np.isfinite(lpf.objective) else None
-    return _finish(problem, S, bound, pool, True, notes, timings)
+    return _finish(problem, S, bound, pool, True, notes, timings, **work)
 
 
 def _deepen(problem: StockingProblem, prices: np.ndarray, pool: ColumnPool, S_path: np.ndarray,
-            ratio: float, budget: float, per_round: int, workers: int = 1) -> np.ndarray:
+            ratio: float, budget: float, per_round: int, *, cluster: Cluster | None = None,
+            chunk_parts: int | None = None, bounds: LevelBounds | None = None) -> np.ndarray:
     """Continue the paths (stopping ratio / 10 each time) until they can spend ``budget``."""
     cost = problem.unit_cost
     while float(cost @ S_path.sum(axis=1)) < budget and ratio > 1e-12:
         ratio /= 10
         S_path = paths(problem, prices, pool, stop_ratio=ratio, start=S_path,
-                       units_per_round=per_round, workers=workers)
+                       units_per_round=per_round, cluster=cluster, chunk_parts=chunk_parts,
+                       bounds=bounds)
     return S_path
 
 
@@ -219,7 +292,8 @@ class BudgetPoint:
 def budget_sweep(problem: StockingProblem, budgets: np.ndarray, *,
                  extra_levels: tuple[np.ndarray, ...] = (), time_limit_s: float = 10.0,
                  mip_gap: float = 1e-4, progress: Progress | None = None,
-                 workers: int = 1) -> list[BudgetPoint]:
+                 cluster: Cluster | None = None,
+                 params: SolveParams | None = None) -> list[BudgetPoint]:
     """The best plan (overall on-time demand) under each of ``budgets``, from one column pool.
 
     The pool is grown once, as in budget mode (every part's marginal-analysis path under equal
@@ -228,25 +302,28 @@ def budget_sweep(problem: StockingProblem, budgets: np.ndarray, *,
     solved over that pool for each budget. Points share their columns, so a sweep costs about
     one budget solve plus one MIP per point. Each MIP stops within ``mip_gap`` (relative) of
     its optimum, so the on-time demand may dip by that much from one budget to a larger one.
+    The per-part work runs on ``cluster`` as in :func:`plan_levels`.
     """
     say = progress or (lambda f: None)
     P, L, C = problem.n_parts, problem.n_locations, problem.n_classes
+    prm = params or SolveParams()
+    work = {"cluster": cluster, "chunk_parts": prm.chunk_parts(L)}
     D = problem.class_demand_per_year
     pool = ColumnPool(L, C)
-    evaluate_columns(problem, np.arange(P), np.zeros((P, L), dtype=np.int64), pool)
+    evaluate_columns(problem, np.arange(P), np.zeros((P, L), dtype=np.int64), pool, **work)
     for lv in extra_levels:
-        evaluate_columns(problem, np.arange(P), np.asarray(lv, dtype=np.int64), pool)
+        evaluate_columns(problem, np.arange(P), np.asarray(lv, dtype=np.int64), pool, **work)
     prices = np.where(D > 0, 1.0, 0.0)
-    per_round = 1 if P * L <= SINGLE_UNIT_PAIRS else UNITS_PER_ROUND
-    ratio = _first_ratio(problem, prices) * 1e-3
-    S_path = paths(problem, prices, pool, stop_ratio=ratio, units_per_round=per_round, workers=workers)
+    per_round = prm.per_round(P * L)
+    ratio = _first_ratio(problem, prices, **work) * 1e-3
+    S_path = paths(problem, prices, pool, stop_ratio=ratio, units_per_round=per_round, **work)
     S_path = _deepen(problem, prices, pool, S_path, ratio, float(np.max(budgets, initial=0.0)),
-                     per_round, workers)
+                     per_round, **work)
     say(0.5)
     out = []
     _, levels, cost, ontime = pool.arrays()
     for i, b in enumerate(budgets):
-        mip = solve_master(pool, P, D, None, budget=float(b), time_limit_s=time_limit_s,
+        mip = solve_master(pool, problem, None, budget=float(b), time_limit_s=time_limit_s,
                            mip_gap=mip_gap)
         if mip.choice is not None and np.all(mip.choice >= 0):
             ch = mip.choice
@@ -257,17 +334,30 @@ def budget_sweep(problem: StockingProblem, budgets: np.ndarray, *,
 
 
 def _finish(problem: StockingProblem, S: np.ndarray, bound: float | None, pool: ColumnPool,
-            feasible: bool, notes: list[str], timings: dict[str, float]) -> LagrangeResult:
+            feasible: bool, notes: list[str], timings: dict[str, float], *,
+            cluster: Cluster | None = None, chunk_parts: int | None = None) -> LagrangeResult:
     t = time.perf_counter()
-    ev = evaluate_parts(problem, S)
+    ev = evaluate_levels(problem, S, cluster=cluster,
+                         chunk_parts=chunk_parts or SolveParams().chunk_parts(problem.n_locations))
     timings["final evaluation"] = time.perf_counter() - t
     return LagrangeResult(S, ev, bound, len(pool), feasible, notes, timings)
 
 
-def _first_ratio(problem: StockingProblem, prices: np.ndarray) -> float:
-    """Largest ``prices . gain / cost`` of a first unit anywhere (the scale of the thresholds)."""
+def _first_ratio(problem: StockingProblem, prices: np.ndarray, *, cluster: Cluster | None = None,
+                 chunk_parts: int | None = None) -> float:
+    """Largest ``prices . gain / cost`` of a first unit anywhere (the scale of the thresholds),
+    chunk by chunk of parts on ``cluster`` (None: here)."""
+    n = chunk_parts or SolveParams().chunk_parts(problem.n_locations)
+    _, handles = chunk_inputs(problem, n, cluster)
+    best = max(workers_of(cluster).run(_first_ratio_task, [(h, prices) for h in handles]),
+               default=0.0)
+    return best if best > 0 else 1.0
+
+
+def _first_ratio_task(handle: object, prices: np.ndarray) -> float:
     from optimizer.stocking.gains import availability_coefficients, step_gains
 
+    problem = resolve(handle)
     zero = np.zeros((problem.n_parts, problem.n_locations), dtype=np.int64)
     ev = evaluate_parts(problem, zero, with_fill=False)
     coef = availability_coefficients(problem, ev)
@@ -275,4 +365,4 @@ def _first_ratio(problem: StockingProblem, prices: np.ndarray) -> float:
     for k in (1, 2):
         value = step_gains(problem, zero, ev, k, coef) @ prices / (k * problem.unit_cost[:, None])
         best = max(best, float(value.max(initial=0.0)))
-    return best if best > 0 else 1.0
+    return best

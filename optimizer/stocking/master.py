@@ -3,10 +3,12 @@
     min  sum_m cost_m x_m
     s.t. sum_{m of part p} x_m = 1                 for every part p
          sum_m ontime_mc x_m >= target_c D_c        for every constrained class c
+         sum_m S_mj x_m <= cap_j (units; value)     for every capped location j
          x_m in {0, 1}  (LP relaxation: 0 <= x_m <= 1)
 
 or, under a budget, max sum_m ontime_m . 1 x_m with sum_m cost_m x_m <= budget. The LP gives
-the class prices (duals, currency per on-time demand per year) for the pricing step; the MIP
+the class prices (duals, currency per on-time demand per year) and the capacity prices (currency
+per unit or per currency held at a full location) for the pricing step; the MIP
 (HiGHS branch and bound, time-limited) picks the plan. Built directly as a HiGHS sparse model
 (no modelling layer), so hundreds of thousands of columns are cheap.
 """
@@ -21,8 +23,10 @@ from dataclasses import dataclass
 
 import highspy
 import numpy as np
+from scipy import sparse
 
 from optimizer.stocking.columns import ColumnPool
+from optimizer.stocking.problem import StockingProblem
 
 TARGET_MARGIN = 1e-7
 """Class constraints are met with this much share to spare (absorbs fixed-point tolerances)."""
@@ -70,12 +74,91 @@ def quiet_highs() -> highspy.Highs:
     return h
 
 
+def run_sparse(cost: np.ndarray, col_lo: np.ndarray, col_hi: np.ndarray, A: sparse.spmatrix,
+               row_lo: np.ndarray, row_hi: np.ndarray, *, minimize: bool = True,
+               integer_cols: np.ndarray | None = None, time_limit_s: float = 60.0,
+               mip_gap: float = 1e-4, start: np.ndarray | None = None) -> highspy.Highs:
+    """Pass one sparse model to a quiet, single-threaded HiGHS and run it; returns the solver
+    (read its status, info and solution). ``integer_cols``: column indices that are integer;
+    ``start``: a full column vector offered as the MIP's first incumbent (used if feasible)."""
+    A = sparse.csc_matrix(A)
+    A.sum_duplicates()
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = A.shape[1], A.shape[0]
+    lp.sense_ = highspy.ObjSense.kMinimize if minimize else highspy.ObjSense.kMaximize
+    lp.col_cost_ = np.asarray(cost, dtype=float)
+    lp.col_lower_, lp.col_upper_ = col_lo, col_hi
+    lp.row_lower_, lp.row_upper_ = row_lo, row_hi
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = A.indices.astype(np.int32)
+    lp.a_matrix_.value_ = A.data.astype(float)
+    if integer_cols is not None and len(integer_cols):
+        is_int = np.zeros(A.shape[1], dtype=bool)
+        is_int[np.asarray(integer_cols, dtype=np.int64)] = True
+        lp.integrality_ = [highspy.HighsVarType.kInteger if b else highspy.HighsVarType.kContinuous
+                           for b in is_int]
+    h = quiet_highs()
+    h.setOptionValue("time_limit", float(time_limit_s))
+    h.setOptionValue("mip_rel_gap", float(mip_gap))
+    h.setOptionValue("threads", 1)
+    h.passModel(lp)
+    if start is not None and integer_cols is not None:
+        h.setSolution(len(start), np.arange(len(start), dtype=np.int32),
+                      np.asarray(start, dtype=float))
+    h.run()
+    return h
+
+
+@dataclass(frozen=True)
+class CapacityRows:
+    """The location-capacity rows of a master over a column pool: row ``k`` caps location
+    ``location[k]``'s units (``per_value`` False) or value (True) at ``upper[k]``; ``A`` (R, M)
+    holds each column's use."""
+
+    location: np.ndarray
+    per_value: np.ndarray
+    upper: np.ndarray
+    A: sparse.csr_matrix
+
+    def prices(self, duals: np.ndarray, n_locations: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(per_unit, per_value)`` (L,) from the rows' duals in a minimisation (a binding
+        ``<=`` row has a dual <= 0): currency per unit held, and per currency of stock held."""
+        price = np.maximum(-np.asarray(duals, dtype=float), 0.0)
+        per_unit = np.zeros(n_locations)
+        per_value = np.zeros(n_locations)
+        np.add.at(per_unit, self.location[~self.per_value], price[~self.per_value])
+        np.add.at(per_value, self.location[self.per_value], price[self.per_value])
+        return per_unit, per_value
+
+
+def capacity_rows(problem: StockingProblem, part: np.ndarray, levels: np.ndarray,
+                  locations: np.ndarray | None = None) -> CapacityRows:
+    """The unit and value cap rows of ``problem``'s capped locations (or of ``locations``) over
+    columns ``levels`` (M, L) of parts ``part`` (M,)."""
+    units, value = problem.capacity_use(part, levels)
+    loc, per_value, upper, rows = [], [], [], []
+    js = np.nonzero(problem.capped)[0] if locations is None else np.asarray(locations)
+    for j in js:
+        for use, cap, is_value in ((units, problem.cap_units, False),
+                                   (value, problem.cap_value, True)):
+            if np.isfinite(cap[j]):
+                loc.append(int(j))
+                per_value.append(is_value)
+                upper.append(float(cap[j]))
+                rows.append(sparse.csr_matrix(use[:, j]))
+    A = sparse.vstack(rows).tocsr() if rows else sparse.csr_matrix((0, len(part)))
+    return CapacityRows(np.array(loc, dtype=np.int64), np.array(per_value, dtype=bool),
+                        np.array(upper), A)
+
+
 @dataclass(frozen=True)
 class MasterResult:
     """``choice`` (P,) column index per part (MIP), ``x`` (M,) solution values, ``prices`` (C,)
     class duals (LP; 0 for the MIP), ``objective``, ``bound`` (proven lower bound on the
     MIP objective, targets mode), ``status`` text, ``shortfall`` (C,) on-time demand short
-    per class (slack, with ``penalty``)."""
+    per class (slack, with ``penalty``); ``unit_price`` / ``value_price`` (L,): the capacity
+    rows' prices (LP, targets mode), currency per unit held and per currency of stock held."""
 
     choice: np.ndarray | None
     x: np.ndarray
@@ -84,85 +167,93 @@ class MasterResult:
     bound: float
     status: str
     shortfall: np.ndarray
+    unit_price: np.ndarray | None = None
+    value_price: np.ndarray | None = None
+
+    def surcharge(self, unit_cost: np.ndarray) -> np.ndarray | None:
+        """(P, L) capacity price of one more unit of each part at each location (currency), or
+        None when no cap binds."""
+        if self.unit_price is None or not (np.any(self.unit_price > 0)
+                                           or np.any(self.value_price > 0)):
+            return None
+        return self.unit_price[None, :] + unit_cost[:, None] * self.value_price[None, :]
 
 
-def solve_master(pool: ColumnPool, n_parts: int, demand: np.ndarray, targets: np.ndarray | None,
-                 *, budget: float | None = None, integer: bool = True, time_limit_s: float = 20.0,
-                 mip_gap: float = 1e-6, penalty: np.ndarray | None = None) -> MasterResult:
+def solve_master(pool: ColumnPool, problem: StockingProblem, targets: np.ndarray | None, *,
+                 budget: float | None = None, integer: bool = True, time_limit_s: float = 20.0,
+                 mip_gap: float = 1e-6, penalty: np.ndarray | None = None,
+                 start: np.ndarray | None = None) -> MasterResult:
     """Solve the master over ``pool``; ``targets`` (C,) NaN = unconstrained, or ``budget``.
 
-    ``penalty`` (C,) adds a slack per class row at that cost per unit of on-time demand short
-    (big-M phase 1 of column generation: the LP is always feasible, and a short class's dual
-    equals its penalty, which steers the next pricing towards it); ``shortfall`` reports it.
+    Every capped location of ``problem`` adds a row: the units (value) its columns hold stay
+    within the cap. ``penalty`` (C,) adds a slack per class row at that cost per unit of
+    on-time demand short (big-M phase 1 of column generation: the LP is always feasible, since
+    holding nothing fits every cap, and a short class's dual equals its penalty, which steers
+    the next pricing towards it); ``shortfall`` reports it. ``start`` (P,): a column per part
+    offered to the MIP as its first incumbent.
     """
-    part, _, cost, ontime = pool.arrays()
+    n_parts, demand = problem.n_parts, problem.class_demand_per_year
+    part, levels, cost, ontime = pool.arrays()
     M, C = ontime.shape
     cons = np.zeros(C, dtype=bool) if targets is None else (~np.isnan(targets) & (demand > 0))
     ci = np.nonzero(cons)[0]
-    h = quiet_highs()
-    h.setOptionValue("time_limit", float(time_limit_s))
-    h.setOptionValue("mip_rel_gap", float(mip_gap))
-    h.setOptionValue("threads", 1)
-    lp = highspy.HighsLp()
-    lp.num_col_ = M
+    inf = highspy.kHighsInf
+    blocks = [sparse.csr_matrix((np.ones(M), (part, np.arange(M))), shape=(n_parts, M))]
+    lo, hi = [np.ones(n_parts)], [np.ones(n_parts)]
     if budget is None:
-        lp.sense_ = highspy.ObjSense.kMinimize
-        lp.col_cost_ = cost.astype(float)
-        extra_rows = [ontime[:, c] for c in ci]
-        lo_extra = [float((targets[c] + TARGET_MARGIN) * demand[c] + ROW_SLACK) for c in ci]
-        hi_extra = [highspy.kHighsInf] * len(ci)
+        blocks.append(sparse.csr_matrix(ontime[:, ci].T))
+        lo.append((targets[ci] + TARGET_MARGIN) * demand[ci] + ROW_SLACK)
+        hi.append(np.full(len(ci), inf))
+        obj = cost.astype(float)
     else:
-        lp.sense_ = highspy.ObjSense.kMaximize
-        lp.col_cost_ = ontime.sum(axis=1).astype(float)
-        extra_rows = [cost]
-        lo_extra = [-highspy.kHighsInf]
-        hi_extra = [float(budget)]
-    R = len(extra_rows)
+        blocks.append(sparse.csr_matrix(cost[None, :].astype(float)))
+        lo.append(np.array([-inf]))
+        hi.append(np.array([float(budget)]))
+        obj = ontime.sum(axis=1).astype(float)
+    caps = capacity_rows(problem, part, levels)
+    blocks.append(caps.A)
+    lo.append(np.full(len(caps.upper), -inf))
+    hi.append(caps.upper)
+    A = sparse.vstack(blocks).tocsc()
     n_slack = len(ci) if (penalty is not None and budget is None) else 0
-    lp.col_lower_ = np.zeros(M + n_slack)
-    lp.col_upper_ = np.concatenate([np.ones(M), np.full(n_slack, highspy.kHighsInf)])
     if n_slack:
-        lp.col_cost_ = np.concatenate([cost.astype(float), penalty[ci].astype(float)])
-        lp.num_col_ = M + n_slack
-    lp.num_row_ = n_parts + R
-    lp.row_lower_ = np.concatenate([np.ones(n_parts), lo_extra])
-    lp.row_upper_ = np.concatenate([np.ones(n_parts), hi_extra])
-    # Column-wise sparse matrix: row part[m], then the R extra rows (dense).
-    dense = np.stack(extra_rows, axis=1) if R else np.zeros((M, 0))
-    idx = np.concatenate([part[:, None], n_parts + np.broadcast_to(np.arange(R), (M, R))], axis=1)
-    val = np.concatenate([np.ones((M, 1)), dense], axis=1)
-    keep = val != 0
-    keep[:, 0] = True
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    start = np.concatenate([[0], np.cumsum(keep.sum(axis=1))])
-    nnz = int(start[-1])
-    lp.a_matrix_.start_ = np.concatenate([start[:-1], nnz + np.arange(n_slack + 1)]).astype(np.int32)
-    lp.a_matrix_.index_ = np.concatenate([idx[keep], n_parts + np.arange(n_slack)]).astype(np.int32)
-    lp.a_matrix_.value_ = np.concatenate([val[keep], np.ones(n_slack)]).astype(float)
-    if integer:
-        lp.integrality_ = [highspy.HighsVarType.kInteger] * M
-    h.passModel(lp)
-    h.run()
+        slack = sparse.csr_matrix((np.ones(n_slack), (n_parts + np.arange(n_slack),
+                                                      np.arange(n_slack))),
+                                  shape=(A.shape[0], n_slack))
+        A = sparse.hstack([A, slack]).tocsc()
+        obj = np.concatenate([obj, penalty[ci].astype(float)])
+    col_hi = np.concatenate([np.ones(M), np.full(n_slack, inf)])
+    x0 = None
+    if start is not None and integer and np.all(start >= 0):
+        x0 = np.zeros(M + n_slack)
+        x0[start] = 1.0
+    h = run_sparse(obj, np.zeros(M + n_slack), col_hi, A, np.concatenate(lo), np.concatenate(hi),
+                   minimize=budget is None, integer_cols=np.arange(M) if integer else None,
+                   time_limit_s=time_limit_s, mip_gap=mip_gap, start=x0)
     status = h.modelStatusToString(h.getModelStatus())
     info = h.getInfo()
     sol = h.getSolution()
     xs = np.asarray(sol.col_value)
-    x, slack = xs[:M], xs[M:]
+    x, slack_val = xs[:M], xs[M:]
     if x.size != M or not np.all(np.isfinite(x)) or info.primal_solution_status != 2:
         return MasterResult(None, x if x.size == M else np.zeros(M), np.zeros(C), np.inf,
                             -np.inf, status, np.full(C, np.inf))
     prices = np.zeros(C)
-    if not integer and budget is None and len(sol.row_dual) == n_parts + R:
-        prices[ci] = np.maximum(np.asarray(sol.row_dual)[n_parts:], 0.0)
+    unit_price = value_price = None
+    duals = np.asarray(sol.row_dual)
+    if not integer and budget is None and len(duals) == A.shape[0]:
+        prices[ci] = np.maximum(duals[n_parts:n_parts + len(ci)], 0.0)
+        unit_price, value_price = caps.prices(duals[n_parts + len(ci):], problem.n_locations)
     choice = None
     if integer:
         choice = np.full(n_parts, -1, dtype=np.int64)
         on = np.nonzero(x > 0.5)[0]
         choice[part[on]] = on
-    obj = float(info.objective_function_value)
-    bound = float(info.mip_dual_bound) if integer else obj
+    obj_val = float(info.objective_function_value)
+    bound = float(info.mip_dual_bound) if integer else obj_val
     shortfall = np.zeros(C)
     if n_slack:
-        shortfall[ci] = slack
-        obj -= float(penalty[ci] @ slack)
-    return MasterResult(choice, x, prices, obj, bound, status, shortfall)
+        shortfall[ci] = slack_val
+        obj_val -= float(penalty[ci] @ slack_val)
+    return MasterResult(choice, x, prices, obj_val, bound, status, shortfall, unit_price,
+                        value_price)

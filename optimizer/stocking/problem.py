@@ -90,6 +90,8 @@ class StockingProblem:
     stream_p_on_time : (N, K) float, on-time probability when filled from that location, 0 padding.
     stream_in_service : (N,) bool, False for demand without a part deadline.
     currency : str; name : str (scenario name).
+    cap_units, cap_value : (L,) float, the most stock a location may hold over all parts (units;
+        currency at unit cost); ``inf`` = no cap (the default when not given).
     """
 
     name: str
@@ -113,10 +115,18 @@ class StockingProblem:
     stream_pref: np.ndarray
     stream_p_on_time: np.ndarray
     stream_in_service: np.ndarray
+    cap_units: np.ndarray | None = None
+    cap_value: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         P, L, C = len(self.part_ids), len(self.location_ids), len(self.class_tier)
         N = len(self.stream_part)
+        for name in ("cap_units", "cap_value"):
+            cap = getattr(self, name)
+            cap = np.full(L, np.inf) if cap is None else np.asarray(cap, dtype=float)
+            if cap.shape != (L,) or np.any(np.isnan(cap)) or np.any(cap < 0):
+                raise ValueError(f"{name} must hold one number >= 0 (or inf) per location")
+            object.__setattr__(self, name, cap)
         if L == 0 or self.parent[0] != -1 or np.any(self.parent[1:] < 0):
             raise ValueError("location 0 must be the HQ (parent -1) and every other location needs a parent")
         for name, n in (("unit_cost", P), ("repairable", P), ("repair_turnaround_days", P),
@@ -178,6 +188,17 @@ class StockingProblem:
             depth[j] = d
         return np.argsort(depth, kind="stable")
 
+    @property
+    def capped(self) -> np.ndarray:
+        """(L,) bool: the location has a unit or value cap."""
+        return np.isfinite(self.cap_units) | np.isfinite(self.cap_value)
+
+    def capacity_use(self, part: np.ndarray, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(units, value)`` (M, L) that the stock vectors ``levels`` (M, L) of parts ``part``
+        (M,) take of each location's unit and value caps."""
+        units = np.asarray(levels, dtype=float)
+        return units, units * self.unit_cost[np.asarray(part, dtype=np.int64)][:, None]
+
     def class_label(self, c: int) -> str:
         return f"{self.class_tier[c]}/sev{int(self.class_severity[c])}"
 
@@ -238,22 +259,30 @@ def build_problem(scenario: Scenario, reach: ReachLike) -> StockingProblem:
     classes, targets = service_classes(scenario)
     mix = scenario.settings.severity_mix
     agg: dict[tuple, float] = {}
+    # per reach key and per contract, computed once (a site holds many parts)
+    indexed: dict[tuple[str, int, str], list[tuple[float, tuple[tuple[int, float], ...]]]] = {}
+    shares_of: dict[str, list[tuple[SeverityTerm, float]]] = {}
     for ib in scenario.installed_base:
         part = scenario.part(ib.part_id)
-        base_rate = ib.quantity * part.annual_failure_rate
+        base_rate = ib.rate_per_year(part)
         if base_rate <= 0:
             continue
         site = scenario.site(ib.site_id)
         contract = scenario.contract(site.contract_id)
         primary = loc_ix[site.primary_depot_id]
         size = str(SizeClass(part.size_class))
-        for term, share in term_shares(contract, mix):
+        if contract.contract_id not in shares_of:
+            shares_of[contract.contract_id] = term_shares(contract, mix)
+        for term, share in shares_of[contract.contract_id]:
             c = classes[(contract.tier, term.severity)]
             in_service = (term.milestone is not Milestone.RESPONSE
                           and (site.site_id, term.severity) not in no_deadline)
             if in_service:
-                lists = [(w, tuple((loc_ix[d], p) for d, p in pref)) for w, pref in reach_map.get(
-                    (site.site_id, term.severity, size), ())] or [(1.0, ())]
+                rk = (site.site_id, term.severity, size)
+                lists = indexed.get(rk)
+                if lists is None:
+                    lists = indexed[rk] = [(w, tuple((loc_ix[d], p) for d, p in pref))
+                                           for w, pref in reach_map.get(rk, ())] or [(1.0, ())]
             else:
                 lists = [(1.0, ((primary, 1.0),))]
             for w, pref in lists:
@@ -293,4 +322,10 @@ def build_problem(scenario: Scenario, reach: ReachLike) -> StockingProblem:
         stream_pref=pref_arr,
         stream_p_on_time=p_arr,
         stream_in_service=np.array([k[4] for k in keys], dtype=bool),
+        cap_units=np.array([_cap(scenario.depot(d).capacity_units) for d in locs]),
+        cap_value=np.array([_cap(scenario.depot(d).capacity_value) for d in locs]),
     )
+
+
+def _cap(value: float | None) -> float:
+    return float("inf") if value is None else float(value)

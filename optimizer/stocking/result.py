@@ -14,6 +14,10 @@ def classes_met(target: np.ndarray, on_time: np.ndarray) -> np.ndarray:
         return np.isnan(target) | np.isnan(on_time) | (on_time >= target - 1e-9)
 
 
+FRONTIER_POINTS = 12
+"""Budgets of a frontier sweep, evenly spaced from 0 to ``extend`` x the plan's investment."""
+
+
 @dataclass(frozen=True)
 class FrontierPoint:
     """One point of the cost/service curve: investment (currency) and demand-weighted on-time share."""

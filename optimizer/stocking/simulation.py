@@ -34,6 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from optimizer.stocking.chunks import chunk_inputs, resolve
+from optimizer.stocking.cluster import Cluster, workers_of
 from optimizer.stocking.problem import DAYS_PER_YEAR, StockingProblem
 
 ProgressCallback = Callable[[int, int], None]
@@ -348,9 +350,53 @@ def t_interval(samples: np.ndarray, confidence: float = 0.95, lo: float = 0.0, h
     return mean, np.clip(mean - half, lo, hi), np.clip(mean + half, lo, hi)
 
 
+PARTS_PER_TASK = 50
+"""Parts one simulation task plays out (the problem is cut into such chunks once)."""
+REPLICATIONS_PER_TASK = 10
+"""Replications one simulation task plays out for its parts."""
+
+
+def _simulate_task(handle: object, parts: np.ndarray, S: np.ndarray, n_classes: int,
+                   horizon: float, warm: float, seed: int, offset: int, r0: int, r1: int
+                   ) -> dict[str, np.ndarray]:
+    """Replications ``r0..r1-1`` of the chunk-local ``parts`` (problem part ``offset + p``):
+    per-replication arrays, in the order the caller adds them up."""
+    sub = resolve(handle)
+    R, B, L, n = r1 - r0, len(parts), sub.n_locations, len(sub.stream_part)
+    out = {"class_dem": np.zeros((R, n_classes)), "class_ok": np.zeros((R, n_classes)),
+           "stream_dem": np.zeros(n), "stream_ok": np.zeros(n),
+           "requests": np.zeros((B, L)), "fills": np.zeros((B, L)),
+           "stock_out": np.zeros((R, B, L)), "bo_days": np.zeros((R, B, L)),
+           "on_hand": np.zeros((R, B, L), dtype=np.int64),
+           "pipeline": np.zeros((R, B, L), dtype=np.int64),
+           "backorders": np.zeros((R, B, L), dtype=np.int64),
+           "in_transit": np.zeros((R, B, L), dtype=np.int64),
+           "customers": np.zeros((R, B), dtype=np.int64)}
+    for i, p in enumerate(parts):
+        data = _part_data(sub, int(p))
+        for k, r in enumerate(range(r0, r1)):
+            rng = np.random.default_rng([seed, offset + int(p), r])
+            run = simulate_part(data, S[p], n_classes, horizon_days=horizon, warmup_days=warm,
+                                rng=rng)
+            out["class_dem"][k] += run.class_demands
+            out["class_ok"][k] += run.class_on_time
+            out["stream_dem"][data.streams] += run.stream_demands
+            out["stream_ok"][data.streams] += run.stream_on_time
+            out["requests"][i] += run.requests
+            out["fills"][i] += run.fills
+            out["stock_out"][k, i] = run.stock_out_days
+            out["bo_days"][k, i] = run.backorder_days
+            out["on_hand"][k, i], out["pipeline"][k, i] = run.on_hand, run.pipeline
+            out["backorders"][k, i], out["in_transit"][k, i] = run.backorders, run.in_transit
+            out["customers"][k, i] = run.customer_backorders
+    return out
+
+
 def simulate(problem: StockingProblem, base_stock: np.ndarray, *, years: float, replications: int,
              seed: int, warmup_years: float = 1.0, parts: np.ndarray | None = None,
-             progress: ProgressCallback | None = None) -> SimulationResult:
+             progress: ProgressCallback | None = None, cluster: Cluster | None = None,
+             parts_per_task: int = PARTS_PER_TASK,
+             replications_per_task: int = REPLICATIONS_PER_TASK) -> SimulationResult:
     """Simulate base-stock levels ``base_stock`` (P, L) and measure the service per class.
 
     Parameters
@@ -363,7 +409,13 @@ def simulate(problem: StockingProblem, base_stock: np.ndarray, *, years: float, 
     warmup_years : discarded start-up period; every location starts with S on hand and an empty
         pipeline, which is optimistic until the pipelines fill (a few resupply times).
     parts : optional subset of part indices to simulate (the others count no demand).
-    progress : called with (parts done, parts total) after each part.
+    progress : called with (parts done, parts total) as the work advances (a part counts as
+        done in proportion to its replications run).
+    cluster : where the (part chunk, replication block) tasks run
+        (:mod:`optimizer.stocking.cluster`; None: in this process). Every (part, replication)
+        has its own random stream and the tallies are added up in one fixed order, so the
+        result is identical wherever the tasks ran.
+    parts_per_task, replications_per_task : the size of one task.
     """
     S = np.asarray(base_stock)
     P, L, C = problem.n_parts, problem.n_locations, problem.n_classes
@@ -375,6 +427,8 @@ def simulate(problem: StockingProblem, base_stock: np.ndarray, *, years: float, 
         raise ValueError("years must be > 0 and warmup_years >= 0")
     if replications < 1:
         raise ValueError("replications must be >= 1")
+    if parts_per_task < 1 or replications_per_task < 1:
+        raise ValueError("parts_per_task and replications_per_task must be >= 1")
     S = S.astype(np.int64)
     todo = np.arange(P) if parts is None else np.asarray(parts, dtype=np.int64)
     R = replications
@@ -396,24 +450,41 @@ def simulate(problem: StockingProblem, base_stock: np.ndarray, *, years: float, 
     fin_tr = np.zeros((R, P, L), dtype=np.int64)
     fin_cust = np.zeros((R, P), dtype=np.int64)
     fin_oh[:] = S  # parts not simulated stay at their start state
-    for done, p in enumerate(todo, start=1):
-        data = _part_data(problem, int(p))
-        for r in range(R):
-            rng = np.random.default_rng([seed, int(p), r])
-            run = simulate_part(data, S[p], C, horizon_days=horizon, warmup_days=warm, rng=rng)
-            class_dem[r] += run.class_demands
-            class_ok[r] += run.class_on_time
-            stream_dem[data.streams] += run.stream_demands
-            stream_ok[data.streams] += run.stream_on_time
-            requests[p] += run.requests
-            fills[p] += run.fills
-            stock_out[p] += run.stock_out_days
-            bo_days[p] += run.backorder_days
-            fin_oh[r, p], fin_pipe[r, p], fin_bo[r, p] = run.on_hand, run.pipeline, run.backorders
-            fin_tr[r, p] = run.in_transit
-            fin_cust[r, p] = run.customer_backorders
+    chunks, handles = chunk_inputs(problem, parts_per_task, cluster)
+    tasks, meta = [], []
+    for c, h in zip(chunks, handles, strict=True):
+        sel = np.unique(todo[(todo >= c.lo) & (todo < c.hi)]) - c.lo
+        if sel.size == 0:
+            continue
+        for r0 in range(0, R, replications_per_task):
+            r1 = min(R, r0 + replications_per_task)
+            tasks.append((h, sel, S[c.lo:c.hi], C, horizon, warm, int(seed), c.lo, r0, r1))
+            meta.append((c, sel, r0, r1))
+    done = [0.0]
+
+    def advance(i: int) -> None:
+        _, sel, r0, r1 = meta[i]
+        done[0] += len(sel) * (r1 - r0) / R
         if progress is not None:
-            progress(done, len(todo))
+            progress(int(round(done[0])), len(todo))
+
+    # Added up in (chunk, replication block) order: per part the replications in order, as a
+    # single loop over parts and replications would.
+    for (c, sel, r0, r1), out in zip(meta, workers_of(cluster).run(_simulate_task, tasks, advance),
+                                     strict=True):
+        g = c.lo + sel
+        class_dem[r0:r1] += out["class_dem"]
+        class_ok[r0:r1] += out["class_ok"]
+        stream_dem[c.streams] += out["stream_dem"]
+        stream_ok[c.streams] += out["stream_ok"]
+        requests[g] += out["requests"]
+        fills[g] += out["fills"]
+        for k in range(r1 - r0):
+            stock_out[g] += out["stock_out"][k]
+            bo_days[g] += out["bo_days"][k]
+        fin_oh[r0:r1, g], fin_pipe[r0:r1, g] = out["on_hand"], out["pipeline"]
+        fin_bo[r0:r1, g], fin_tr[r0:r1, g] = out["backorders"], out["in_transit"]
+        fin_cust[r0:r1, g] = out["customers"]
 
     with np.errstate(invalid="ignore", divide="ignore"):
         per_rep = np.where(class_dem > 0, class_ok / np.where(class_dem > 0, class_dem, 1), np.nan)

@@ -17,8 +17,7 @@ def _rows(path):
 
 def test_plan_design_writes_every_file(tmp_path) -> None:
     out = tmp_path / "design"
-    r = CliRunner().invoke(cli, ["plan", "--scenario", "tiny", "--out", str(out), "--design",
-                                 "--workers", "1"])
+    r = CliRunner().invoke(cli, ["plan", "--scenario", "tiny", "--out", str(out), "--design"])
     assert r.exit_code == 0, r.output
     design = {row["location_id"]: row for row in _rows(out / "design.csv")}
     assert set(design) >= {"HQ-SZ", "KIT-CD01", "CON-CD", "TRK-GZ"}
@@ -43,7 +42,7 @@ def test_plan_design_writes_every_file(tmp_path) -> None:
 def test_plan_design_rules_and_errors(tmp_path) -> None:
     runner = CliRunner()
     r = runner.invoke(cli, ["plan", "--scenario", "tiny", "--out", str(tmp_path / "a"), "--design",
-                            "--max-new", "0", "--workers", "1"])
+                            "--max-new", "0"])
     assert r.exit_code == 0, r.output
     summary = json.loads((tmp_path / "a" / "summary.json").read_text())
     assert summary["opened"] == [] and summary["feasible"] is False
@@ -61,7 +60,7 @@ def test_plan_design_rules_and_errors(tmp_path) -> None:
 def test_plan_design_exact_method_certifies_its_design(tmp_path) -> None:
     out = tmp_path / "exact"
     r = CliRunner().invoke(cli, ["plan", "--scenario", "tiny", "--out", str(out), "--design",
-                                 "--method", "exact", "--workers", "1"])
+                                 "--method", "exact"])
     assert r.exit_code == 0, r.output
     summary = json.loads((out / "summary.json").read_text())
     assert summary["method"] == "exact design" and "exact design MIP" in summary["bound_method"]

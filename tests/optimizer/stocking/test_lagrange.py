@@ -10,6 +10,7 @@ from optimizer.stocking.evaluate import evaluate
 from optimizer.stocking.exact import solve_exact
 from optimizer.stocking.lagrange import plan_levels
 from optimizer.stocking.master import ROW_SLACK, TARGET_MARGIN, solve_master
+from optimizer.stocking.params import SolveParams
 from optimizer.stocking.targets import effective_targets
 from tests.optimizer.stocking.fixtures import random_problem
 
@@ -29,6 +30,24 @@ def test_column_contributions_sum_to_the_class_shares() -> None:
     assert np.allclose(part_contributions(pr, ev), ontime, atol=1e-8)
 
 
+def _cheapest_choice(pool: ColumnPool, pr, fits=lambda m: True) -> float:
+    """Brute force over one column per part (3 parts): the cheapest choice meeting the class
+    rows with the master's margins (and ``fits``: e.g. a capacity), inf if none does."""
+    part, _, cost, ontime = pool.arrays()
+    D, tg = pr.class_demand_per_year, pr.class_target
+    by_part = [np.nonzero(part == p)[0] for p in range(3)]
+    best = np.inf
+    for a in by_part[0]:
+        for b in by_part[1]:
+            for c in by_part[2]:
+                m = [a, b, c]
+                tot = ontime[m].sum(axis=0)
+                ok = np.all(tot[D > 0] >= (tg[D > 0] + TARGET_MARGIN) * D[D > 0] + ROW_SLACK)
+                if ok and fits(m):
+                    best = min(best, cost[m].sum())
+    return best
+
+
 def test_master_mip_equals_brute_force_choice() -> None:
     pr = random_problem(8, n_parts=3, n_depots=2, targets=(0.6, 0.5))
     rng = np.random.default_rng(0)
@@ -37,19 +56,9 @@ def test_master_mip_equals_brute_force_choice() -> None:
     vecs = rng.integers(0, 4, (18, pr.n_locations))
     vecs[::6] = 0
     evaluate_columns(pr, parts, vecs, pool)
-    part, _, cost, ontime = pool.arrays()
-    D = pr.class_demand_per_year
-    tg = pr.class_target
-    res = solve_master(pool, 3, D, tg)
-    by_part = [np.nonzero(part == p)[0] for p in range(3)]
-    best = np.inf
-    for a in by_part[0]:
-        for b in by_part[1]:
-            for c in by_part[2]:
-                tot = ontime[[a, b, c]].sum(axis=0)
-                ok = np.all(tot[D > 0] >= (tg[D > 0] + TARGET_MARGIN) * D[D > 0] + ROW_SLACK)
-                if ok:
-                    best = min(best, cost[[a, b, c]].sum())
+    cost = pool.arrays()[2]
+    res = solve_master(pool, pr, pr.class_target)
+    best = _cheapest_choice(pool, pr)
     if np.isfinite(best):
         assert res.objective == pytest.approx(best, rel=1e-9)
         assert cost[res.choice].sum() == pytest.approx(best, rel=1e-9)
@@ -63,7 +72,7 @@ def test_master_lp_with_penalty_reports_shortfall() -> None:
     evaluate_columns(pr, np.arange(2), np.zeros((2, pr.n_locations), dtype=np.int64), pool)
     D = pr.class_demand_per_year
     pen = np.where(D > 0, 1e6, 0.0)
-    lp = solve_master(pool, 2, D, pr.class_target, integer=False, penalty=pen)
+    lp = solve_master(pool, pr, pr.class_target, integer=False, penalty=pen)
     assert np.all(lp.shortfall[D > 0] > 0)  # zero stock meets nothing
     assert np.allclose(lp.prices[D > 0], 1e6)  # a short class is priced at its penalty
 
@@ -126,9 +135,9 @@ def test_master_mip_meets_targets_beyond_highs_default_tolerance() -> None:
 
 
 @pytest.mark.parametrize("seed", [1, 5])
-def test_pricing_in_two_processes_gives_the_same_paths_and_columns(seed: int) -> None:
-    """Parts are independent: pricing every other part in a forked worker reaches the same
-    levels and the same column set as one process (the pool's order may differ)."""
+def test_pricing_in_chunks_gives_the_same_paths_and_columns(seed: int) -> None:
+    """Parts are independent: pricing the parts in chunks of 3 reaches the same levels and the
+    same column set as pricing all of them at once (the pool's order may differ)."""
     from optimizer.stocking.columns import marginal_paths, paths
 
     pr = random_problem(seed, n_parts=7, targets=(0.8, 0.7))
@@ -136,7 +145,7 @@ def test_pricing_in_two_processes_gives_the_same_paths_and_columns(seed: int) ->
                       0.0)
     one, two = ColumnPool(pr.n_locations, pr.n_classes), ColumnPool(pr.n_locations, pr.n_classes)
     S1 = marginal_paths(pr, prices, one, stop_ratio=1e-6)
-    S2 = paths(pr, prices, two, stop_ratio=1e-6, workers=2)
+    S2 = paths(pr, prices, two, stop_ratio=1e-6, chunk_parts=3)
     assert np.array_equal(S1, S2)
 
     def columns(pool: ColumnPool) -> dict[bytes, np.ndarray]:
@@ -148,7 +157,82 @@ def test_pricing_in_two_processes_gives_the_same_paths_and_columns(seed: int) ->
     assert c1.keys() == c2.keys() and len(c1) > pr.n_parts
     for key, value in c1.items():
         assert np.allclose(value, c2[key], rtol=1e-7, atol=1e-9)
-    # and the whole solver with two workers meets the targets as well
+    # and the whole solver in chunks of 2 parts meets the targets as well
     tg, _ = effective_targets(pr)
-    res = plan_levels(pr, tg, workers=2)
+    res = plan_levels(pr, tg, params=SolveParams(chunk_pairs=2 * pr.n_locations))
     assert res.feasible and evaluate(pr, res.levels).meets_targets(pr, tg)
+
+
+def _capped(pr, j: int, units: float):
+    from dataclasses import replace
+
+    caps = np.full(pr.n_locations, np.inf)
+    caps[j] = units
+    return replace(pr, cap_units=caps)
+
+
+def test_master_mip_with_a_location_cap_equals_brute_force_choice() -> None:
+    """The capacity row: the cheapest choice whose units at the capped location fit, found by
+    trying every combination."""
+    pr = random_problem(8, n_parts=3, n_depots=2, targets=(0.5, 0.4))
+    rng = np.random.default_rng(2)
+    parts = np.repeat(np.arange(3), 7)
+    vecs = rng.integers(0, 3, (21, pr.n_locations))
+    vecs[::7] = 0
+    for cap in (0, 1, 2, 4):
+        capped = _capped(pr, 1, cap)
+        pool = ColumnPool(pr.n_locations, pr.n_classes)
+        evaluate_columns(capped, parts, vecs, pool)
+        levels = pool.arrays()[1]
+        res = solve_master(pool, capped, pr.class_target)
+        best = _cheapest_choice(pool, pr, fits=lambda m, lv=levels, c=cap: lv[m, 1].sum() <= c)
+        if np.isfinite(best):
+            assert res.objective == pytest.approx(best, rel=1e-9)
+            assert levels[res.choice, 1].sum() <= cap
+        else:
+            assert res.choice is None
+
+
+def test_a_binding_cap_gets_a_price_and_a_surcharge() -> None:
+    """The LP prices a full location (currency per unit held) and the pricing step sees it as a
+    dearer unit there; an idle cap costs nothing."""
+    pr = random_problem(3, n_parts=4, targets=(0.7, 0.6))
+    tg, _ = effective_targets(pr)
+    free = plan_levels(pr, tg)
+    j = int(np.argmax(free.levels.sum(axis=0)[1:])) + 1
+    held = int(free.levels[:, j].sum())
+    pool = ColumnPool(pr.n_locations, pr.n_classes)
+    evaluate_columns(pr, np.arange(4), np.zeros_like(free.levels), pool)
+    evaluate_columns(pr, np.arange(4), free.levels, pool)
+    tight = _capped(pr, j, held - 1)
+    pen = np.where(pr.class_demand_per_year > 0, 1e6, 0.0)
+    lp = solve_master(pool, tight, tg, integer=False, penalty=pen)
+    assert lp.unit_price[j] > 0 and np.all(np.delete(lp.unit_price, j) == 0)
+    sur = lp.surcharge(pr.unit_cost)
+    assert sur.shape == free.levels.shape and np.all(sur[:, j] == lp.unit_price[j])
+    loose = solve_master(pool, _capped(pr, j, held + 5), tg, integer=False, penalty=pen)
+    assert loose.surcharge(pr.unit_cost) is None
+
+
+@pytest.mark.parametrize("seed", [0, 3, 9])
+def test_plan_levels_respects_location_caps_near_the_exact_optimum(seed: int) -> None:
+    """Capping the location the free plan loads most: the plan holds at most the cap there,
+    still meets the targets, costs at least the free plan, and an exact solve with the same cap
+    over a box around it is at most as dear (and within 5 %)."""
+    pr = random_problem(seed, n_parts=4, targets=(0.75, 0.65))
+    tg, _ = effective_targets(pr)
+    free = plan_levels(pr, tg)
+    j = int(np.argmax(free.levels.sum(axis=0)[1:])) + 1
+    cap = max(int(free.levels[:, j].sum()) - 2, 0)
+    capped = _capped(pr, j, cap)
+    res = plan_levels(capped, tg)
+    assert res.levels[:, j].sum() <= cap
+    inv = float(pr.unit_cost @ res.levels.sum(axis=1))
+    assert inv >= float(pr.unit_cost @ free.levels.sum(axis=1)) - 1e-6
+    if res.feasible and evaluate(pr, res.levels).meets_targets(pr, tg):
+        x = solve_exact(capped, np.maximum(res.levels, free.levels) + 1, targets=tg)
+        assert x.levels[:, j].sum() <= cap
+        assert x.investment <= inv + 1e-6
+        assert inv <= x.investment * 1.05 + 1e-6
+    else:  # the cap makes a target unreachable: it says so and aims lower
+        assert any("capacities" in n for n in res.notes)

@@ -8,9 +8,9 @@ from typer.testing import CliRunner
 
 import scenarios
 from api.cli.main import app
+from optimizer.stocking.analysis import plan_problem
 from optimizer.stocking.io import PlanFormatError, read_plan, write_plan
 from optimizer.stocking.problem import build_problem
-from optimizer.stocking.solve import solve
 
 
 def _fake_reach(sc):
@@ -55,10 +55,28 @@ def test_unreachable_demand_is_kept_late() -> None:
     assert (pr.stream_pref[:, 0] == -1).any()
 
 
+def test_build_problem_carries_location_caps() -> None:
+    """Depot capacities reach the problem (inf where none), and a bad cap array is refused."""
+    from dataclasses import replace
+
+    sc = scenarios.load("tiny")
+    d = sc.depots[1]
+    sc = replace(sc, depots=tuple(replace(x, capacity_units=7, capacity_value=1234.5)
+                                  if x.depot_id == d.depot_id else x for x in sc.depots))
+    pr = build_problem(sc, _fake_reach(sc))
+    j = list(pr.location_ids).index(d.depot_id)
+    assert pr.cap_units[j] == 7 and pr.cap_value[j] == 1234.5
+    assert np.isinf(np.delete(pr.cap_units, j)).all() and pr.capped.sum() == 1
+    units, value = pr.capacity_use(np.array([0, 1]), np.ones((2, pr.n_locations)))
+    assert np.allclose(value[:, j], pr.unit_cost[[0, 1]]) and np.all(units == 1)
+    with pytest.raises(ValueError, match="cap_units"):
+        replace(pr, cap_units=np.full(pr.n_locations, -1.0))
+
+
 def test_write_read_roundtrip(tmp_path) -> None:
     sc = scenarios.load("tiny")
     pr = build_problem(sc, _fake_reach(sc))
-    plan = solve(pr)
+    plan = plan_problem(pr)
     write_plan(plan, tmp_path)
     back = read_plan(tmp_path)
     assert back.investment == pytest.approx(plan.investment)

@@ -167,14 +167,14 @@ def test_analytic_model_lies_in_simulated_interval_on_tiny() -> None:
     """The greedy plan's predicted on-time share per class vs the simulation (tiny scenario)."""
     import scenarios
     from optimizer.reach import build_reach
+    from optimizer.stocking.analysis import plan_problem
     from optimizer.stocking.evaluate import evaluate
     from optimizer.stocking.problem import build_problem
-    from optimizer.stocking.solve import solve
     from optimizer.travel import TravelNetwork
 
     sc = scenarios.load("tiny")
     problem = build_problem(sc, build_reach(sc, TravelNetwork(sc)))
-    plan = solve(problem, "greedy")
+    plan = plan_problem(problem)
     predicted = evaluate(problem, plan.levels).class_on_time
     sim = simulate(problem, plan.levels, years=300, replications=8, seed=1)
     checked = 0

@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from api.cli.main import app
 from api.cli.simulate import SIMULATION_COLUMNS
+from optimizer.stocking.analysis import plan_scenario
 from optimizer.stocking.io import write_plan
-from optimizer.stocking.solve import plan_scenario
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,83 @@
+"""Stopping criteria of the stocking solver, as small value objects (as in :mod:`optimizer.routing`).
+
+``MaxRuntime(seconds)`` bounds the whole solve: pricing rounds past it are skipped (once the
+pool meets the targets) and every master MIP gets the time that is left; ``GapReached(gap)``
+stops each master MIP at that relative gap between its incumbent and its proven bound.
+Combine them with ``FirstOf(a, b)`` or ``a | b``: the solve stops at whichever comes first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class _Combinable:
+    def __or__(self, other: StoppingCriterion) -> FirstOf:
+        return FirstOf(self, other)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class MaxRuntime(_Combinable):
+    """Stop after ``seconds`` of wall-clock time for the whole solve."""
+
+    seconds: float
+
+    def __post_init__(self) -> None:
+        if not self.seconds > 0:
+            raise ValueError(f"MaxRuntime seconds must be > 0, got {self.seconds}")
+
+
+@dataclass(frozen=True)
+class GapReached(_Combinable):
+    """Stop a master MIP once (incumbent - bound) / incumbent is at most ``gap`` (e.g. 1e-4)."""
+
+    gap: float
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.gap < 1:
+            raise ValueError(f"GapReached gap must be in [0, 1), got {self.gap}")
+
+
+@dataclass(frozen=True)
+class FirstOf(_Combinable):
+    """Stop as soon as any of the given criteria says so."""
+
+    criteria: tuple[StoppingCriterion, ...]
+
+    def __init__(self, *criteria: StoppingCriterion) -> None:
+        if not criteria:
+            raise ValueError("FirstOf needs at least one criterion")
+        for c in criteria:
+            if not isinstance(c, MaxRuntime | GapReached | FirstOf):
+                raise TypeError(f"not a stopping criterion: {c!r}")
+        object.__setattr__(self, "criteria", tuple(criteria))
+
+
+StoppingCriterion = MaxRuntime | GapReached | FirstOf
+
+DEFAULT_GAP = 1e-4
+"""Master MIP gap when the stop has no :class:`GapReached`: 0.01 % of the investment. On the
+5,000-part benchmark 1e-6 ran into a 20 s limit while 1e-4 was proved in 11 s."""
+DEFAULT_STOP = FirstOf(MaxRuntime(300.0), GapReached(DEFAULT_GAP))
+"""What :func:`optimizer.stocking.solve` stops at when the caller gives no criterion."""
+
+
+def leaves(stop: StoppingCriterion) -> list[MaxRuntime | GapReached]:
+    """The leaf criteria of ``stop`` (nested ``FirstOf`` unpacked)."""
+    if isinstance(stop, FirstOf):
+        return [leaf for inner in stop.criteria for leaf in leaves(inner)]
+    if isinstance(stop, MaxRuntime | GapReached):
+        return [stop]
+    raise TypeError(f"not a stopping criterion: {stop!r}")
+
+
+def runtime_limit(stop: StoppingCriterion) -> float | None:
+    """The tightest ``MaxRuntime`` in seconds, or None."""
+    limits = [c.seconds for c in leaves(stop) if isinstance(c, MaxRuntime)]
+    return min(limits) if limits else None
+
+
+def mip_gap(stop: StoppingCriterion) -> float:
+    """The loosest ``GapReached`` (the first reached stops), or :data:`DEFAULT_GAP`."""
+    gaps = [c.gap for c in leaves(stop) if isinstance(c, GapReached)]
+    return max(gaps) if gaps else DEFAULT_GAP
