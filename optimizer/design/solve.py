@@ -250,6 +250,7 @@ def solve_design(dp: DesignProblem, objective: DesignObjective = DesignObjective
         t = time.perf_counter()
         bound = coverage_bound(dp, aimed, rules, time_limit_s=time_limit_s).value
         system = coverage_bound(dp, aimed, rules, time_limit_s=time_limit_s, system=True).value
+        system = system if system > 0 else None  # not solved in time: no figure rather than 0
         st.timings["bound"] = time.perf_counter() - t
     say(0.95)
     return replace(_result(dp, best, st, aimed, bound, method, t0), system_bound=system)
