@@ -170,24 +170,15 @@ def _folder(design_id: str) -> Path:
 
 def get_design(design_id: str) -> DesignJob:
     """The job of ``design_id`` with live progress; DesignNotFound if there is none."""
-    job = DesignJob(**json.loads((_folder(design_id) / "job.json").read_text()))
+    folder = _folder(design_id)
     with _lock:
         live = _live.get(design_id)
-    if live is not None:
-        job.progress = round(live, 3)
-    elif job.status in ("queued", "running"):
-        job.status = "interrupted"  # left unfinished by a process that stopped
-    return job
+    return plans.read_job(folder, DesignJob, live)
 
 
 def list_designs() -> list[DesignJob]:
     """Every design, newest first."""
-    root = designs_dir()
-    if not root.is_dir():
-        return []
-    jobs = [get_design(p.name) for p in root.iterdir()
-            if DESIGN_ID.match(p.name) and (p / "job.json").is_file()]
-    return sorted(jobs, key=lambda j: (j.created_at, j.id), reverse=True)
+    return plans.newest_first(designs_dir(), DESIGN_ID, get_design)
 
 
 def file_path(design_id: str, name: str) -> Path:

@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -32,6 +32,7 @@ from optimizer.stocking.methods import DEPRECATED, METHODS, method_named
 from optimizer.travel import TravelNetwork
 
 PLAN_ID = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
+J = TypeVar("J")
 _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ui-plan")
 _live: dict[str, float] = {}
 """Progress (0..1) of the jobs this process runs or has queued."""
@@ -212,27 +213,38 @@ def write_site_reach(scenario: Scenario, reach: Reach, path: Path) -> None:
             w.writerow({**row, "reached_severity": row["reached_severity"] or ""})
 
 
-def get_plan(plan_id: str) -> PlanJob:
-    """The job of ``plan_id`` with live progress; PlanNotFound if there is none."""
-    data = json.loads((_folder(plan_id) / "job.json").read_text())
-    job = PlanJob(**data)
-    with _lock:
-        live = _live.get(plan_id)
+def read_job(folder: Path, cls: type[J], live: float | None) -> J:
+    """The job stored in ``folder`` (``job.json``) as ``cls``, with its ``live`` progress if it
+    runs in this process; a queued or running job that does not was left unfinished by a
+    process that stopped: "interrupted"."""
+    job = cls(**json.loads((folder / "job.json").read_text()))
     if live is not None:
         job.progress = round(live, 3)
     elif job.status in ("queued", "running"):
-        job.status = "interrupted"  # left unfinished by a process that stopped
+        job.status = "interrupted"
     return job
+
+
+def newest_first(root: Path, job_id: re.Pattern[str], get: Callable[[str], J]) -> list[J]:
+    """Every job under ``root`` whose folder name matches ``job_id``, newest first."""
+    if not root.is_dir():
+        return []
+    jobs = [get(p.name) for p in root.iterdir()
+            if job_id.match(p.name) and (p / "job.json").is_file()]
+    return sorted(jobs, key=lambda j: (j.created_at, j.id), reverse=True)
+
+
+def get_plan(plan_id: str) -> PlanJob:
+    """The job of ``plan_id`` with live progress; PlanNotFound if there is none."""
+    folder = _folder(plan_id)
+    with _lock:
+        live = _live.get(plan_id)
+    return read_job(folder, PlanJob, live)
 
 
 def list_plans() -> list[PlanJob]:
     """Every plan, newest first."""
-    root = plans_dir()
-    if not root.is_dir():
-        return []
-    jobs = [get_plan(p.name) for p in root.iterdir()
-            if PLAN_ID.match(p.name) and (p / "job.json").is_file()]
-    return sorted(jobs, key=lambda j: (j.created_at, j.id), reverse=True)
+    return newest_first(plans_dir(), PLAN_ID, get_plan)
 
 
 def latest_plan() -> PlanJob | None:
