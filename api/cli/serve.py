@@ -191,7 +191,10 @@ def run(url: str | None = None, host: str = "127.0.0.1", port: int = 8000, *,
                 os.environ[ENV_PLAN] = str(plan)
         # uvicorn's loggers go through the structured handler (log_config=None); the access
         # log is ours (api.observability.middleware), one line per request with its route
-        options = {"fd": sock.fileno(), "log_level": log_level, "access_log": False,
+        from api.cli.nodelay import NoDelayHttpToolsProtocol
+
+        options = {"fd": sock.fileno(), "http": NoDelayHttpToolsProtocol,
+                   "log_level": log_level, "access_log": False,
                    "log_config": None,
                    "timeout_keep_alive": KEEP_ALIVE_SECONDS,
                    "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,

@@ -53,7 +53,9 @@ class Dispatch(Base):
 
     __tablename__ = "dispatches"
     __table_args__ = (UniqueConstraint("owner", "idempotency_key",
-                                       name="uq_dispatches_owner_idempotency_key"),)
+                                       name="uq_dispatches_owner_idempotency_key"),
+                      # the create's duplicate-ticket check
+                      Index("ix_dispatches_owner_ticket_part", "owner", "ticket_id", "part_id"))
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     ticket_id: Mapped[str] = mapped_column(String(200), index=True)
