@@ -9,12 +9,14 @@ with its wall time and peak memory (this process and its local cluster's worker 
 costs, the coverage bound and gap, and the service per class before and after.
 
 ``--generated N``: N small generated scenarios with candidates and sites spread wide of the depots
-(``--spread-km``), designed by ``plan_design(method="exact")`` (one MIP over every design and every
-stock vector in the box around the integrated design's levels) and checked against an independent
-enumeration: every subset of the switchable locations, each stocked by the exact stocking solver in
-the same box. Reports the exact design's proven gap, its distance to the enumeration, the integrated
-master's distance to it, the sequential baseline's, and the gap the pipeline reports for the
-chosen network stocked on its own reach.
+(``--spread-km``), designed by ``plan_design(method="exact")`` (the integrated design, then its
+certificate: a MIP over every design with every stock vector of a growing box plus columns that
+stand for every vector outside it, :mod:`optimizer.design.certify`) and checked against an
+independent enumeration: every subset of the switchable locations, each stocked by the exact
+stocking solver in the box "integrated master's levels + 2". Reports the certified gap, the exact
+design's distance to the enumeration (<= 0: the enumeration is confined to its box), the
+integrated master's distance to it, the sequential baseline's, and the gap the pipeline reports
+for the chosen network stocked on its own reach.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import scenarios
 from optimizer.design import solve_design
 from optimizer.design.exact import exact_box
 from optimizer.design.io import write_design
-from optimizer.design.plan import EXACT_MARGIN, plan_design
+from optimizer.design.plan import plan_design
 from optimizer.stocking.cluster import connect
 from optimizer.stocking.exact import solve_exact
 from optimizer.stocking.targets import class_ceiling, target_plan
@@ -109,7 +111,7 @@ def bench_generated(n: int, parts: int, depots: int, sites: int, candidates: int
         secs = time.perf_counter() - t
         dp, ex = d.problem, d.design
         heur = solve_design(dp, with_bound=False)
-        box = exact_box(heur.levels, EXACT_MARGIN)
+        box = exact_box(heur.levels)
         t = time.perf_counter()
         enum = enumerated_design(dp, box)
         enum_s = time.perf_counter() - t

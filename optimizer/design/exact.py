@@ -1,68 +1,41 @@
-"""Exact network design for small instances: every stock vector in a box, one MIP over all designs.
+"""Exact network design for small instances: the integrated design, then its certificate.
 
-Every stock vector of every part within ``0 <= S[p, j] <= upper[p, j]`` is evaluated with the
-stocking model and put into the design master (:mod:`optimizer.design.master`), whose location
-variables then range over every design the planner's rules allow. HiGHS solves that MIP to a
-proven gap, so the result is optimal for the model within the box, with the MIP's dual bound as
-a lower bound over every design and every stock vector in the box. Only for small instances: the
-number of vectors is the product of the box sizes per part.
+The integrated design (:func:`optimizer.design.solve.solve_design`) gives a plan and the
+coverage bound; the certificate (:mod:`optimizer.design.certify`) then solves the design master
+over every stock vector of a box around it plus "tail" columns standing for every vector
+outside, growing the box until the MIP's answer is a real plan. Its optimum is the optimal
+design and its bound holds over every design and every stock level. :func:`exact_box` gives
+the box an independent enumeration checks it with (benchmarks, tests).
 """
 
 from __future__ import annotations
 
-import time
+from dataclasses import replace
 
 import numpy as np
 
-from optimizer.design.master import solve_design_master
 from optimizer.design.problem import DesignProblem
 from optimizer.design.result import DesignResult
-from optimizer.design.solve import DesignObjective, design_targets
-from optimizer.stocking.columns import ColumnPool, evaluate_columns
-from optimizer.stocking.evaluate import evaluate_parts
-from optimizer.stocking.exact import MAX_VECTORS, box_vectors
-
-EXACT_GAP = 1e-6
-"""Relative MIP gap the exact design is solved to."""
+from optimizer.design.solve import DesignObjective, solve_design
+from optimizer.stocking.exact import MAX_VECTORS
 
 
-def solve_design_exact(dp: DesignProblem, upper: np.ndarray,
-                       objective: DesignObjective = DesignObjective(), *,
-                       time_limit_s: float = 120.0) -> DesignResult:
-    """The optimal design and levels within the box ``upper`` (P, L) (see the module docstring).
-
-    ``bound`` is the MIP's proven lower bound on the yearly cost (targets mode; None under a
-    budget). ValueError if no design in the box meets the targets, or the box is too large."""
-    t0 = time.perf_counter()
-    pr = dp.stocking
-    rules = objective.rules(dp)
-    tp = design_targets(dp, rules)
-    aimed = tp.aimed_at if objective.targets is None else np.asarray(objective.targets, float)
-    upper = np.asarray(upper, dtype=np.int64).copy()
-    upper[:, list(rules.force_closed)] = 0
-    parts, vecs = box_vectors(upper, instead="the integrated design")
-    pool = ColumnPool(pr.n_locations, pr.n_classes)
-    t = time.perf_counter()
-    evaluate_columns(pr, parts, vecs, pool)
-    timings = {"vectors": time.perf_counter() - t}
-    budget_mode = rules.budget is not None
-    t = time.perf_counter()
-    m = solve_design_master(pool, dp, None if budget_mode else aimed, rules,
-                            time_limit_s=time_limit_s, mip_gap=EXACT_GAP)
-    timings["mip"] = time.perf_counter() - t
-    if m.choice is None or np.any(m.choice < 0):
-        raise ValueError(f"no design meets the targets with stock levels in the box ({m.status})")
-    S = pool.arrays()[1][m.choice]
-    is_open = (m.open > 0.5) | ~dp.switchable
-    ev = evaluate_parts(pr, S)
-    total, fixed, inv = dp.yearly_cost(S, is_open)
-    bound = None if budget_mode else max(0.0, min(float(m.bound), total))
-    gap = None if bound is None or total <= 0 else max(0.0, (total - bound) / total)
-    notes = (*tp.notes, f"exact design: {len(pool):,} stock vectors in the box (at most "
-             f"{int(upper.max(initial=0))} units per part and location), MIP {m.status.lower()}")
-    return DesignResult(is_open, S, ev, total, fixed, inv, aimed, bound, gap,
-                        ev.meets_targets(pr, aimed), "exact", len(pool),
-                        time.perf_counter() - t0, timings, notes)
+def solve_design_exact(dp: DesignProblem, objective: DesignObjective = DesignObjective(), *,
+                       time_limit_s: float = 20.0) -> DesignResult:
+    """The optimal design and levels with a bound over every design and stock level (module
+    docstring). ValueError under a budget, when no design meets the targets, or when the
+    instance is too large for a certificate (use the integrated design)."""
+    if objective.budget is not None:
+        raise ValueError("the exact design minimises cost under targets; under a budget use "
+                         "the integrated design")
+    res = solve_design(dp, objective, time_limit_s=time_limit_s, method="exact")
+    if not res.feasible:
+        raise ValueError("no design meets the targets: " + "; ".join(res.notes))
+    if not any(n.startswith("certified bound") for n in res.notes):
+        raise ValueError("the instance is too large for the exact method (a certificate "
+                         "enumerates every stock vector of a box around the plan): use the "
+                         "integrated design")
+    return replace(res, method="exact")
 
 
 def exact_box(levels: np.ndarray, margin: int = 2) -> np.ndarray:

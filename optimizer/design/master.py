@@ -25,6 +25,9 @@ from optimizer.design.problem import DesignProblem
 from optimizer.stocking.columns import ColumnPool
 from optimizer.stocking.master import ROW_SLACK, TARGET_MARGIN, capacity_rows, run_sparse
 
+CERTIFY_TOL = 1e-9
+"""HiGHS's feasibility tolerance in a ``relaxed`` (bounding) master (requests per year)."""
+
 
 @dataclass(frozen=True)
 class DesignMasterResult:
@@ -70,11 +73,14 @@ class DesignRules:
 def solve_design_master(pool: ColumnPool, dp: DesignProblem, targets: np.ndarray | None,
                         rules: DesignRules, *, integer: bool = True,
                         penalty: np.ndarray | None = None, time_limit_s: float = 60.0,
-                        mip_gap: float = 1e-4, start: np.ndarray | None = None
-                        ) -> DesignMasterResult:
+                        mip_gap: float = 1e-4, start: np.ndarray | None = None,
+                        relaxed: bool = False) -> DesignMasterResult:
     """Solve the master over ``pool`` (see the module docstring). ``start`` (P,): a column per
     part offered to the MIP as its first incumbent (with the locations those columns stock, and
-    the forced-open ones, open), so the MIP never ends worse than a known plan."""
+    the forced-open ones, open), so the MIP never ends worse than a known plan. ``relaxed``:
+    class rows ask for exactly the targets (no planning margin) and HiGHS's feasibility
+    tolerance is :data:`CERTIFY_TOL`, so its dual bound is a lower bound for the targets
+    themselves (off by at most that tolerance, in requests per year, and erring low)."""
     pr = dp.stocking
     P, C = pr.n_parts, pr.n_classes
     D = pr.class_demand_per_year
@@ -113,7 +119,8 @@ def solve_design_master(pool: ColumnPool, dp: DesignProblem, targets: np.ndarray
             rr = np.zeros(len(nz) + (1 if n_slack else 0), dtype=np.int64)
             cc = np.concatenate([nz, [M + ny + k]] if n_slack else [nz])
             vv = np.concatenate([ontime[nz, c], [1.0]] if n_slack else [ontime[nz, c]])
-            need = float((targets[c] + TARGET_MARGIN) * D[c] + ROW_SLACK)
+            need = float(targets[c] * D[c] if relaxed
+                         else (targets[c] + TARGET_MARGIN) * D[c] + ROW_SLACK)
             block(rr, cc, vv, np.array([need]), np.array([inf]))
     else:
         cc = np.concatenate([np.arange(M), M + np.arange(ny)])
@@ -172,7 +179,7 @@ def solve_design_master(pool: ColumnPool, dp: DesignProblem, targets: np.ndarray
         x0[M:M + ny] = np.maximum(used, col_lo[M:M + ny])
     h = run_sparse(obj, col_lo, col_hi, A, np.concatenate(lo), np.concatenate(hi),
                    minimize=budget is None, integer_cols=integrality, time_limit_s=time_limit_s,
-                   mip_gap=mip_gap, start=x0)
+                   mip_gap=mip_gap, start=x0, feasibility_tol=CERTIFY_TOL if relaxed else None)
     status = h.modelStatusToString(h.getModelStatus())
     info = h.getInfo()
     sol = h.getSolution()

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from inventory.domain import Scenario
-from optimizer.design.exact import exact_box, solve_design_exact
+from optimizer.design.exact import solve_design_exact
 from optimizer.design.holdback import HoldBack, hold_backs
 from optimizer.design.problem import DesignProblem, build_design_problem
 from optimizer.design.result import DesignResult
@@ -34,9 +34,6 @@ from optimizer.stocking.result import StockingPlan
 
 Progress = Callable[[float], None]
 DESIGN_METHODS = ("integrated", "exact")
-EXACT_MARGIN = 2
-"""Units added to the integrated design's levels at every location to bound the exact design's
-box (fewer when that box holds too many vectors)."""
 SEQUENTIAL_CUSHIONS = (0.02, 0.04, 0.06)
 """The sequential baseline opens candidates until each class's covered share is its target plus
 the first of these that lets the stocking step meet every target (a planner's margin for
@@ -173,10 +170,10 @@ def plan_design(scenario: Scenario, objective: DesignObjective = DesignObjective
                 method: str = "integrated", progress: Progress | None = None) -> DesignPlan:
     """The design of ``scenario`` and everything a planner reads next to it.
 
-    ``method``: ``integrated`` (column generation, any size) or ``exact`` (small instances: the
-    integrated design's levels plus :data:`EXACT_MARGIN` units at every location bound a box
-    whose every vector enters one MIP over all designs, :mod:`optimizer.design.exact`; its
-    proven bound is the bound reported, and the chosen network is stocked exactly too)."""
+    ``method``: ``integrated`` (column generation, any size; on small instances it also carries
+    the certificate of :mod:`optimizer.design.certify`) or ``exact`` (small instances only: the
+    certified optimal design, :mod:`optimizer.design.exact`, a ValueError where no certificate
+    fits; the chosen network is stocked by the exact stocking method too)."""
     if method not in DESIGN_METHODS:
         raise ValueError(f"unknown design method {method!r}; choose one of "
                          f"{', '.join(DESIGN_METHODS)}")
@@ -289,11 +286,11 @@ def _same_design(dp: DesignProblem, is_open: np.ndarray, network: NetworkPlan) -
 
 def _exact(dp: DesignProblem, heuristic: DesignResult, objective: DesignObjective,
            notes: list[str]) -> DesignResult:
-    """The exact design in the box around ``heuristic``'s levels (:func:`exact_box`)."""
-    box = exact_box(heuristic.levels, EXACT_MARGIN)
-    res = solve_design_exact(dp, box, objective)
-    if objective.budget is None:
-        notes.append(f"exact design within {int((box - heuristic.levels).max())} units of the "
-                     f"integrated design's levels: {res.yearly_cost:,.0f} a year against the "
-                     f"integrated design's {heuristic.yearly_cost:,.0f}")
+    """The certified optimal design (:func:`solve_design_exact`); ``heuristic``: the integrated
+    design, which already carries the certificate where one fits."""
+    res = (replace(heuristic, method="exact")
+           if any(n.startswith("certified bound") for n in heuristic.notes)
+           else solve_design_exact(dp, objective))
+    notes.append(f"exact design: {res.yearly_cost:,.0f} a year, no design and stock levels below "
+                 f"{res.bound:,.0f} meet the targets")
     return res

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from optimizer.design.bound import coverage_bound
+from optimizer.design.certify import certify
 from optimizer.design.master import DesignMasterResult, DesignRules, solve_design_master
 from optimizer.design.problem import DesignProblem
 from optimizer.design.repair import repair_levels
@@ -253,7 +254,32 @@ def solve_design(dp: DesignProblem, objective: DesignObjective = DesignObjective
         system = system if system > 0 else None  # not solved in time: no figure rather than 0
         st.timings["bound"] = time.perf_counter() - t
     say(0.95)
-    return replace(_result(dp, best, st, aimed, bound, method, t0), system_bound=system)
+    res = replace(_result(dp, best, st, aimed, bound, method, t0), system_bound=system)
+    if bound is not None and res.feasible:
+        t = time.perf_counter()
+        res = _certified(dp, res, rules)
+        st.timings["certificate"] = time.perf_counter() - t
+        res = replace(res, timings=dict(st.timings), runtime_s=time.perf_counter() - t0)
+    return res
+
+
+def _certified(dp: DesignProblem, res: DesignResult, rules: DesignRules) -> DesignResult:
+    """``res`` with the certificate's bound (and its optimal design when it beats ``res``) where
+    the instance is small enough for one (:func:`optimizer.design.certify.certify`)."""
+    cert = certify(dp, res.aimed_at, rules, upper=res.yearly_cost, lower=float(res.bound),
+                   levels=res.levels)
+    if cert is None:
+        return res
+    notes = [f"certified bound: {cert.vectors:,} stock vectors and {cert.rounds} MIP(s) over every "
+             f"design; no plan below {cert.bound:,.0f} a year meets the targets"]
+    if cert.levels is not None and cert.yearly_cost < res.yearly_cost - 1e-6:
+        notes.append(f"the certificate's optimal design costs {cert.yearly_cost:,.0f} a year "
+                     f"against {res.yearly_cost:,.0f} found by the integrated master: it is kept")
+        total, fixed, inv = dp.yearly_cost(cert.levels, cert.open)
+        res = replace(res, open=cert.open, levels=cert.levels, evaluation=cert.evaluation,
+                      yearly_cost=total, fixed_cost=fixed, investment=inv, feasible=True)
+    gap = max(0.0, (res.yearly_cost - cert.bound) / res.yearly_cost) if res.yearly_cost > 0 else 0.0
+    return replace(res, bound=cert.bound, gap=gap, notes=(*res.notes, *notes))
 
 
 def fixed_rules(dp: DesignProblem, is_open: np.ndarray, budget: float | None = None) -> DesignRules:

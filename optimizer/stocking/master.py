@@ -77,10 +77,12 @@ def quiet_highs() -> highspy.Highs:
 def run_sparse(cost: np.ndarray, col_lo: np.ndarray, col_hi: np.ndarray, A: sparse.spmatrix,
                row_lo: np.ndarray, row_hi: np.ndarray, *, minimize: bool = True,
                integer_cols: np.ndarray | None = None, time_limit_s: float = 60.0,
-               mip_gap: float = 1e-4, start: np.ndarray | None = None) -> highspy.Highs:
+               mip_gap: float = 1e-4, start: np.ndarray | None = None,
+               feasibility_tol: float | None = None) -> highspy.Highs:
     """Pass one sparse model to a quiet, single-threaded HiGHS and run it; returns the solver
     (read its status, info and solution). ``integer_cols``: column indices that are integer;
-    ``start``: a full column vector offered as the MIP's first incumbent (used if feasible)."""
+    ``start``: a full column vector offered as the MIP's first incumbent (used if feasible);
+    ``feasibility_tol``: HiGHS's primal and MIP feasibility tolerances (default: its own)."""
     A = sparse.csc_matrix(A)
     A.sum_duplicates()
     lp = highspy.HighsLp()
@@ -102,6 +104,9 @@ def run_sparse(cost: np.ndarray, col_lo: np.ndarray, col_hi: np.ndarray, A: spar
     h.setOptionValue("time_limit", float(time_limit_s))
     h.setOptionValue("mip_rel_gap", float(mip_gap))
     h.setOptionValue("threads", 1)
+    if feasibility_tol is not None:
+        h.setOptionValue("primal_feasibility_tolerance", float(feasibility_tol))
+        h.setOptionValue("mip_feasibility_tolerance", float(feasibility_tol))
     h.passModel(lp)
     if start is not None and integer_cols is not None:
         h.setSolution(len(start), np.arange(len(start), dtype=np.int32),

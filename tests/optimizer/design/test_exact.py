@@ -1,5 +1,5 @@
-"""Exact network design: every vector in a box and one MIP over all designs, checked against an
-enumeration of the designs (each stocked by the exact stocking solver) and by brute force."""
+"""Exact network design (the certified optimum), checked against an enumeration of the designs
+(each stocked by the exact stocking solver) and by brute force."""
 
 from __future__ import annotations
 
@@ -21,13 +21,12 @@ def test_exact_design_equals_brute_force() -> None:
     """Two parts, HQ + depot + candidate, every level 0..2: the MIP finds the cheapest design."""
     dp = build_design_problem(stock_saving(n_parts=2))
     ix = {str(x): j for j, x in enumerate(dp.location_ids)}
-    L = dp.stocking.n_locations
     best = cheapest_saving_design(dp)
-    res = solve_design_exact(dp, np.full((2, L), 2))
+    res = solve_design_exact(dp)
     assert res.method == "exact" and res.feasible
     assert res.yearly_cost == pytest.approx(best)
     assert res.bound == pytest.approx(best, rel=1e-5) and res.gap <= 1e-5
-    closed = solve_design_exact(dp, np.full((2, L), 2), DesignObjective(force_closed=("K-SHA",)))
+    closed = solve_design_exact(dp, DesignObjective(force_closed=("K-SHA",)))
     assert not closed.open[ix["K-SHA"]] and closed.levels[:, ix["K-SHA"]].sum() == 0
     assert closed.yearly_cost >= res.yearly_cost
 
@@ -54,7 +53,8 @@ def test_exact_design_equals_enumerated_designs_on_a_remote_generated_scenario()
     sc = generate(2, 3, 8, 2, candidates=2, site_spread_km=250.0)
     dp = build_design_problem(sc)
     box = np.full((dp.stocking.n_parts, dp.stocking.n_locations), 2)
-    res = solve_design_exact(dp, box)
+    res = solve_design_exact(dp)
+    assert np.all(res.levels <= box)  # so the enumeration in the box sees the optimum too
     assert res.yearly_cost == pytest.approx(_enumerated(dp, box), rel=1e-6)
     assert res.bound <= res.yearly_cost + 1e-6 and res.gap <= 1e-5
 
@@ -66,6 +66,15 @@ def test_plan_design_exact_reports_the_mip_bound() -> None:
     assert d.plan.feasible
     with pytest.raises(ValueError, match="unknown design method"):
         plan_design(stock_saving(n_parts=2), method="nope")
+
+
+def test_exact_design_refuses_a_budget_and_instances_too_large_for_a_certificate() -> None:
+    dp = build_design_problem(stock_saving(n_parts=2))
+    with pytest.raises(ValueError, match="under a budget"):
+        solve_design_exact(dp, DesignObjective(budget=1e6))
+    big = build_design_problem(generate(2, 12, 8, 1, candidates=2))  # 15 locations
+    with pytest.raises(ValueError, match="too large"):
+        solve_design_exact(big)
 
 
 def test_exact_box_adds_the_margin_everywhere_and_shrinks_it_to_fit() -> None:
