@@ -132,9 +132,32 @@ class DesignPlan:
         return self.design.bound
 
     @property
+    def aims_below_design(self) -> list[str]:
+        """Classes the chosen plan aims lower at than the design does (a class no stock reaches
+        in full, whose ceiling on the chosen network is lower than with every candidate open):
+        the design's bound is for the design's aims, so no gap is reported then."""
+        pr = self.problem.stocking
+        aims = {(str(t), int(v)): a for t, v, a in zip(pr.class_tier, pr.class_severity,
+                                                        self.design.aimed_at, strict=True)}
+        plan = self.chosen.plan
+        if plan.effective_target is None:
+            return []
+        out = []
+        for t, v, a in zip(plan.class_tier, plan.class_severity, plan.effective_target,
+                           strict=True):
+            d = aims.get((str(t), int(v)))
+            if d is not None and not np.isnan(d) and not np.isnan(a) and a < d - 1e-9:
+                out.append(f"{t}/sev{int(v)}")
+        return out
+
+    @property
     def gap(self) -> float | None:
+        """(yearly cost - bound) / yearly cost; None without a bound or where the chosen plan
+        aims lower than the design (:attr:`aims_below_design`)."""
         b, v = self.design.bound, self.chosen.yearly_cost
-        return None if b is None or v <= 0 else max(0.0, (v - b) / v)
+        if b is None or v <= 0 or self.aims_below_design:
+            return None
+        return max(0.0, (v - b) / v)
 
     @property
     def system_gap(self) -> float | None:
@@ -254,6 +277,13 @@ def plan_design(scenario: Scenario, objective: DesignObjective = DesignObjective
                      "stocking solver found no plan within the caps (see its notes); design.csv "
                      "flags them")
     plan = chosen.plan
+    result = DesignPlan(chosen, design, sequential, before, (), dp, reach_full, {}, 0.0)
+    lower = result.aims_below_design
+    if lower:
+        notes.append(f"the chosen network's plan aims lower than the design at {', '.join(lower)} "
+                     "(no stock reaches those classes in full and the chosen network's ceiling is "
+                     "lower than with every candidate open): no gap is reported against the "
+                     "design's bound, which is for the design's aims")
     short = [(str(plan.class_tier[c]), int(plan.class_severity[c]))
              for c in np.nonzero(~plan.class_reachable)[0]]
     allowed = {d.depot_id for d in chosen.scenario.depots}  # what the chosen network has

@@ -24,7 +24,7 @@ import numpy as np
 import pulp
 
 from optimizer.stocking.evaluate import evaluate_parts, replicate
-from optimizer.stocking.master import quiet_highs
+from optimizer.stocking.master import ROW_SLACK, TARGET_MARGIN, quiet_highs
 from optimizer.stocking.problem import StockingProblem
 
 MAX_VECTORS = 200_000
@@ -73,6 +73,12 @@ def vector_contributions(problem: StockingProblem, upper: np.ndarray
     return np.split(flat, splits), np.split(contrib, splits)
 
 
+def need(target: float, demand: float) -> float:
+    """On-time demand per year a class row asks for: the target plus the masters' margins, so a
+    plan HiGHS accepts within its row tolerance still meets the target when evaluated."""
+    return float((target + TARGET_MARGIN) * demand + ROW_SLACK)
+
+
 def solve_exact(problem: StockingProblem, upper: np.ndarray, targets: np.ndarray | None = None,
                 budget: float | None = None, time_limit_s: float = 120.0) -> ExactResult:
     """Optimal levels within the box ``upper`` (P, L) for ``targets`` (C,) or under ``budget``."""
@@ -93,7 +99,7 @@ def solve_exact(problem: StockingProblem, upper: np.ndarray, targets: np.ndarray
             if targets is None or np.isnan(targets[c]) or D[c] <= 0:
                 continue
             m += pulp.lpSum(float(contrib[p][v, c]) * x[p][v] for p in range(problem.n_parts)
-                            for v in range(len(x[p]))) >= float(targets[c] * D[c]) - 1e-9 * D[c]
+                            for v in range(len(x[p]))) >= need(targets[c], D[c])
     else:
         m += pulp.lpSum(float(contrib[p][v].sum()) * x[p][v] for p in range(problem.n_parts)
                         for v in range(len(x[p])))

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -86,3 +87,17 @@ def test_exact_box_adds_the_margin_everywhere_and_shrinks_it_to_fit() -> None:
     assert np.array_equal(exact_box(wide, 5), wide + 3)
     with pytest.raises(ValueError, match="small instances"):
         exact_box(np.zeros((2, 20), dtype=np.int64), 1)
+
+
+def test_no_gap_is_reported_when_the_chosen_plan_aims_lower_than_the_design() -> None:
+    """A chosen network whose own ceiling is lower than with every candidate open aims lower at
+    that class and may cost less than the design's bound (which is for the design's aims): no
+    gap is claimed then."""
+    d = plan_design(stock_saving(n_parts=2), with_before=False)
+    assert d.gap is not None and not d.aims_below_design
+    plan = d.plan
+    lower = replace(plan, effective_target=np.where(np.isnan(plan.effective_target), np.nan,
+                                                    plan.effective_target - 0.01))
+    d2 = replace(d, chosen=replace(d.chosen, plan=lower))
+    assert d2.aims_below_design == ["platinum/sev1"]
+    assert d2.gap is None
