@@ -79,14 +79,14 @@ def bench_scenario(name: str, out: str | None, cluster: str | None) -> None:
         print(f"  written to {out}")
 
 
-def enumerated_design(dp, box: np.ndarray) -> float:
+def enumerated_design(dp, box: np.ndarray, aimed: np.ndarray) -> float:
     """The cheapest yearly cost over every subset of the switchable locations, each stocked by the
-    exact stocking solver within ``box`` (P, L) at its open locations: an independent route to
-    the exact design's optimum (designs whose stock overfills a unit capacity are skipped)."""
+    exact stocking solver within ``box`` (P, L) at its open locations for the shares ``aimed``:
+    an independent route to the exact design's optimum (designs whose stock overfills a unit
+    capacity are skipped)."""
     pr = dp.stocking
     sw = np.nonzero(dp.switchable)[0]
     best = np.inf
-    aimed = target_plan(pr, class_ceiling(pr, np.ones(pr.n_locations, dtype=bool))).aimed_at
     for bits in itertools.product((False, True), repeat=len(sw)):
         is_open = ~dp.switchable.copy()
         is_open[sw] = bits
@@ -113,29 +113,36 @@ def bench_generated(n: int, parts: int, depots: int, sites: int, candidates: int
         heur = solve_design(dp, with_bound=False)
         box = exact_box(heur.levels)
         t = time.perf_counter()
-        enum = enumerated_design(dp, box)
+        enum = enumerated_design(dp, box, ex.aimed_at)
+        full_aims = target_plan(dp.stocking, class_ceiling(
+            dp.stocking, np.ones(dp.stocking.n_locations, dtype=bool))).aimed_at
+        lowered = bool(np.any(ex.aimed_at < np.nan_to_num(full_aims, nan=-1.0) - 1e-9))
         enum_s = time.perf_counter() - t
         seq = d.sequential.yearly_cost if d.sequential is not None else np.nan
         opened = int((ex.open & dp.is_candidate).sum())
         heur_ok = heur.evaluation.meets_targets(dp.stocking, ex.aimed_at)  # the design's aims
         rows.append((ex.gap, ex.yearly_cost / enum - 1,
                      heur.yearly_cost / ex.yearly_cost - 1 if heur_ok else np.nan,
-                     seq / d.yearly_cost - 1, d.gap, opened, secs, enum_s))
+                     seq / d.yearly_cost - 1, np.nan if d.gap is None else d.gap, opened, secs,
+                     enum_s))
         master = (f"{heur.yearly_cost:,.0f} ({rows[-1][2]:+.2%})" if heur_ok else
                   f"{heur.yearly_cost:,.0f} missing a target ({'; '.join(heur.notes)})")
-        print(f"seed {seed}: exact design {ex.yearly_cost:,.0f} (opens {opened}, MIP gap "
-              f"{ex.gap:.1e}), enumeration {enum:,.0f} ({rows[-1][1]:+.1e}); integrated master "
+        gap = "n/a (it aims lower)" if d.gap is None else f"{d.gap:.3%}"
+        print(f"seed {seed}: exact design {ex.yearly_cost:,.0f} (opens {opened}, certified gap "
+              f"{ex.gap:.1e}{', aims lowered to what the pool reaches' if lowered else ''}), "
+              f"enumeration at the same aims {enum:,.0f} ({rows[-1][1]:+.1e}); integrated master "
               f"{master}; chosen network stocked on its own "
-              f"reach {d.yearly_cost:,.0f}, gap to the bound {d.gap:.3%}; sequential {seq:,.0f} "
+              f"reach {d.yearly_cost:,.0f}, gap to the bound {gap}; sequential {seq:,.0f} "
               f"({rows[-1][3]:+.2%}); {secs:.1f} s (enumeration {enum_s:.1f} s)", flush=True)
     a = np.array(rows, dtype=float)
-    print(f"{n} instances, {int((a[:, 5] > 0).sum())} open a candidate: exact-design MIP gap worst "
+    print(f"{n} instances, {int((a[:, 5] > 0).sum())} open a candidate: certified gap worst "
           f"{a[:, 0].max():.1e}; exact vs enumeration worst {np.abs(a[:, 1]).max():.1e}; "
           f"integrated master alone above the exact design mean {np.nanmean(a[:, 2]):+.2%} worst "
           f"{np.nanmax(a[:, 2]):+.2%} ({int(np.isnan(a[:, 2]).sum())} missing a target); "
           f"sequential above the chosen design mean {np.nanmean(a[:, 3]):+.2%} "
           f"worst {np.nanmax(a[:, 3]):+.2%}; reported gap of the chosen plan mean "
-          f"{a[:, 4].mean():.3%} worst {a[:, 4].max():.3%}; mean {a[:, 6].mean():.1f} s per design")
+          f"{np.nanmean(a[:, 4]):.3%} worst {np.nanmax(a[:, 4]):.3%} ({int(np.isnan(a[:, 4]).sum())} "
+          f"not comparable); mean {a[:, 6].mean():.1f} s per design")
 
 
 def main() -> None:
