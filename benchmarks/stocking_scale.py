@@ -6,14 +6,14 @@ and 2 worker processes, side by side (same problem, same code), for BENCHMARKS.m
         [--problem-cache FILE [--build-only]]
 
 The scenario, reach and problem are built once (timed; ``--problem-cache`` keeps them in a pickle
-for the next run) and pickled; each cluster mode then runs
-in a fresh process, so its peak memory is its own: the client's peak RSS and, on a cluster, the
-largest worker's. Per mode it prints the whole solve (wall time, the phases, investment, the gap
-to the column pool's LP bound) and, apart from it, one pricing pass (every part's marginal-analysis
-path under the start prices: the per-part work alone) with its speed-up over this process. It
-also times the cluster's per-task overhead (empty tasks) and, with ``--estimate P L W``, turns the
-measured per-pair pricing and evaluation costs and that overhead into a paper estimate for P parts
-x L locations on W workers.
+for the next run; ``--build-only`` stops there and prints the peak RSS) and pickled; each cluster
+mode then runs in a fresh process, so its peak memory is its own: the client's peak RSS and, on a
+cluster, the largest worker's. Per mode it prints the whole solve (wall time, the phases,
+investment, the gap to the column pool's LP bound) and, apart from it, one pricing pass (every
+part's marginal-analysis path under the start prices: the per-part work alone) with its speed-up
+over this process. It also times the cluster's per-task overhead (empty tasks) and, with
+``--estimate P L W``, turns the measured per-pair pricing and evaluation costs and that overhead
+into a paper estimate for P parts x L locations on W workers.
 """
 
 from __future__ import annotations
@@ -84,6 +84,7 @@ def run_mode(problem_file: str, mode: str, max_runtime: float, gap: float) -> di
         out.update(investment=res.investment, bound=res.bound, gap=res.gap, units=res.units,
                    feasible=res.feasible, columns=res.stats.columns,
                    out_of_time=res.stats.out_of_time, levels_sum=int(res.levels.sum()),
+                   stop_reason=res.stats.stop_reason, pricing_rounds=res.stats.pricing_rounds,
                    levels_hash=int(np.int64(np.sum(res.levels * (1 + np.arange(P))[:, None]))))
         if not cluster.local:
             peaks = cluster.client.run(
@@ -162,6 +163,7 @@ def main() -> None:
             with a.problem_cache.open("wb") as fh:
                 pickle.dump(pr, fh)
     if a.build_only:
+        print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / GiB:.2f} GiB")
         return
     with tempfile.TemporaryDirectory(prefix="stocking-scale-") as tmp:
         path = Path(tmp) / "problem.pkl"

@@ -332,20 +332,25 @@ def build_reach(scenario: Scenario, network: TravelNetwork | None = None, *,
             contract = scenario.contract(site.contract_id)
             rows = _near_depots(net, j, hq, near, forward)
             arrivals: dict[int, np.ndarray] = {}
+            timed: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}  # per mode set
             for term in sorted(contract.terms, key=lambda t: t.severity):
                 due = _due(due_cache, term, site, z)
                 if due is None:
                     none_due.append((site.site_id, term.severity))
                     continue
                 for size in sizes:
-                    ms = mode_sets[size]
-                    for m in ms:
-                        if m not in arrivals:
-                            arrivals[m] = _arrivals(net, z, j, m, net.modes[m], parcel_cache)[rows]
-                    eta = (np.minimum.reduce([arrivals[m] for m in ms]) if ms else
-                           np.full((len(rows), len(z.instants)), NEVER, dtype=np.int64))
+                    ms = tuple(mode_sets[size])
+                    if ms not in timed:
+                        for m in ms:
+                            if m not in arrivals:
+                                arrivals[m] = _arrivals(net, z, j, m, net.modes[m],
+                                                        parcel_cache)[rows]
+                        eta = (np.minimum.reduce([arrivals[m] for m in ms]) if ms else
+                               np.full((len(rows), len(z.instants)), NEVER, dtype=np.int64))
+                        timed[ms] = eta, _typical(eta, z.t)
+                    eta, typical = timed[ms]
                     keys.append((site.site_id, term.severity, str(size)))
-                    e, pat = _rank(net, site, rows, eta, due, z.t, weight)
+                    e, pat = _rank(net, site, rows, eta, due, z.t, weight, typical)
                     entries.append(e)
                     patterns.append(pat)
             done += 1
@@ -397,23 +402,47 @@ _DUE_MEMO_SIZE = 1024
 over the same sites and year); oldest dropped first."""
 
 
+def _typical(eta: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """(R,) median ETA of each row of ``eta`` (R, T) over the instants ``t`` (seconds after the
+    request; NEVER where a depot cannot arrive)."""
+    return np.median(np.minimum(eta - t[None, :], NEVER), axis=1)
+
+
 def _rank(net: TravelNetwork, site: Site, rows: np.ndarray, eta: np.ndarray, due: np.ndarray,
-          t: np.ndarray, weight: np.ndarray
+          t: np.ndarray, weight: np.ndarray, typical: np.ndarray | None = None
           ) -> tuple[tuple[tuple[str, float], ...], tuple[Pattern, ...]]:
     """Entries ((depot_id, p_on_time) of the depots on time at least once, preferred first) and
-    the patterns of depots on time together, weighted by ``weight`` (per instant)."""
-    on = eta <= due[None, :]
-    p = on.astype(float) @ weight
+    the patterns of depots on time together, weighted by ``weight`` (per instant).
+    ``typical``: :func:`_typical` of ``eta`` when already known (it does not depend on the
+    deadline, so the terms of a site share it)."""
+    on = (eta <= due[None, :]).astype(float)
+    p = on @ weight
     reach = np.nonzero(p > 0)[0]
     if reach.size == 0:
         return (), ((1.0, 0),)
-    typical = np.median(np.minimum(eta[reach] - t[None, :], NEVER), axis=1)
+    typical = (_typical(eta[reach], t) if typical is None else typical[reach])
     primary = net.depot_index[site.primary_depot_id]
-    order = sorted(range(reach.size),
-                   key=lambda k: (rows[reach[k]] != primary, typical[k], -p[reach[k]]))
+    # primary first, then by median ETA, then by share on time (stable: ties keep row order)
+    order = np.lexsort((-p[reach], typical, rows[reach] != primary))
     ranked = reach[order]
-    bits = (on[ranked].astype(np.int64) << np.arange(ranked.size, dtype=np.int64)[:, None]).sum(axis=0)
-    masks, inverse = np.unique(bits, return_inverse=True)
+    masks, inverse = _masks(on[ranked])
     w = np.bincount(inverse, weights=weight, minlength=masks.size)
     pats = tuple((float(wk), int(mk)) for wk, mk in zip(w, masks, strict=True) if wk > 0)
     return tuple((net.depots[rows[k]].depot_id, float(p[k])) for k in ranked), pats
+
+
+def _masks(on: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct bitmasks (ascending) of the columns of ``on`` (K, T) 0/1 (bit k = row k),
+    and each column's index among them. Runs of equal columns (instants next to each other
+    mostly agree) are looked up once."""
+    K = on.shape[0]
+    if K <= 52:  # the sum of distinct powers of two below 2**53 is exact in float64
+        bits = (np.exp2(np.arange(K)) @ on).astype(np.int64)
+    else:
+        bits = (on.astype(np.int64) << np.arange(K, dtype=np.int64)[:, None]).sum(axis=0)
+    run = np.zeros(bits.size, dtype=np.int64)
+    run[1:] = bits[1:] != bits[:-1]
+    run = np.cumsum(run)
+    first = np.flatnonzero(np.r_[True, bits[1:] != bits[:-1]])
+    masks, run_index = np.unique(bits[first], return_inverse=True)
+    return masks, run_index[run]

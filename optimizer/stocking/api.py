@@ -64,8 +64,10 @@ class Objective:
 class RunStats:
     """How a solve went: the method's name, wall time (s) and per-phase ``timings`` (s), the
     column pool's size, where the per-part work ran (``cluster``: an address or "in-process",
-    and its ``workers``), whether the ``MaxRuntime`` cut the search short, and the solver's own
-    remarks (``messages``: fallbacks, targets lowered to fit capacities)."""
+    and its ``workers``), whether the ``MaxRuntime`` cut the search short (``out_of_time``; then
+    ``stop_reason`` is "max runtime", else "completed"), the pricing rounds run after the start
+    pass (``pricing_rounds``), and the solver's own remarks (``messages``: fallbacks, targets
+    lowered to fit capacities)."""
 
     method: str
     runtime_s: float
@@ -75,6 +77,11 @@ class RunStats:
     workers: int = 1
     out_of_time: bool = False
     messages: tuple[str, ...] = ()
+    pricing_rounds: int = 0
+
+    @property
+    def stop_reason(self) -> str:
+        return "max runtime" if self.out_of_time else "completed"
 
 
 @dataclass(frozen=True, eq=False)
@@ -196,10 +203,11 @@ def solve(problem: StockingProblem, objective: Objective | None = None, *,
     feasible = (bool(classes_met(problem.class_target, ev.class_on_time).all())
                 if budget is None else investment <= budget + 1e-6)
     runtime = time.perf_counter() - t0
+    out_of_time = res.cut_short or (deadline is not None and time.perf_counter() > deadline)
     stats = RunStats(method.name, runtime, timings, res.columns,
                      "in-process" if cluster is None else cluster.address,
-                     1 if cluster is None else cluster.n_workers,
-                     deadline is not None and time.perf_counter() > deadline, tuple(messages))
+                     1 if cluster is None else cluster.n_workers, out_of_time, tuple(messages),
+                     res.rounds)
     return Result(S, ev, objective, np.asarray(aimed, dtype=float), tp.ceiling, investment,
                   feasible, bound, gap, scope, stats)
 

@@ -13,6 +13,7 @@ with shared read-only inputs), warm-started from the previous round's availabili
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -137,7 +138,8 @@ def marginal_paths(problem: StockingProblem, prices: np.ndarray, pool: ColumnPoo
                    max_rounds: int = 100_000, units_per_round: int = 1,
                    blocked: np.ndarray | None = None, entry_cost: np.ndarray | None = None,
                    surcharge: np.ndarray | None = None, bounds: LevelBounds | None = None,
-                   progress: Callable[[int], None] | None = None) -> np.ndarray:
+                   progress: Callable[[int], None] | None = None,
+                   stop_at: float | None = None) -> np.ndarray:
     """Per-part marginal analysis under class ``prices`` (C,); every vector visited joins ``pool``.
 
     Each part adds its best 1..``lookahead``-unit step while ``prices . gain / cost`` of that
@@ -149,7 +151,9 @@ def marginal_paths(problem: StockingProblem, prices: np.ndarray, pool: ColumnPoo
     price of using a location for that part); ``surcharge`` (P, L) is added to the cost of every
     unit (the price of a location's capacity, from the master's capacity rows); ``bounds``
     (planner minimums / maximums) raise the start to the minimums and stop steps above the
-    maximums. Returns the final levels (P, L).
+    maximums. ``stop_at``: a wall-clock instant (``time.time()``, so it holds on any worker of
+    a cluster) past which no further round starts; the paths end where they got to (their
+    vectors so far are in ``pool``). Returns the final levels (P, L).
     """
     P, L = problem.n_parts, problem.n_locations
     S = np.zeros((P, L), dtype=np.int64) if start is None else start.astype(np.int64).copy()
@@ -160,7 +164,7 @@ def marginal_paths(problem: StockingProblem, prices: np.ndarray, pool: ColumnPoo
     A_warm = np.zeros((P, L))
     has_warm = False
     for rnd in range(max_rounds):
-        if active.size == 0:
+        if active.size == 0 or (stop_at is not None and time.time() >= stop_at):
             break
         sub = subproblem(problem, active)
         ev = evaluate_parts(sub, S[active], tol=LOOP_TOL, with_fill=False,

@@ -37,7 +37,7 @@ from optimizer.stocking.cluster import Cluster, workers_of
 from optimizer.stocking.columns import ColumnPool, evaluate_columns, paths
 from optimizer.stocking.evaluate import Evaluation, evaluate_parts
 from optimizer.stocking.incumbent import lp_incumbent
-from optimizer.stocking.master import ROW_SLACK, TARGET_MARGIN, solve_master
+from optimizer.stocking.master import ROW_SLACK, TARGET_MARGIN, MasterResult, solve_master
 from optimizer.stocking.params import SolveParams
 from optimizer.stocking.problem import StockingProblem
 
@@ -49,6 +49,8 @@ MIP_GAP = 1e-4
 """Relative gap at which the master MIP stops: 0.01 % of the investment (2,400 CNY on
 cn-telecom). On the 5,000-part benchmark 1e-6 ran into the 20 s time limit (66.73 M CNY) while
 1e-4 proved 66.73 M within 0.008 % of the pool LP in 11 s."""
+TIME_LIMIT = "Time limit reached"
+"""HiGHS's model status when a run stops at its time limit."""
 CAP_ROUNDS = 8
 """Extra pricing rounds allowed, on a problem with location caps, while the pool LP improves."""
 SURCHARGE_SCALES = (0.5, 1.0, 2.0)
@@ -76,6 +78,10 @@ class LagrangeResult:
     feasible: bool
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    rounds: int = 0
+    """Pricing rounds run after the start pass."""
+    cut_short: bool = False
+    """The deadline stopped a pricing pass, skipped a round or limited a master problem."""
 
 
 def _neighbours(S: np.ndarray, swaps: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -107,12 +113,14 @@ def plan_levels(problem: StockingProblem, targets: np.ndarray | None = None, *,
     local columns (default: 3 while ``P x L <= 5,000``, else 0: at scale each round
     evaluates ``2 L`` vectors per part for little gain); 1-for-1 moves join the neighbourhood
     while ``P x L^2 <= swap_limit``. Each master MIP stops at relative gap ``mip_gap`` or
-    after ``time_limit_s``, or at ``deadline`` (a ``time.perf_counter()`` instant; every MIP
-    gets at least ``params.min_mip_s``), past which no further pricing or neighbourhood round
-    starts once the pool meets the targets. Cheap enough to call from other code (restock
-    runs). The per-part work (pricing paths, column and plan evaluations) runs in chunks on
-    ``cluster`` (None: in this process; :mod:`optimizer.stocking.chunks`); ``params``: the
-    other knobs (:class:`~optimizer.stocking.params.SolveParams`).
+    after ``time_limit_s``, or at ``deadline`` (a ``time.perf_counter()`` instant; every master
+    problem gets the time left, at least ``params.min_mip_s``). Past the deadline no pricing or
+    neighbourhood round starts and a pricing pass under way stops between path rounds in every
+    chunk (on a cluster too); if the pool does not meet the targets by then, the path levels come
+    back flagged infeasible. Cheap enough to call from other code (restock runs). The per-part
+    work (pricing paths, column and plan evaluations) runs in chunks on ``cluster`` (None: in
+    this process; :mod:`optimizer.stocking.chunks`); ``params``: the other knobs
+    (:class:`~optimizer.stocking.params.SolveParams`).
     ``bounds``: planner minimums / maximums every column, and so the plan, keeps to.
     """
     t0 = time.perf_counter()
@@ -122,13 +130,27 @@ def plan_levels(problem: StockingProblem, targets: np.ndarray | None = None, *,
     chunk = prm.chunk_parts(L)
     work = {"cluster": cluster, "chunk_parts": chunk}
 
-    def mip_time() -> float:
-        if deadline is None:
-            return time_limit_s
-        return min(time_limit_s, max(deadline - time.perf_counter(), prm.min_mip_s))
+    # the deadline as a wall-clock instant, which the chunks check on any worker
+    stop_at = None if deadline is None else time.time() + (deadline - time.perf_counter())
+    priced = {**work, "stop_at": stop_at}
+    cut = [False]
+
+    def master(*args: object, **kw: object) -> MasterResult:
+        """:func:`solve_master` within ``time_limit_s`` and the time left (at least
+        ``min_mip_s``); notes when the deadline is what stopped it."""
+        limit = time_limit_s
+        if deadline is not None:
+            limit = min(time_limit_s, max(deadline - time.perf_counter(), prm.min_mip_s))
+        res = solve_master(*args, time_limit_s=limit, **kw)
+        if limit < time_limit_s and res.status == TIME_LIMIT:
+            cut[0] = True
+        return res
 
     def late() -> bool:
-        return deadline is not None and time.perf_counter() >= deadline
+        if deadline is not None and time.perf_counter() >= deadline:
+            cut[0] = True
+            return True
+        return False
 
     tg = problem.class_target if targets is None else np.asarray(targets, dtype=float)
     D = problem.class_demand_per_year
@@ -152,9 +174,13 @@ def plan_levels(problem: StockingProblem, targets: np.ndarray | None = None, *,
 
     # 1. start: paths under prices0 down to a first threshold.
     per_round = prm.per_round(P * L)
-    ratio = _first_ratio(problem, prices0, **work) * 1e-3
-    S_path = paths(problem, prices0, pool, stop_ratio=ratio, units_per_round=per_round, **work,
-                   bounds=bounds)
+    if late():  # the time went on the empty columns: no path starts
+        ratio, S_path = 1.0, zero
+    else:
+        ratio = _first_ratio(problem, prices0, **work) * 1e-3
+        S_path = paths(problem, prices0, pool, stop_ratio=ratio, units_per_round=per_round,
+                       **priced, bounds=bounds)
+        late()  # notes whether the deadline cut the start pass
     timings["start"] = time.perf_counter() - t0
     say(0.2)
     lp = None
@@ -162,19 +188,21 @@ def plan_levels(problem: StockingProblem, targets: np.ndarray | None = None, *,
         # 2. pricing rounds: big-M phase 1 (short classes priced at their penalty) until the
         # pool meets the targets, then the LP duals as Lagrange multipliers.
         penalty = np.where(con, prm.big_m * float(cost.sum()) / np.where(D > 0, D, 1.0), 0.0)
-        lp = solve_master(pool, problem, tg, integer=False, penalty=penalty,
-                          time_limit_s=time_limit_s)
+        lp = master(pool, problem, tg, integer=False, penalty=penalty)
         extra = 0
+        n_rounds_done = 0
         capped = bool(np.any(problem.capped))
         last = np.inf
         for r in range(prm.max_phase1 + rounds + (CAP_ROUNDS if capped else 0)):
             t = time.perf_counter()
+            if late():
+                break
             short = bool(np.any(lp.shortfall > 1e-9 * np.maximum(D, 1e-12)))
             if not short:
                 # with capacities, the prices of full locations take rounds to settle: go on
                 # while the pool's LP keeps falling
                 settling = capped and lp.objective < last * (1 - 1e-6)
-                if (extra >= rounds and not settling) or late():
+                if extra >= rounds and not settling:
                     break
                 extra += 1
                 last = lp.objective
@@ -184,17 +212,24 @@ def plan_levels(problem: StockingProblem, targets: np.ndarray | None = None, *,
             sur = lp.surcharge(cost)
             for scale in (1.0,) if sur is None else surcharge_scales(P * L):
                 paths(problem, u, pool, stop_ratio=0.5, units_per_round=per_round,
-                      **work, surcharge=None if sur is None else scale * sur,
+                      **priced, surcharge=None if sur is None else scale * sur,
                       bounds=bounds)
-            lp = solve_master(pool, problem, tg, integer=False, penalty=penalty,
-                              time_limit_s=time_limit_s)
+            lp = master(pool, problem, tg, integer=False, penalty=penalty)
+            n_rounds_done += 1
             timings[f"pricing{r + 1}"] = time.perf_counter() - t
             say(min(0.7, 0.2 + 0.1 * (r + 1)))
+        late()
         short = lp.shortfall > 1e-9 * np.maximum(D, 1e-12)
+        if np.any(short) and cut[0]:
+            notes.append("stopped by the runtime limit (MaxRuntime) before the generated columns "
+                         "met the targets: the path levels so far, short of them")
+            return _finish(problem, S_path, None, pool, False, notes, timings, **work,
+                           rounds=n_rounds_done, cut_short=True)
         if np.any(short) and not np.any(problem.capped):
             notes.append("the targets cannot be met by the generated columns "
                          "(too strict for the model)")
-            return _finish(problem, S_path, None, pool, False, notes, timings, **work)
+            return _finish(problem, S_path, None, pool, False, notes, timings, **work,
+                           rounds=n_rounds_done)
         for c in np.nonzero(short)[0]:
             # within the locations' capacities the pool reaches less: aim at that and say so
             reached = max(tg[c] - lp.shortfall[c] / D[c] - 1e-4, 0.0)
@@ -204,8 +239,10 @@ def plan_levels(problem: StockingProblem, targets: np.ndarray | None = None, *,
             tg = tg.copy()
             tg[c] = reached
     else:
+        n_rounds_done = 0
         S_path = _deepen(problem, prices0, pool, S_path, ratio, budget, per_round, bounds=bounds,
-                         **work)
+                         **priced)
+        late()
 
     # 3-4. MIP, then neighbourhood columns while they help.
     t = time.perf_counter()
@@ -214,8 +251,8 @@ def plan_levels(problem: StockingProblem, targets: np.ndarray | None = None, *,
         # a first incumbent rounded from the pool LP: the MIP has a plan whatever its time
         need = np.where(con, (tg + TARGET_MARGIN) * D + ROW_SLACK, np.nan)
         start = lp_incumbent(pool, lp.x, P, D, need)
-    mip = solve_master(pool, problem, tg if budget is None else None, budget=budget,
-                       time_limit_s=mip_time(), mip_gap=mip_gap, start=start)
+    mip = master(pool, problem, tg if budget is None else None, budget=budget, mip_gap=mip_gap,
+                 start=start)
     if (mip.choice is None or np.any(mip.choice < 0)) and start is not None:
         notes.append(f"master MIP: {mip.status} without a plan of its own; the plan rounded "
                      "from the pool LP is kept")
@@ -223,12 +260,11 @@ def plan_levels(problem: StockingProblem, targets: np.ndarray | None = None, *,
     if (mip.choice is None or np.any(mip.choice < 0)) and budget is None and np.any(problem.capped):
         # the path levels may overrun a cap: the MIP with the phase-1 slacks (always feasible)
         notes.append(f"master MIP: {mip.status}; solved again with every class allowed short")
-        mip = solve_master(pool, problem, tg, penalty=penalty, time_limit_s=mip_time(),
-                           mip_gap=mip_gap)
+        mip = master(pool, problem, tg, penalty=penalty, mip_gap=mip_gap)
     if mip.choice is None or np.any(mip.choice < 0):
         notes.append(f"master MIP: {mip.status}; falling back to the path levels")
         return _finish(problem, S_path, lp.objective if lp else None, pool, budget is not None,
-                       notes, timings, **work)
+                       notes, timings, **work, rounds=n_rounds_done, cut_short=cut[0])
     _, levels, _, _ = pool.arrays()
     S = levels[mip.choice]
     timings["mip"] = time.perf_counter() - t
@@ -245,8 +281,8 @@ def plan_levels(problem: StockingProblem, targets: np.ndarray | None = None, *,
         evaluate_columns(problem, parts, vecs, pool, **work)
         if len(pool) == before:
             break
-        mip2 = solve_master(pool, problem, tg if budget is None else None, budget=budget,
-                            time_limit_s=mip_time(), mip_gap=mip_gap, start=mip.choice)
+        mip2 = master(pool, problem, tg if budget is None else None, budget=budget,
+                      mip_gap=mip_gap, start=mip.choice)
         timings[f"neighbourhood{k + 1}"] = time.perf_counter() - t
         say(0.7 + 0.3 * (k + 1) / n_rounds)
         if mip2.choice is None or np.any(mip2.choice < 0):
@@ -259,21 +295,26 @@ def plan_levels(problem: StockingProblem, targets: np.ndarray | None = None, *,
             break
     bound = None
     if budget is None:
-        lpf = solve_master(pool, problem, tg, integer=False, time_limit_s=time_limit_s)
+        lpf = master(pool, problem, tg, integer=False)
         bound = lpf.objective if np.isfinite(lpf.objective) else None
-    return _finish(problem, S, bound, pool, True, notes, timings, **work)
+    return _finish(problem, S, bound, pool, True, notes, timings, **work, rounds=n_rounds_done,
+                   cut_short=cut[0])
 
 
 def _deepen(problem: StockingProblem, prices: np.ndarray, pool: ColumnPool, S_path: np.ndarray,
             ratio: float, budget: float, per_round: int, *, cluster: Cluster | None = None,
-            chunk_parts: int | None = None, bounds: LevelBounds | None = None) -> np.ndarray:
-    """Continue the paths (stopping ratio / 10 each time) until they can spend ``budget``."""
+            chunk_parts: int | None = None, bounds: LevelBounds | None = None,
+            stop_at: float | None = None) -> np.ndarray:
+    """Continue the paths (stopping ratio / 10 each time) until they can spend ``budget``, or
+    until the wall-clock instant ``stop_at`` (``time.time()``)."""
     cost = problem.unit_cost
     while float(cost @ S_path.sum(axis=1)) < budget and ratio > 1e-12:
+        if stop_at is not None and time.time() >= stop_at:
+            break
         ratio /= 10
         S_path = paths(problem, prices, pool, stop_ratio=ratio, start=S_path,
                        units_per_round=per_round, cluster=cluster, chunk_parts=chunk_parts,
-                       bounds=bounds)
+                       bounds=bounds, stop_at=stop_at)
     return S_path
 
 
@@ -335,12 +376,13 @@ def budget_sweep(problem: StockingProblem, budgets: np.ndarray, *,
 
 def _finish(problem: StockingProblem, S: np.ndarray, bound: float | None, pool: ColumnPool,
             feasible: bool, notes: list[str], timings: dict[str, float], *,
-            cluster: Cluster | None = None, chunk_parts: int | None = None) -> LagrangeResult:
+            cluster: Cluster | None = None, chunk_parts: int | None = None, rounds: int = 0,
+            cut_short: bool = False) -> LagrangeResult:
     t = time.perf_counter()
     ev = evaluate_levels(problem, S, cluster=cluster,
                          chunk_parts=chunk_parts or SolveParams().chunk_parts(problem.n_locations))
     timings["final evaluation"] = time.perf_counter() - t
-    return LagrangeResult(S, ev, bound, len(pool), feasible, notes, timings)
+    return LagrangeResult(S, ev, bound, len(pool), feasible, notes, timings, rounds, cut_short)
 
 
 def _first_ratio(problem: StockingProblem, prices: np.ndarray, *, cluster: Cluster | None = None,

@@ -32,9 +32,11 @@ class SolveParams:
     chunk_pairs : the per-part work (pricing paths, column and plan evaluations) runs in chunks
         of about this many (part, location) pairs, each a task on a cluster; this bounds the
         memory of one task (and of the in-process run) whatever the problem size.
-    min_mip_s : seconds a master MIP gets even when the ``MaxRuntime`` is used up (a plan needs
-        one MIP, and HiGHS may need this long for a first incumbent at 5,000 parts; the MIP
-        limit before the stop rules was 20 s).
+    min_mip_s : seconds a master problem (LP or MIP) gets even when the ``MaxRuntime`` is used
+        up, so a run ends within about this much (plus the final plan evaluation) of its limit.
+        A MIP stopped before its first plan of its own keeps the plan rounded from the pool LP
+        (:mod:`optimizer.stocking.incumbent`); with location caps, where there is none, the path
+        levels come back (flagged when short).
     """
 
     units_per_round: int = 4
@@ -46,7 +48,7 @@ class SolveParams:
     neighbourhood_pairs: int = 5_000
     swap_limit: int = 20_000
     chunk_pairs: int = 100_000
-    min_mip_s: float = 20.0
+    min_mip_s: float = 2.0
 
     def __post_init__(self) -> None:
         for name in ("units_per_round", "chunk_pairs"):

@@ -6,7 +6,7 @@ scenario order; ``parent`` gives the tree (-1 for the HQ). Demand is aggregated 
 all failures of one part in one service class whose sites share the same primary depot and the
 same preference list (depot, p_on_time) form one Poisson stream (superposition of Poisson
 processes), so the models work on thousands of streams instead of every site. Preference lists
-come from the reach's patterns (:func:`pattern_lists`): at a request's moment the depots on time
+come from the reach's patterns (:func:`_pattern_prefs`): at a request's moment the depots on time
 then come first with ``p_on_time`` 1, the others follow with 0, and each pattern is a stream
 carrying its share of the request instants (thinning a Poisson process by an independent mark).
 
@@ -46,25 +46,6 @@ class ReachLike(Protocol):
 
 MAX_LATE = 2
 """Late fall-back depots kept per pattern (they only decide which location ships a late part)."""
-
-
-def pattern_lists(entries: tuple[tuple[str, float], ...], patterns: tuple[tuple[float, int], ...]
-                  ) -> list[tuple[float, tuple[tuple[str, float], ...]]]:
-    """``(weight, ((depot_id, p), ...))`` per pattern: the depots on time at such instants first
-    (p = 1, in preference order), then at most :data:`MAX_LATE` other depots of the entries
-    (p = 0: they ship late); equal lists merged. Every on-time depot is kept: a part may be
-    stocked at none of the first few.
-
-    Under the "first location with stock fills" semantics this is the dispatch rule: a request is
-    on time when a depot on time at its moment has stock; otherwise it ships late from the next.
-    """
-    out: dict[tuple[tuple[str, float], ...], float] = {}
-    for w, mask in patterns:
-        on = [(d, 1.0) for k, (d, _) in enumerate(entries) if mask >> k & 1]
-        late = [(d, 0.0) for k, (d, _) in enumerate(entries) if not mask >> k & 1]
-        pref = tuple(on + late[:MAX_LATE])
-        out[pref] = out.get(pref, 0.0) + w
-    return [(w, pref) for pref, w in out.items()]
 
 
 @dataclass(frozen=True, eq=False)
@@ -235,13 +216,16 @@ def build_problem(scenario: Scenario, reach: ReachLike) -> StockingProblem:
     """Aggregate the scenario's installed base into demand streams over the reach patterns.
 
     Each (site, part, severity) splits over the reach's patterns of that key (which depots are on
-    time together at a request's moment, :func:`pattern_lists`): one stream per pattern with the
+    time together at a request's moment, :func:`_pattern_prefs`): one stream per pattern with the
     pattern's share of the rate, so the model applies the dispatch engine's rule.
 
     The demand of a part at a site is ``quantity x annual_failure_rate`` per year, split over
     the contract's severities by ``settings.severity_mix`` (renormalised over the severities
     the contract has terms for). A class is (contract tier, severity); its target is the
     strictest (largest) target of the part-deadline terms of that tier and severity.
+
+    Streams come in the order of their first (installed base row, term, pattern); rates add up in
+    that order. The grouping runs on arrays (:func:`_pattern_prefs`, :func:`_first_unique_rows`).
     """
     hq = scenario.hq
     locs = [hq.depot_id] + [d.depot_id for d in scenario.depots if d.kind is not DepotKind.HQ]
@@ -249,55 +233,11 @@ def build_problem(scenario: Scenario, reach: ReachLike) -> StockingProblem:
     parent = np.array([-1] + [loc_ix[scenario.depot(d).parent_id] for d in locs[1:]], dtype=np.int64)
     transit = np.array([0.0] + [scenario.depot(d).replenishment_lead_time_days for d in locs[1:]])
     parts = scenario.parts
-    part_ix = {p.part_id: i for i, p in enumerate(parts)}
-
-    reach_map: Mapping[tuple[str, int, str], list[tuple[float, tuple[tuple[str, float], ...]]]] = {
-        k: pattern_lists(e, pt) for k, e, pt in zip(reach.keys, reach.entries, reach.patterns,
-                                                      strict=True)}
-    no_deadline = set(reach.no_part_deadline)
-
     classes, targets = service_classes(scenario)
-    mix = scenario.settings.severity_mix
-    agg: dict[tuple, float] = {}
-    # per reach key and per contract, computed once (a site holds many parts)
-    indexed: dict[tuple[str, int, str], list[tuple[float, tuple[tuple[int, float], ...]]]] = {}
-    shares_of: dict[str, list[tuple[SeverityTerm, float]]] = {}
-    for ib in scenario.installed_base:
-        part = scenario.part(ib.part_id)
-        base_rate = ib.rate_per_year(part)
-        if base_rate <= 0:
-            continue
-        site = scenario.site(ib.site_id)
-        contract = scenario.contract(site.contract_id)
-        primary = loc_ix[site.primary_depot_id]
-        size = str(SizeClass(part.size_class))
-        if contract.contract_id not in shares_of:
-            shares_of[contract.contract_id] = term_shares(contract, mix)
-        for term, share in shares_of[contract.contract_id]:
-            c = classes[(contract.tier, term.severity)]
-            in_service = (term.milestone is not Milestone.RESPONSE
-                          and (site.site_id, term.severity) not in no_deadline)
-            if in_service:
-                rk = (site.site_id, term.severity, size)
-                lists = indexed.get(rk)
-                if lists is None:
-                    lists = indexed[rk] = [(w, tuple((loc_ix[d], p) for d, p in pref))
-                                           for w, pref in reach_map.get(rk, ())] or [(1.0, ())]
-            else:
-                lists = [(1.0, ((primary, 1.0),))]
-            for w, pref in lists:
-                key = (part_ix[part.part_id], c, primary, pref, in_service)
-                agg[key] = agg.get(key, 0.0) + base_rate * float(share) * w
-
-    keys = list(agg)
-    n = len(keys)
-    width = max([1] + [len(k[3]) for k in keys])
-    pref_arr = np.full((n, width), -1, dtype=np.int64)
-    p_arr = np.zeros((n, width))
-    for i, k in enumerate(keys):
-        for m, (loc, p) in enumerate(k[3]):
-            pref_arr[i, m] = loc
-            p_arr[i, m] = p
+    lists = _reach_lists(reach, loc_ix)
+    rows = _demand_rows(scenario, reach, classes, loc_ix, lists)
+    part, cls, primary, pref, in_service, rate = _aggregate(rows)
+    width = max(1, int(lists.pref_len[pref].max()) if pref.size else 1)
     tiers = [k[0] for k in classes]
     sevs = [k[1] for k in classes]
     return StockingProblem(
@@ -315,16 +255,226 @@ def build_problem(scenario: Scenario, reach: ReachLike) -> StockingProblem:
         class_tier=np.array(tiers, dtype=object),
         class_severity=np.array(sevs, dtype=np.int64),
         class_target=np.array(targets, dtype=float),
-        stream_part=np.array([k[0] for k in keys], dtype=np.int64),
-        stream_class=np.array([k[1] for k in keys], dtype=np.int64),
-        stream_rate_per_year=np.array([agg[k] for k in keys], dtype=float),
-        stream_primary=np.array([k[2] for k in keys], dtype=np.int64),
-        stream_pref=pref_arr,
-        stream_p_on_time=p_arr,
-        stream_in_service=np.array([k[4] for k in keys], dtype=bool),
+        stream_part=part,
+        stream_class=cls,
+        stream_rate_per_year=rate,
+        stream_primary=primary,
+        stream_pref=lists.pref_loc[pref, :width],
+        stream_p_on_time=lists.pref_p[pref, :width],
+        stream_in_service=in_service,
         cap_units=np.array([_cap(scenario.depot(d).capacity_units) for d in locs]),
         cap_value=np.array([_cap(scenario.depot(d).capacity_value) for d in locs]),
     )
+
+
+@dataclass(frozen=True)
+class _Lists:
+    """Preference lists of the reach keys as arrays.
+
+    ``pref_loc`` / ``pref_p`` (Q, W): the distinct preference lists (location index, -1 padding;
+    p_on_time, 0 padding), ``pref_len`` (Q,) their lengths. Key ``k``'s lists are the rows
+    ``start[k]:start[k + 1]`` of ``weight`` (share of request instants) and ``pref`` (row of
+    ``pref_loc``). ``key_of`` maps a reach key to ``k``; ``empty`` is the row of the empty list
+    and ``only[l]`` the row of the list holding location ``l`` alone (p 1).
+    """
+
+    pref_loc: np.ndarray
+    pref_p: np.ndarray
+    pref_len: np.ndarray
+    start: np.ndarray
+    weight: np.ndarray
+    pref: np.ndarray
+    key_of: dict[tuple[str, int, str], int]
+    empty: int
+    only: np.ndarray
+
+
+def _reach_lists(reach: ReachLike, loc_ix: Mapping[str, int]) -> _Lists:
+    """The reach's keys with the preference list of each pattern (:func:`_pattern_prefs`), for
+    all keys at once; a key without patterns is left out (as one with nothing in reach)."""
+    key_of: dict[tuple[str, int, str], int] = {}
+    entry_rows: list[list[int]] = []
+    pat_key: list[int] = []
+    pat_w: list[float] = []
+    pat_mask: list[int] = []
+    for key, entries, patterns in zip(reach.keys, reach.entries, reach.patterns, strict=True):
+        if not patterns:
+            key_of.pop(key, None)
+            continue
+        k = key_of[key] = len(entry_rows)  # a repeated key: the last one counts
+        entry_rows.append([loc_ix[d] for d, _ in entries])
+        for w, mask in patterns:
+            pat_key.append(k)
+            pat_w.append(w)
+            pat_mask.append(mask)
+    L = len(loc_ix)
+    n_keys = len(entry_rows)
+    k_max = max([0] + [len(e) for e in entry_rows])
+    entry = np.full((n_keys, k_max), -1, dtype=np.int64)
+    for k, e in enumerate(entry_rows):
+        entry[k, :len(e)] = e
+    key = np.array(pat_key, dtype=np.int64)
+    loc, n_on = _pattern_prefs(entry[key], np.array(pat_mask, dtype=np.int64))
+    # the fixed lists first: the empty one, then each location alone
+    fixed = np.full((1 + L, loc.shape[1] if loc.size else 1), -1, dtype=np.int64)
+    fixed[1:, 0] = np.arange(L)
+    w_all = max(loc.shape[1], fixed.shape[1])
+    table = np.vstack([_pad(fixed, w_all), _pad(loc, w_all)])
+    table_on = np.concatenate([np.r_[0, np.ones(L, dtype=np.int64)], n_on])
+    uniq, inv = _first_unique_rows(np.column_stack([table_on, table]))
+    pref_loc = uniq[:, 1:]
+    pref_len = (pref_loc >= 0).sum(axis=1)
+    pref_p = (np.arange(w_all)[None, :] < uniq[:, :1]).astype(float)
+    pat_pref = inv[1 + L:]
+    # equal lists of one key merge, their weights added in pattern order
+    merged, m_inv = _first_unique_rows(np.column_stack([key, pat_pref]))
+    weight = np.bincount(m_inv, weights=np.array(pat_w, dtype=float), minlength=len(merged))
+    start = np.searchsorted(merged[:, 0], np.arange(n_keys + 1))
+    return _Lists(pref_loc, pref_p, pref_len, start, weight, merged[:, 1], key_of,
+                  int(inv[0]), inv[1:1 + L])
+
+
+def _pad(a: np.ndarray, width: int) -> np.ndarray:
+    out = np.full((a.shape[0], width), -1, dtype=np.int64)
+    out[:, :a.shape[1]] = a
+    return out
+
+
+def _pattern_prefs(entry: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Preference list of each pattern: ``entry`` (M, K) location indices of the key's entries
+    in preference order (-1 padding), ``mask`` (M,) the bits of the entries on time together.
+    Returns ``(loc (M, W), n_on (M,))``: the on-time entries in entry order (p = 1), then at most
+    :data:`MAX_LATE` others (p = 0: they ship late), -1 padding; the first ``n_on`` are on time.
+    Every on-time depot is kept: a part may be stocked at none of the first few.
+
+    Under the "first location with stock fills" semantics this is the dispatch rule: a request is
+    on time when a depot on time at its moment has stock; otherwise it ships late from the next.
+    """
+    M, K = entry.shape
+    valid = entry >= 0
+    on = ((mask[:, None] >> np.arange(K, dtype=np.int64)[None, :]) & 1).astype(bool) & valid
+    late = valid & ~on
+    late_rank = np.cumsum(late, axis=1) - 1
+    keep = on | (late & (late_rank < MAX_LATE))
+    # stable sort: kept on-time entries, then kept late ones, then the rest
+    group = np.where(on, 0, np.where(keep, 1, 2))
+    order = np.argsort(group, axis=1, kind="stable")
+    n_keep = keep.sum(axis=1)
+    W = max(1, int(n_keep.max()) if M else 1)
+    loc = np.take_along_axis(entry, order, axis=1)[:, :W]
+    loc = np.where(np.arange(W)[None, :] < n_keep[:, None], loc, -1)
+    return loc, on.sum(axis=1)
+
+
+def _first_unique_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of the int array ``a`` (M, W) in order of first appearance, and each row's
+    index among them."""
+    if a.shape[0] == 0:
+        return a, np.zeros(0, dtype=np.int64)
+    lo = a.min(axis=0)
+    span = a.max(axis=0) - lo + 1
+    if float(np.prod(span.astype(float))) < 2.0 ** 62:  # one int64 per row: a 1-D sort
+        code = np.zeros(a.shape[0], dtype=np.int64)
+        for j in range(a.shape[1]):
+            code = code * span[j] + (a[:, j] - lo[j])
+        _, first, inv = np.unique(code, return_index=True, return_inverse=True)
+    else:
+        _, first, inv = np.unique(a, axis=0, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    return a[first[order]], rank[inv.reshape(-1)]
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """One row per (installed base row, term, pattern), in that order: the stream key columns
+    (part, class, primary, pref row, in service) and the rate it adds (units per year)."""
+
+    part: np.ndarray
+    cls: np.ndarray
+    primary: np.ndarray
+    pref: np.ndarray
+    in_service: np.ndarray
+    rate: np.ndarray
+
+
+def _demand_rows(scenario: Scenario, reach: ReachLike, classes: Mapping[tuple[str, int], int],
+                 loc_ix: Mapping[str, int], lists: _Lists) -> _Rows:
+    """Expand the installed base over its contract's terms and each term's preference lists."""
+    part_ix = {p.part_id: i for i, p in enumerate(scenario.parts)}
+    no_deadline = set(reach.no_part_deadline)
+    mix = scenario.settings.severity_mix
+    # per contract: its terms' (class, severity, share, response-milestone) rows
+    term_rows: dict[str, tuple[int, int]] = {}  # contract -> (first row, count)
+    t_cls: list[int] = []
+    t_sev: list[int] = []
+    t_share: list[float] = []
+    t_resp: list[bool] = []
+    ib_part, ib_primary, ib_rate, ib_first, ib_count = [], [], [], [], []
+    ib_keys: list[int] = []  # per (row, term): the key index, -1 none, -2 not in service
+    for ib in scenario.installed_base:
+        part = scenario.part(ib.part_id)
+        base_rate = ib.rate_per_year(part)
+        if base_rate <= 0:
+            continue
+        site = scenario.site(ib.site_id)
+        contract = scenario.contract(site.contract_id)
+        if contract.contract_id not in term_rows:
+            shares = term_shares(contract, mix)
+            term_rows[contract.contract_id] = (len(t_cls), len(shares))
+            for term, share in shares:
+                t_cls.append(classes[(contract.tier, term.severity)])
+                t_sev.append(term.severity)
+                t_share.append(float(share))
+                t_resp.append(term.milestone is Milestone.RESPONSE)
+        first, count = term_rows[contract.contract_id]
+        size = str(SizeClass(part.size_class))
+        for t in range(first, first + count):
+            if t_resp[t] or (site.site_id, t_sev[t]) in no_deadline:
+                ib_keys.append(-2)
+            else:
+                ib_keys.append(lists.key_of.get((site.site_id, t_sev[t], size), -1))
+        ib_part.append(part_ix[part.part_id])
+        ib_primary.append(loc_ix[site.primary_depot_id])
+        ib_rate.append(base_rate)
+        ib_first.append(first)
+        ib_count.append(count)
+    counts = np.array(ib_count, dtype=np.int64)
+    ib = np.repeat(np.arange(counts.size), counts)  # per (row, term)
+    term = (np.repeat(np.array(ib_first, dtype=np.int64), counts)
+            + np.arange(ib.size) - np.repeat(np.cumsum(counts) - counts, counts))
+    key = np.array(ib_keys, dtype=np.int64)
+    primary = np.array(ib_primary, dtype=np.int64)[ib]
+    # lists of each (row, term): the key's rows of `lists`; else one list of weight 1, the empty
+    # one (nothing in reach) or the primary alone (not in service), appended after them
+    n = lists.weight.size
+    weight = np.concatenate([lists.weight, np.ones(1 + len(lists.only))])
+    prefs = np.concatenate([lists.pref, [lists.empty], lists.only])
+    safe = np.maximum(key, 0)
+    first_list = np.where(key >= 0, lists.start[safe],
+                          np.where(key == -1, n, n + 1 + primary))
+    n_lists = np.where(key >= 0, lists.start[np.minimum(safe + 1, len(lists.start) - 1)]
+                       - lists.start[safe], 1)
+    row = np.repeat(np.arange(ib.size), n_lists)
+    at = first_list[row] + np.arange(row.size) - np.repeat(np.cumsum(n_lists) - n_lists, n_lists)
+    w, pref = weight[at], prefs[at]
+    share = np.array(t_share, dtype=float)[term[row]]
+    rate = np.array(ib_rate, dtype=float)[ib[row]] * share * w
+    return _Rows(part=np.array(ib_part, dtype=np.int64)[ib[row]],
+                 cls=np.array(t_cls, dtype=np.int64)[term[row]], primary=primary[row],
+                 pref=pref, in_service=key[row] != -2, rate=rate)
+
+
+def _aggregate(rows: _Rows) -> tuple[np.ndarray, ...]:
+    """Streams: rows with equal keys merged, in order of first appearance, rates added in row
+    order. Returns (part, class, primary, pref row, in service, rate per year)."""
+    cols = np.column_stack([rows.part, rows.cls, rows.primary, rows.pref,
+                            rows.in_service.astype(np.int64)])
+    uniq, inv = _first_unique_rows(cols)
+    rate = np.bincount(inv, weights=rows.rate, minlength=len(uniq))
+    part, cls, primary, pref, in_service = (np.ascontiguousarray(c) for c in uniq.T)
+    return part, cls, primary, pref, in_service.astype(bool), rate
 
 
 def _cap(value: float | None) -> float:

@@ -1,8 +1,10 @@
 """Stopping criteria of the stocking solver, as small value objects (as in :mod:`optimizer.routing`).
 
-``MaxRuntime(seconds)`` bounds the whole solve: pricing rounds past it are skipped (once the
-pool meets the targets) and every master MIP gets the time that is left; ``GapReached(gap)``
-stops each master MIP at that relative gap between its incumbent and its proven bound.
+``MaxRuntime(seconds)`` bounds the whole solve: past it no pricing round starts, a pricing pass
+under way stops between path rounds in every chunk (on a cluster too), and every master LP or
+MIP gets the time that is left (at least ``SolveParams.min_mip_s``); a run short of the targets
+then comes back flagged infeasible, and ``Result.stats.stop_reason`` says "max runtime".
+``GapReached(gap)`` stops each master MIP at that relative gap between its incumbent and its proven bound.
 Combine them with ``FirstOf(a, b)`` or ``a | b``: the solve stops at whichever comes first.
 """
 

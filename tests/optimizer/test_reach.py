@@ -7,10 +7,20 @@ from datetime import date
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from inventory.domain import SizeClass
 from optimizer.deadlines import compute_deadline
-from optimizer.reach import build_reach, sample_year, sampled_weeks
+from optimizer.reach import (
+    NEVER,
+    _masks,
+    _rank,
+    _typical,
+    build_reach,
+    sample_year,
+    sampled_weeks,
+)
 from optimizer.travel import TravelNetwork
 from tests.optimizer.test_travel import make_scenario
 
@@ -155,3 +165,45 @@ def test_bundled_tiny_scenario_agrees_at_sampled_instants() -> None:
             p = _direct_p(sc, net, site.site_id, term.severity, SizeClass.SMALL, depot.depot_id,
                           instants, weights)
             assert got.get(depot.depot_id, 0.0) == pytest.approx(p)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 60), st.integers(1, 50), st.integers(0, 2 ** 32 - 1))
+def test_masks_are_the_distinct_columns(k: int, t: int, seed: int) -> None:
+    """``_masks``: each instant's bitmask (bit k = row k on time) and the distinct ones
+    ascending, as a plain loop over instants finds them (runs of equal instants included)."""
+    rng = np.random.default_rng(seed)
+    on = (rng.random((k, t)) < rng.random()).astype(float)
+    on[:, t // 2:] = on[:, :1]  # a long run of equal instants
+    bits = [sum(int(on[r, c]) << r for r in range(k)) for c in range(t)]
+    want = sorted(set(bits))
+    masks, inverse = _masks(on)
+    assert [int(m) for m in masks] == want
+    assert [want[i] for i in inverse] == bits
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_ranking_is_primary_then_median_eta_then_share(setup, seed: int) -> None:
+    """``_rank`` orders the depots on time at least once: the primary first, then by median
+    ETA, then by share on time, ties in row order (a plain sort with that key)."""
+    sc, net, _ = setup
+    rng = np.random.default_rng(seed)
+    site = sc.sites[seed % len(sc.sites)]
+    rows = np.arange(len(net.depots))
+    T = 40
+    t = np.arange(T, dtype=np.int64) * 3600
+    # coarse ETAs so that medians and shares tie often; some depots never arrive
+    eta = t[None, :] + 3600 * rng.integers(1, 4, size=(len(rows), T))
+    eta[rng.random(len(rows)) < 0.2] = NEVER
+    due = t + 3600 * rng.integers(1, 4, size=T)
+    weight = np.full(T, 1 / T)
+    entries, patterns = _rank(net, site, rows, eta, due, t, weight)
+    p = (eta <= due[None, :]).astype(float) @ weight
+    primary = net.depot_index[site.primary_depot_id]
+    med = [float(np.median(np.minimum(eta[r] - t, NEVER))) for r in rows]
+    want = sorted((r for r in rows if p[r] > 0), key=lambda r: (r != primary, med[r], -p[r]))
+    assert [d for d, _ in entries] == [net.depots[r].depot_id for r in want]
+    assert [q for _, q in entries] == [float(p[r]) for r in want]
+    assert sum(w for w, _ in patterns) == pytest.approx(1.0)
+    # the medians of every row, computed once per site and size, give the same ranking
+    assert _rank(net, site, rows, eta, due, t, weight, _typical(eta, t)) == (entries, patterns)

@@ -108,6 +108,19 @@ def test_evaluation_on_the_cluster_equals_in_process(cluster, generated) -> None
         assert np.array_equal(getattr(a, name), getattr(b, name), equal_nan=True), name
 
 
+def test_the_deadline_reaches_the_workers(cluster, generated) -> None:
+    """A pricing pass whose wall-clock deadline has passed stops in every chunk on the workers:
+    the levels stay where they started and no column is added; without it the same pass moves."""
+    D = generated.class_demand_per_year
+    prices = np.where(D > 0, 1.0 / np.where(D > 0, D, 1.0), 0.0)
+    start = np.zeros((generated.n_parts, generated.n_locations), dtype=np.int64)
+    pool = ColumnPool(generated.n_locations, generated.n_classes)
+    kw = {"stop_ratio": 1e-9, "cluster": cluster, "chunk_parts": 10, "start": start}
+    assert np.array_equal(paths(generated, prices, pool, stop_at=0.0, **kw), start)
+    assert len(pool) == 0
+    assert paths(generated, prices, pool, **kw).sum() > 0 and len(pool) > 0
+
+
 def test_simulation_on_the_cluster_equals_in_process(cluster, tiny) -> None:
     S = solve(tiny).levels
     kw = {"years": 2.0, "replications": 5, "seed": 4, "parts_per_task": 2,

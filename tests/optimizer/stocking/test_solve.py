@@ -127,12 +127,16 @@ def test_stop_criteria_combine() -> None:
         FirstOf(MaxRuntime(1), 3)  # type: ignore[arg-type]
 
 
-def test_a_runtime_limit_still_gives_a_feasible_plan() -> None:
-    """Past the limit no pricing round starts, yet the MIP runs (``min_mip_s``): a plan."""
+def test_a_used_up_runtime_gives_a_flagged_plan() -> None:
+    """Past the limit the start pass stops before its first path round and no pricing round
+    starts: the plan is the path levels so far, flagged short of the targets, with no bound."""
     pr = random_problem(9, n_parts=6, targets=(0.7, 0.6))
     res = solve(pr, stop=MaxRuntime(1e-6), params=SolveParams(min_mip_s=5.0))
-    assert res.stats.out_of_time
-    assert res.feasible and evaluate(pr, res.levels).meets_targets(pr, res.aimed_at)
+    assert res.stats.out_of_time and res.stats.stop_reason == "max runtime"
+    assert res.stats.pricing_rounds == 0
+    assert not res.feasible and res.bound is None and res.gap is None
+    assert any("MaxRuntime" in m for m in res.stats.messages)
+    assert np.array_equal(res.class_on_time, evaluate(pr, res.levels).class_on_time)
 
 
 def test_the_params_reach_the_solver() -> None:

@@ -1,0 +1,153 @@
+"""``build_problem`` groups demand into streams on arrays; these tests hold it to a plain
+dictionary reading of the rule (written here, one (installed base row, term, pattern) at a time)
+on generated scenarios with their real reach and on random reaches with the awkward cases
+(repeated masks, keys without patterns or entries, repeated keys, response-only terms)."""
+
+from __future__ import annotations
+
+from functools import cache
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import scenarios
+from inventory.domain import Milestone, SizeClass
+from optimizer.reach import build_reach
+from optimizer.stocking.problem import build_problem, service_classes, term_shares
+from optimizer.travel import TravelNetwork
+from scenarios.generator import generate
+
+LATE_KEPT = 2
+
+
+def _reference_streams(sc, reach, location_ids) -> dict[str, np.ndarray]:
+    """Stream arrays by the rule, with dictionaries: streams in order of first appearance."""
+    where = {d: i for i, d in enumerate(location_ids)}
+    part_no = {p.part_id: i for i, p in enumerate(sc.parts)}
+    classes, _ = service_classes(sc)
+    options_of: dict = {}
+    for key, entries, pats in zip(reach.keys, reach.entries, reach.patterns, strict=True):
+        merged: dict = {}
+        for w, mask in pats:
+            bits = [(mask >> k) & 1 for k in range(len(entries))]
+            on = [(where[d], 1.0) for (d, _), b in zip(entries, bits, strict=True) if b]
+            off = [(where[d], 0.0) for (d, _), b in zip(entries, bits, strict=True) if not b]
+            pref = tuple(on + off[:LATE_KEPT])
+            merged[pref] = merged.get(pref, 0.0) + w
+        options_of[key] = list(merged.items())
+    response_only = set(reach.no_part_deadline)
+    streams: dict = {}
+    for row in sc.installed_base:
+        part = sc.part(row.part_id)
+        rate = row.rate_per_year(part)
+        if rate <= 0:
+            continue
+        site = sc.site(row.site_id)
+        contract = sc.contract(site.contract_id)
+        prim = where[site.primary_depot_id]
+        for term, share in term_shares(contract, sc.settings.severity_mix):
+            counted = (term.milestone is not Milestone.RESPONSE
+                       and (site.site_id, term.severity) not in response_only)
+            if counted:
+                key = (site.site_id, term.severity, str(SizeClass(part.size_class)))
+                options = options_of.get(key) or [((), 1.0)]
+            else:
+                options = [(((prim, 1.0),), 1.0)]
+            for pref, w in options:
+                k = (part_no[part.part_id], classes[(contract.tier, term.severity)], prim, pref,
+                     counted)
+                streams[k] = streams.get(k, 0.0) + rate * share * w
+    width = max([1] + [len(k[3]) for k in streams])
+    pref = np.full((len(streams), width), -1, dtype=np.int64)
+    p = np.zeros((len(streams), width))
+    for i, k in enumerate(streams):
+        for m, (loc, q) in enumerate(k[3]):
+            pref[i, m], p[i, m] = loc, q
+    keys = list(streams)
+    return {
+        "stream_part": np.array([k[0] for k in keys], dtype=np.int64),
+        "stream_class": np.array([k[1] for k in keys], dtype=np.int64),
+        "stream_primary": np.array([k[2] for k in keys], dtype=np.int64),
+        "stream_in_service": np.array([k[4] for k in keys], dtype=bool),
+        "stream_rate_per_year": np.array(list(streams.values()), dtype=float),
+        "stream_pref": pref,
+        "stream_p_on_time": p,
+    }
+
+
+def _assert_same(sc, reach) -> None:
+    pr = build_problem(sc, reach)
+    want = _reference_streams(sc, reach, list(pr.location_ids))
+    for name, arr in want.items():
+        got = getattr(pr, name)
+        assert got.dtype == arr.dtype and got.shape == arr.shape, name
+        assert np.array_equal(got, arr), name  # bit for bit: rates add up in the same order
+
+
+@cache
+def _generated(parts: int, depots: int, sites: int, seed: int):
+    sc = generate(parts, depots, sites, seed)
+    return sc, build_reach(sc, TravelNetwork(sc))
+
+
+@pytest.mark.parametrize("size", [(30, 4, 20, 1), (120, 6, 60, 2), (300, 10, 150, 3)])
+def test_generated_scenarios_match_the_rule(size: tuple[int, int, int, int]) -> None:
+    sc, reach = _generated(*size)
+    _assert_same(sc, reach)
+
+
+@cache
+def _tiny():
+    return scenarios.load("tiny")
+
+
+@st.composite
+def _reaches(draw):
+    """A random reach over the tiny scenario's keys."""
+    sc = _tiny()
+    depots = [d.depot_id for d in sc.depots]
+    keys, entries, patterns, response = [], [], [], []
+    for site in sc.sites:
+        for term in sc.contract(site.contract_id).terms:
+            if draw(st.integers(0, 5)) == 0:
+                response.append((site.site_id, term.severity))
+            for size in SizeClass:
+                if draw(st.integers(0, 5)) == 0:
+                    continue  # nothing reaches this key
+                n = draw(st.integers(0, min(5, len(depots))))
+                chosen = draw(st.permutations(depots))[:n]
+                keys.append((site.site_id, term.severity, str(size)))
+                entries.append(tuple((d, 0.5) for d in chosen))
+                pats = draw(st.lists(st.tuples(st.floats(0.01, 1.0), st.integers(0, 2 ** n - 1)),
+                                     max_size=4))
+                patterns.append(tuple(pats))
+    if keys and draw(st.booleans()):  # a repeated key: the last one counts
+        i = draw(st.integers(0, len(keys) - 1))
+        keys.append(keys[i])
+        entries.append(tuple(reversed(entries[i])))
+        patterns.append(((1.0, 1),) if entries[i] else ())
+    return SimpleNamespace(keys=keys, entries=entries, patterns=patterns, no_part_deadline=response)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_reaches())
+def test_random_reaches_match_the_rule(reach) -> None:
+    _assert_same(_tiny(), reach)
+
+
+def test_streams_are_grouped() -> None:
+    """Sites sharing primary depot and preference list merge into one stream per part and
+    class: fewer streams than (row, term, pattern) triples, demand conserved."""
+    sc, reach = _generated(120, 6, 60, 2)
+    pr = build_problem(sc, reach)
+    triples = sum(len(term_shares(sc.contract(sc.site(b.site_id).contract_id),
+                                  sc.settings.severity_mix)) for b in sc.installed_base)
+    assert len(pr.stream_part) < 3 * triples
+    keys = np.column_stack([pr.stream_part, pr.stream_class, pr.stream_primary,
+                            pr.stream_in_service, pr.stream_pref, pr.stream_p_on_time])
+    assert len(np.unique(keys, axis=0)) == len(keys)  # no two streams share a key
+    total = sum(b.rate_per_year(sc.part(b.part_id)) for b in sc.installed_base)
+    assert pr.stream_rate_per_year.sum() == pytest.approx(total)
