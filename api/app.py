@@ -24,6 +24,7 @@ from api.inputs import known_query_only
 from api.limits import Limits, LimitsMiddleware
 from api.orders.views import router as orders_router
 from api.pipeline.views import router as pipeline_router
+from api.planning.views import router as planning_router
 from api.restock.service import interrupt_runs, recover_runs, runs_dir
 from api.restock.views import router as restock_router
 from api.routes.views import router as route_plans_router
@@ -100,7 +101,8 @@ def create_app(settings: ApiSettings | None = None, *, context: AppContext | Non
     observability.install(app, ctx, access_log=env.access_log, metrics_access=env.metrics,
                           outbox_clock=webhook_clock)
     for router in (dispatches_router, stock_router, sla_router, webhooks_router, restock_router,
-                   route_plans_router, pipeline_router, orders_router, keys_router):
+                   route_plans_router, pipeline_router, orders_router, keys_router,
+                   planning_router):
         app.include_router(router)
     install_ui(app)  # the planners' workspace at /, offline /docs and /redoc
 

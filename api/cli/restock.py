@@ -1,8 +1,11 @@
 """`spares restock`: the quarterly restocking run (forecast -> re-plan -> orders -> reports).
 
 Positions come from a scenario's opening stock (``--scenario``) or, without it, from the stock
-ledger of the database (``--url``); ``--approve`` (database only) books the orders in the ledger
-as in-transit/in-repair movements, once per run id.
+ledger of the database (``--url``); ``--approve`` (database only) records the run in the
+database as a succeeded restock run of ``--organization`` (default ``org_default``, the
+organization of the workspace's people) and approves it through the API's own approval
+(:func:`api.restock.service.approve_in`): the orders booked in the ledger as in-transit/in-repair
+movements once per plan id, and each line it books an order in ``/v1/orders``.
 """
 
 from __future__ import annotations
@@ -87,7 +90,12 @@ def restock(
     excess_quarters: float = typer.Option(4.0, "--excess-quarters", help="List stock above "
                                           "target by more than this many quarters of demand."),
     approve: bool = typer.Option(False, "--approve", help="Book the orders in the database "
-                                 "ledger (idempotent by run id; database mode only)."),
+                                 "ledger (idempotent by run id; database mode only) and open "
+                                 "them as orders in /v1/orders; the run is listed in "
+                                 "/v1/restock-runs."),
+    organization: str = typer.Option(
+        "org_default", "--organization", help="With --approve: the organization (id or name) "
+        "the approved run belongs to; default org_default, that of the workspace's people."),
     max_step: str | None = typer.Option(
         None, "--max-step", help="Cap on this quarter's buy amount: an amount (e.g. 2500000) or "
         "a share of today's stock value (e.g. 25%); the rest is deferred: a glide path plans "
@@ -103,6 +111,10 @@ def restock(
     minimums_file: Path | None = typer.Option(
         None, "--minimums", help="CSV of contractual minimums (part_id, depot_id, units, "
         "reason): stock bought whatever service it adds, listed on the contractual sheet."),
+    overlay: str | None = typer.Option(
+        None, "--overlay", help="A what-if: an overlay file (TOML, docs/what-if.md) or the name "
+        "of an overlay stored in the database (the workspace's What-ifs); the run plans and "
+        "orders for the changed network and names it in its outputs. Not with --approve."),
 ) -> None:
     """Quarterly restocking: forecast, re-plan, and transfer/repair/buy orders under a budget."""
     from optimizer.restock.quarter import Quarter
@@ -128,6 +140,9 @@ def restock(
     if approve and scenario is not None:
         raise _fail("--approve books orders in the database ledger; it cannot be used with "
                     "--scenario", 2)
+    if approve and overlay is not None:
+        raise _fail("--approve books orders in the database ledger; a what-if run (--overlay) "
+                    "cannot be approved", 2)
     session = None
     where = _cluster(cluster)
     try:
@@ -135,6 +150,11 @@ def restock(
             sc, positions, source = _from_scenario(scenario)
         else:
             session, sc, positions, source = _from_database(url, q)
+            if approve:
+                organization = _organization(session, organization)
+        base, what_if = sc, ()
+        if overlay is not None:
+            sc, positions, what_if, overlay_text = _what_if(overlay, sc, positions, session, url)
         over = _overrides(session, sc) if session is not None else None
         targets = _targets(plan_dir, sc, positions) if plan_dir is not None else None
         minimums = _minimums(minimums_file, positions) if minimums_file is not None else ()
@@ -144,29 +164,74 @@ def restock(
                       max_step=step, glide_quarters=glide_quarters,
                       min_gain=min_gain, cluster=where,
                       minimums=over.restock_minimums(minimums) if over else minimums,
-                      forecast_overrides=(over.forecasts or None) if over else None)
-        if over and over.lines:
+                      forecast_overrides=(over.forecasts or None) if over else None,
+                      forecast_from=base if overlay is not None else None)
+        if what_if or (over and over.lines):
             from dataclasses import replace
 
-            result = replace(result, notes=(*result.notes,
-                                            *(f"override: {line}" for line in over.lines)))
+            result = replace(result, notes=(*result.notes, *what_if, *(
+                f"override: {line}" for line in (over.lines if over else ()))))
         from optimizer.restock.outputs import write_outputs
 
-        write_outputs(result, out)
+        paths = write_outputs(result, out)
+        if overlay is not None:
+            (out / "overlay.toml").write_text(overlay_text)
         _print(result)
         if approve and session is not None:
-            from api.restock.service import SessionLedgerWriter
-            from optimizer.restock.approve import approve as approve_run
-
-            with session.begin():
-                rep = approve_run(result, SessionLedgerWriter(session))
-            console.print(f"approved run {rep.run_id}: {rep.posted} movements posted, "
-                          f"{rep.skipped} already booked", markup=False)
+            _approve(session, result, paths, organization=organization, budget=budget)
         console.print(f"written to {out}", markup=False)
     finally:
         where.close()
         if session is not None:
             session.close()
+
+
+def _organization(session: Session, ref: str) -> str:
+    """The id of organization ``ref`` (id or name); exit 2 naming ``--organization`` if none."""
+    from api.auth.service import find_organization
+
+    try:
+        found = find_organization(session=session, ref=ref)
+    finally:
+        session.rollback()  # end the read transaction; --approve opens its own
+    if found is None:
+        raise _fail(f"--organization {ref}: no such organization", 2)
+    return found.id
+
+
+def _approve(session: Session, result: RestockResult, paths: dict[str, Path], *,
+             organization: str, budget: float | None) -> None:
+    """Record ``result`` as a succeeded restock run of ``organization`` and approve it through
+    the API's approval, in one transaction: ledger movements once per plan id, and an order
+    in /v1/orders for each line this approval books."""
+    import getpass
+    from datetime import UTC, datetime
+
+    from sqlalchemy import func, select
+
+    from api.problems import Problem
+    from api.restock.service import approve_in, record_run
+    from inventory.db.dispatch_models import DispatchOrder
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no login name in this environment
+        user = "unknown"
+    who, now = f"cli:{user}"[:40], datetime.now(UTC)
+    try:
+        with session.begin():
+            run_id = record_run(session, result, paths, owner=organization, created_by=who,
+                                budget=budget, now=now)
+            view = approve_in(session, run_id, approver=who, actor=f"restock-cli:{user}",
+                              now=now)
+            opened = session.scalar(select(func.count()).select_from(DispatchOrder).where(
+                DispatchOrder.restock_run_id == run_id))
+    except Problem as exc:
+        raise _fail(f"--approve: {exc.detail}") from None
+    a = view["approval"]
+    console.print(f"approved run {result.run_id} as restock run {run_id} of {organization}: "
+                  f"{a['posted']} movements posted, {a['skipped']} already booked, {opened} "
+                  "orders opened in /v1/orders", markup=False)
 
 
 def _from_scenario(name: str) -> tuple[Scenario, Positions, str]:
@@ -199,6 +264,67 @@ def _from_database(url: str | None, q: Quarter) -> tuple[Session, Scenario, Posi
     except Exception as exc:  # unreachable server, missing tables: say which database
         raise _fail(f"database {target}: {exc}") from None
     return session, sc, positions, "database"
+
+
+def _overlay_source(spec: str, session: Session | None, url: str | None) -> tuple[str, str]:
+    """``(overlay TOML, label)`` of ``--overlay``: a file when one exists at ``spec``, else the
+    overlay of that name stored in the database (``session``'s, or ``--url``'s)."""
+    path = Path(spec)
+    if path.is_file():
+        try:
+            return path.read_text(), f"({path})"
+        except (OSError, UnicodeDecodeError) as exc:
+            raise _fail(f"--overlay {spec}: {exc}") from None
+    if path.suffix == ".toml" or "/" in spec:
+        raise _fail(f"--overlay {spec}: no such file")
+    from api.planning.service import overlay_named
+
+    own = session is None
+    target = None
+    try:
+        if own:
+            from api.settings import load as load_settings
+            from inventory.db.engine import make_engine, normalize_url, session_factory
+
+            target = normalize_url(url or load_settings().database_url)
+            session = session_factory(make_engine(target))()
+        found = overlay_named(session, spec)
+    except Exception as exc:  # unreachable server, missing tables: say which database
+        raise _fail(f"--overlay {spec}: no such file, and the database {target or ''} cannot "
+                    f"be read: {exc}") from None
+    finally:
+        if own and session is not None:
+            session.close()
+        elif session is not None:
+            session.rollback()  # end the read transaction; the run reads on
+    if found is None:
+        raise _fail(f"--overlay {spec}: no such file, and no stored overlay of that name")
+    return found["body"], f"(stored overlay, last changed by {found['updated_by']})"
+
+
+def _what_if(spec: str, sc: Scenario, positions: Positions, session: Session | None,
+             url: str | None) -> tuple[Scenario, Positions, tuple[str, ...], str]:
+    """The overlaid scenario, the positions on its locations (stock at removed locations left
+    out), one note per change, and the overlay's text."""
+    from optimizer.restock.build import location_ids
+    from scenarios.overlay import OverlayError, apply_overlay, describe, parse_overlay
+
+    text, where = _overlay_source(spec, session, url)
+    try:
+        ov = parse_overlay(text)
+        changed = apply_overlay(sc, ov)
+    except OverlayError as exc:
+        raise _fail(f"--overlay {spec}: {exc}") from None
+    parts, locs = [p.part_id for p in changed.parts], location_ids(changed)
+    label = f"what-if overlay {ov.name or Path(spec).stem} {where}"
+    notes = [f"{label}: {line}" for line in describe(ov)] or [f"{label}: no changes"]
+    dropped = positions.dropped_units(parts, locs)
+    if dropped:
+        notes.append(f"{label}: {dropped} units on hand at removed locations are not counted")
+    console.print(label, markup=False)
+    for line in notes:
+        console.print(f"  {line.removeprefix(label + ': ')}", markup=False)
+    return changed, positions.reindexed(parts, locs), tuple(notes), text
 
 
 def _targets(plan_dir: Path, sc: Scenario, positions: Positions) -> np.ndarray:

@@ -4,6 +4,10 @@ Used by the workspace (``api/ui/whatif.py``), plan jobs and restock runs. Every 
 one :class:`~inventory.db.planning_models.PlanningAudit` row in the same transaction (who, when,
 the values before and after, why). Refusals are :class:`~api.problems.Problem` documents naming
 the field. Overrides past their expiry are kept (and listed) but never applied.
+
+Rows belong to an organization (``owner``): the workspace and the ``/v1`` API pass the
+caller's. ``tenant`` (a viewer key's organization) limits what is read to that organization's
+rows, another organization's row being a 404 like an unknown one; None reads all.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.problems import Problem, field_problem
-from inventory.db.dispatch_models import as_utc
+from inventory.db.dispatch_models import DEFAULT_ORGANIZATION_ID, as_utc
 from inventory.db.planning_models import (
     ForecastOverride,
     PlanningAudit,
@@ -45,9 +49,14 @@ def _now(ctx: AppContext) -> datetime:
 
 
 def _audit(session: Session, ctx: AppContext, *, actor: str, kind: str, subject: str,
-           action: str, old: dict | None, new: dict | None, reason: str) -> None:
+           action: str, old: dict | None, new: dict | None, reason: str,
+           owner: str = DEFAULT_ORGANIZATION_ID) -> None:
     session.add(PlanningAudit(at=_now(ctx), actor=actor, kind=kind, subject=subject,
-                              action=action, old=old, new=new, reason=reason))
+                              action=action, old=old, new=new, reason=reason, owner=owner))
+
+
+def _visible(row: Any, tenant: str | None) -> bool:
+    return row is not None and (tenant is None or row.owner == tenant)
 
 
 def _reason(reason: str, field: str = "body.reason") -> str:
@@ -74,29 +83,50 @@ def check_overlay(scenario: Scenario, body: str) -> tuple[Overlay, Scenario]:
 def _overlay_view(row: WhatIfOverlay) -> dict[str, Any]:
     return {"id": row.id, "name": row.name, "body": row.body, "created_by": row.created_by,
             "created_at": as_utc(row.created_at), "updated_by": row.updated_by,
-            "updated_at": as_utc(row.updated_at)}
+            "updated_at": as_utc(row.updated_at), "organization_id": row.owner}
 
 
-def list_overlays(ctx: AppContext) -> list[dict[str, Any]]:
+def _no_overlay(overlay_id: str) -> Problem:
+    return Problem(404, "overlay-not-found", "Overlay not found",
+                   f"no what-if overlay {overlay_id!r}",
+                   errors=[{"field": "path.overlay_id", "message": "unknown overlay"}])
+
+
+def list_overlays(ctx: AppContext, *, tenant: str | None = None, after: str | None = None,
+                  limit: int | None = None) -> list[dict[str, Any]]:
+    """Overlays by name (``tenant``'s only if given), those named after ``after`` on; at most
+    ``limit``."""
+    q = select(WhatIfOverlay).order_by(WhatIfOverlay.name)
+    if tenant is not None:
+        q = q.where(WhatIfOverlay.owner == tenant)
+    if after is not None:
+        q = q.where(WhatIfOverlay.name > after)
+    if limit is not None:
+        q = q.limit(limit)
     with ctx.sessions() as session:
-        rows = session.scalars(select(WhatIfOverlay).order_by(WhatIfOverlay.name)).all()
-        return [_overlay_view(r) for r in rows]
+        return [_overlay_view(r) for r in session.scalars(q).all()]
 
 
-def get_overlay(ctx: AppContext, overlay_id: str) -> dict[str, Any]:
+def get_overlay(ctx: AppContext, overlay_id: str, *, tenant: str | None = None
+                ) -> dict[str, Any]:
     with ctx.sessions() as session:
         row = session.get(WhatIfOverlay, overlay_id)
-        if row is None:
-            raise Problem(404, "overlay-not-found", "Overlay not found",
-                          f"no what-if overlay {overlay_id!r}",
-                          errors=[{"field": "path.overlay_id", "message": "unknown overlay"}])
+        if not _visible(row, tenant):
+            raise _no_overlay(overlay_id)
         return _overlay_view(row)
 
 
+def overlay_named(session: Session, name: str) -> dict[str, Any] | None:
+    """The stored overlay called ``name`` read in an open session (the CLI's), None if none."""
+    row = session.scalar(select(WhatIfOverlay).where(WhatIfOverlay.name == name))
+    return None if row is None else _overlay_view(row)
+
+
 def save_overlay(ctx: AppContext, *, actor: str, name: str, body: str,
-                 overlay_id: str | None = None) -> dict[str, Any]:
-    """Create (``overlay_id`` None) or replace a named overlay, checked against the app's
-    scenario first; a taken name is a 409."""
+                 overlay_id: str | None = None, owner: str = DEFAULT_ORGANIZATION_ID
+                 ) -> dict[str, Any]:
+    """Create (``overlay_id`` None; it belongs to ``owner``) or replace a named overlay,
+    checked against the app's scenario first; a taken name is a 409."""
     name = (name or "").strip()
     if not name:
         raise field_problem(422, "body.name", "give the overlay a name")
@@ -111,33 +141,33 @@ def save_overlay(ctx: AppContext, *, actor: str, name: str, body: str,
                                 "overlay-name-taken")
         if overlay_id is None:
             row = WhatIfOverlay(id=f"ov_{secrets.token_hex(6)}", name=name, body=body,
-                                created_by=actor, created_at=now, updated_by=actor, updated_at=now)
+                                created_by=actor, created_at=now, updated_by=actor, updated_at=now,
+                                owner=owner)
             session.add(row)
             old = None
         else:
             row = session.get(WhatIfOverlay, overlay_id)
             if row is None:
-                raise Problem(404, "overlay-not-found", "Overlay not found",
-                              f"no what-if overlay {overlay_id!r}")
+                raise _no_overlay(overlay_id)
             old = {"name": row.name, "body": row.body}
             row.name, row.body, row.updated_by, row.updated_at = name, body, actor, now
         _audit(session, ctx, actor=actor, kind="overlay", subject=name,
                action="create" if old is None else "update", old=old,
-               new={"name": name, "body": body}, reason="overlay saved")
+               new={"name": name, "body": body}, reason="overlay saved", owner=owner)
         session.flush()
         return _overlay_view(row)
 
 
-def delete_overlay(ctx: AppContext, *, actor: str, overlay_id: str) -> None:
+def delete_overlay(ctx: AppContext, *, actor: str, overlay_id: str,
+                   owner: str = DEFAULT_ORGANIZATION_ID) -> None:
     """Remove a named overlay (its plans stay), recording its last text in the audit."""
     with ctx.sessions(write=True) as session:
         row = session.get(WhatIfOverlay, overlay_id)
         if row is None:
-            raise Problem(404, "overlay-not-found", "Overlay not found",
-                          f"no what-if overlay {overlay_id!r}",
-                          errors=[{"field": "path.overlay_id", "message": "unknown overlay"}])
+            raise _no_overlay(overlay_id)
         _audit(session, ctx, actor=actor, kind="overlay", subject=row.name, action="delete",
-               old={"name": row.name, "body": row.body}, new=None, reason="overlay deleted")
+               old={"name": row.name, "body": row.body}, new=None, reason="overlay deleted",
+               owner=owner)
         session.delete(row)
 
 
@@ -172,14 +202,14 @@ def _stock_view(row: StockOverride, now: datetime) -> dict[str, Any]:
     return {"id": row.id, "part_id": row.part_id, "location_id": row.location_id,
             "min_stock": row.min_stock, "max_stock": row.max_stock, "reason": row.reason,
             "expires_at": exp, "updated_by": row.updated_by, "updated_at": as_utc(row.updated_at),
-            "active": exp is None or exp > now}
+            "active": exp is None or exp > now, "organization_id": row.owner}
 
 
 def _forecast_view(row: ForecastOverride, now: datetime) -> dict[str, Any]:
     exp = as_utc(row.expires_at)
     return {"id": row.id, "part_id": row.part_id, "units_per_month": row.units_per_month,
             "reason": row.reason, "expires_at": exp, "updated_by": row.updated_by,
-            "updated_at": as_utc(row.updated_at), "active": exp > now}
+            "updated_at": as_utc(row.updated_at), "active": exp > now, "organization_id": row.owner}
 
 
 def _stock_values(row: StockOverride | None) -> dict[str, Any] | None:
@@ -211,7 +241,8 @@ def _stock_number(text: str | int | None, field: str) -> int | None:
 
 def set_stock_override(ctx: AppContext, *, actor: str, part_id: str, location_id: str,
                        min_stock: str | int | None, max_stock: str | int | None, reason: str,
-                       expires_at: str | None = None) -> dict[str, Any]:
+                       expires_at: str | None = None, owner: str = DEFAULT_ORGANIZATION_ID
+                       ) -> dict[str, Any]:
     """Create or replace the min / max of ``part_id`` at ``location_id`` (a depot or a
     candidate of the app's scenario); at least one of the two, min <= max, a reason."""
     sc = ctx.scenario
@@ -238,17 +269,18 @@ def set_stock_override(ctx: AppContext, *, actor: str, part_id: str, location_id
             row = StockOverride(part_id=part_id, location_id=location_id)
             session.add(row)
         row.min_stock, row.max_stock, row.reason, row.expires_at = lo, hi, why, exp
-        row.updated_by, row.updated_at = actor, now
+        row.updated_by, row.updated_at, row.owner = actor, now, owner
         _audit(session, ctx, actor=actor, kind="stock", subject=f"{part_id}@{location_id}",
                action="create" if old is None else "update", old=old, new=_stock_values(row),
-               reason=why)
+               reason=why, owner=owner)
         session.flush()
-        return _stock_view(row, now)
+        return {**_stock_view(row, now), "created": old is None}
 
 
 def set_forecast_override(ctx: AppContext, *, actor: str, part_id: str,
                           units_per_month: str | float, reason: str,
-                          expires_at: str | None) -> dict[str, Any]:
+                          expires_at: str | None, owner: str = DEFAULT_ORGANIZATION_ID
+                          ) -> dict[str, Any]:
     """Create or replace the forecast of ``part_id`` (units a month, >= 0) until ``expires_at``."""
     part_id = (part_id or "").strip()
     if part_id not in {p.part_id for p in ctx.scenario.parts}:
@@ -271,49 +303,77 @@ def set_forecast_override(ctx: AppContext, *, actor: str, part_id: str,
             row = ForecastOverride(part_id=part_id)
             session.add(row)
         row.units_per_month, row.reason, row.expires_at = rate, why, exp
-        row.updated_by, row.updated_at = actor, now
+        row.updated_by, row.updated_at, row.owner = actor, now, owner
         _audit(session, ctx, actor=actor, kind="forecast", subject=part_id,
                action="create" if old is None else "update", old=old, new=_forecast_values(row),
-               reason=why)
+               reason=why, owner=owner)
         session.flush()
-        return _forecast_view(row, now)
+        return {**_forecast_view(row, now), "created": old is None}
 
 
-def delete_override(ctx: AppContext, *, actor: str, kind: str, override_id: int,
-                    reason: str) -> None:
-    """Remove a stock (``kind`` stock) or forecast override, recording why."""
-    why = _reason(reason)
+def _override_model(kind: str) -> type[StockOverride] | type[ForecastOverride]:
     model = {"stock": StockOverride, "forecast": ForecastOverride}.get(kind)
     if model is None:
         raise field_problem(422, "path.kind", "must be stock or forecast")
+    return model
+
+
+def _no_override(kind: str, override_id: int) -> Problem:
+    return Problem(404, "override-not-found", "Override not found",
+                   f"no {kind} override {override_id}",
+                   errors=[{"field": "path.override_id", "message": "unknown override"}])
+
+
+def get_override(ctx: AppContext, kind: str, override_id: int, *,
+                 tenant: str | None = None) -> dict[str, Any]:
+    """One stock or forecast override (``kind``); 404 when unknown or another tenant's."""
+    model = _override_model(kind)
+    with ctx.sessions() as session:
+        row = session.get(model, override_id)
+        if not _visible(row, tenant):
+            raise _no_override(kind, override_id)
+        view = _stock_view if kind == "stock" else _forecast_view
+        return view(row, _now(ctx))  # type: ignore[arg-type]
+
+
+def delete_override(ctx: AppContext, *, actor: str, kind: str, override_id: int,
+                    reason: str, owner: str = DEFAULT_ORGANIZATION_ID,
+                    reason_field: str = "body.reason") -> None:
+    """Remove a stock (``kind`` stock) or forecast override, recording why (a refused reason
+    names ``reason_field``)."""
+    why = _reason(reason, reason_field)
+    model = _override_model(kind)
     with ctx.sessions(write=True) as session:
         row = session.get(model, override_id)
         if row is None:
-            raise Problem(404, "override-not-found", "Override not found",
-                          f"no {kind} override {override_id}",
-                          errors=[{"field": "path.override_id", "message": "unknown override"}])
+            raise _no_override(kind, override_id)
         if kind == "stock":
             subject, old = f"{row.part_id}@{row.location_id}", _stock_values(row)
         else:
             subject, old = row.part_id, _forecast_values(row)
         session.delete(row)
         _audit(session, ctx, actor=actor, kind=kind, subject=subject, action="delete", old=old,
-               new=None, reason=why)
+               new=None, reason=why, owner=owner)
 
 
-def list_overrides(ctx: AppContext) -> dict[str, list[dict[str, Any]]]:
-    """Every stock and forecast override (expired ones flagged ``active`` False)."""
+def list_overrides(ctx: AppContext, *, tenant: str | None = None
+                   ) -> dict[str, list[dict[str, Any]]]:
+    """Every stock and forecast override (expired ones flagged ``active`` False);
+    ``tenant``'s only if given."""
     with ctx.sessions() as session:
-        return overrides_in(session, _now(ctx))
+        return overrides_in(session, _now(ctx), tenant=tenant)
 
 
-def overrides_in(session: Session, now: datetime) -> dict[str, list[dict[str, Any]]]:
+def overrides_in(session: Session, now: datetime, *, tenant: str | None = None
+                 ) -> dict[str, list[dict[str, Any]]]:
     """:func:`list_overrides` in an open session (the CLI's), ``active`` as of ``now``."""
-    stock = session.scalars(select(StockOverride).order_by(StockOverride.part_id,
-                                                           StockOverride.location_id)).all()
-    fc = session.scalars(select(ForecastOverride).order_by(ForecastOverride.part_id)).all()
-    return {"stock": [_stock_view(r, now) for r in stock],
-            "forecast": [_forecast_view(r, now) for r in fc]}
+    sq = select(StockOverride).order_by(StockOverride.part_id, StockOverride.location_id)
+    fq = select(ForecastOverride).order_by(ForecastOverride.part_id)
+    if tenant is not None:
+        sq = sq.where(StockOverride.owner == tenant)
+        fq = fq.where(ForecastOverride.owner == tenant)
+    return {"stock": [_stock_view(r, now) for r in session.scalars(sq).all()],
+            "forecast": [_forecast_view(r, now) for r in session.scalars(fq).all()]}
 
 
 @dataclass(frozen=True)
@@ -392,15 +452,21 @@ def _dash(v: int | None) -> str:
 AUDIT_COLUMNS = ("at", "actor", "kind", "subject", "action", "old", "new", "reason")
 
 
-def audit_rows(ctx: AppContext, *, limit: int | None = 500) -> list[dict[str, Any]]:
-    """The audit trail, newest first."""
+def audit_rows(ctx: AppContext, *, limit: int | None = 500, tenant: str | None = None,
+               before_id: int | None = None) -> list[dict[str, Any]]:
+    """The audit trail, newest first (by id: the order the changes were written);
+    ``tenant``'s changes only if given; those before ``before_id`` only if given."""
     with ctx.sessions() as session:
-        q = select(PlanningAudit).order_by(PlanningAudit.at.desc(), PlanningAudit.id.desc())
+        q = select(PlanningAudit).order_by(PlanningAudit.id.desc())
+        if tenant is not None:
+            q = q.where(PlanningAudit.owner == tenant)
+        if before_id is not None:
+            q = q.where(PlanningAudit.id < before_id)
         if limit is not None:
             q = q.limit(limit)
         return [{"id": r.id, "at": as_utc(r.at), "actor": r.actor, "kind": r.kind,
                  "subject": r.subject, "action": r.action, "old": r.old, "new": r.new,
-                 "reason": r.reason} for r in session.scalars(q)]
+                 "reason": r.reason, "organization_id": r.owner} for r in session.scalars(q)]
 
 
 def _flat(values: dict | None) -> str:

@@ -50,6 +50,9 @@ class Orders(BaseModel):
     transfers: list[dict[str, Any]]
     repairs: list[dict[str, Any]]
     buys: list[dict[str, Any]]
+    contractual: list[dict[str, Any]] = Field(
+        default_factory=list, description="buys that hold a contractual minimum, booked on "
+                                          "approval like the buys (lines `M<n>`)")
     excess: list[dict[str, Any]]
     cut: list[dict[str, Any]]
 

@@ -50,7 +50,10 @@ if TYPE_CHECKING:  # pandas and the restock package load at the first run, not a
     from optimizer.restock.quarter import Quarter
     from optimizer.restock.run import RestockResult
 
-ORDER_TABLES = ("transfers", "repairs", "buys", "excess", "cut")
+ORDER_TABLES = ("transfers", "repairs", "buys", "contractual", "excess", "cut")
+BOOKED_TABLES = ORDER_TABLES[:4]
+"""The order tables an approval books (in ledger order): transfers, repairs, buys and the buys
+that hold a contractual minimum."""
 
 
 class SessionLedgerWriter:
@@ -239,12 +242,8 @@ def execute_run(ctx: AppContext, run_id: str, out_dir: Path) -> None:
         _executing.add(run_id)
         result = compute(ctx, quarter, budget)
         paths = write_outputs(result, out_dir)
-        plan = result.plan
-        orders = {name: _records(getattr(plan, name)) for name in ORDER_TABLES}
-        summary = json.loads(json.dumps(result.summary(), default=str))
         _set(ctx, run_id, status=RunStatus.SUCCEEDED.value, finished_at=ctx.now(),
-             plan_ref=result.run_id, summary=summary, orders=orders,
-             outputs={k: str(p) for k, p in paths.items()})
+             **run_outcome(result, paths))
         status = RunStatus.SUCCEEDED.value
     except Exception as exc:  # noqa: BLE001 - a failed run is recorded, not lost in a thread
         # if the database itself is gone there is nothing left to record it in
@@ -255,6 +254,29 @@ def execute_run(ctx: AppContext, run_id: str, out_dir: Path) -> None:
         _executing.discard(run_id)
         if began is not None:
             observability.restock_run_finished(status, time.perf_counter() - began)
+
+
+def run_outcome(result: RestockResult, paths: dict[str, Path]) -> dict[str, Any]:
+    """What a succeeded run row keeps of ``result``: the plan id (ledger references), the
+    summary, the order tables as records and the paths of the written outputs."""
+    return {"plan_ref": result.run_id,
+            "summary": json.loads(json.dumps(result.summary(), default=str)),
+            "orders": {name: _records(getattr(result.plan, name)) for name in ORDER_TABLES},
+            "outputs": {k: str(Path(p).resolve()) for k, p in paths.items()}}
+
+
+def record_run(session: Session, result: RestockResult, paths: dict[str, Path], *, owner: str,
+               created_by: str, budget: float | None, now: datetime) -> str:
+    """Record a run computed outside the worker (``spares restock``) as a succeeded run of
+    organization ``owner``, in ``session``'s transaction, so it can be approved like an API
+    run (:func:`approve_in`); returns its id."""
+    run_id = f"rr_{secrets.token_hex(8)}"
+    session.add(RestockRun(id=run_id, owner=owner, created_by=created_by,
+                           quarter=str(result.quarter), budget=budget,
+                           status=RunStatus.SUCCEEDED.value, created_at=now, started_at=now,
+                           finished_at=now, **run_outcome(result, paths)))
+    session.flush()
+    return run_id
 
 
 #: A run takes about a minute; one still ``running`` after this long has lost its process.
@@ -437,7 +459,8 @@ class RestockLine:
 
 
 LINE_TABLES = (("transfers", "T", "transfer", "transport_cost"),
-               ("repairs", "R", "repair", "repair_cost"), ("buys", "B", "buy", "amount"))
+               ("repairs", "R", "repair", "repair_cost"), ("buys", "B", "buy", "amount"),
+               ("contractual", "M", "buy", "amount"))
 
 
 def restock_lines(orders: dict[str, Any]) -> list[RestockLine]:
@@ -492,55 +515,65 @@ def _booked_references(session: Session, refs: list[str]) -> set[str]:
 
 def approve_run(ctx: AppContext, run_id: str, *, approver: str,
                 tenant: str | None = None) -> dict[str, Any]:
-    """Book a succeeded run's orders in the ledger as in transit / in repair, exactly once.
-
-    The first call wins a conditional update of ``approved_at`` and posts the movements in the
-    same transaction; later calls change nothing and say so. 409 for a run that has not
-    succeeded, or when the stock moved so that an order can no longer be booked (nothing is
-    booked then).
-    """
+    """Book a succeeded run's orders in the ledger as in transit / in repair, exactly once
+    (:func:`approve_in`, in a write transaction of its own; ledger actor
+    ``restock-api:<approver>``)."""
     with ctx.sessions(write=True) as session:
-        row = _load(session, run_id, tenant)
-        if row.status != RunStatus.SUCCEEDED.value:
-            raise Problem(409, "restock-run-not-finished", "Restock run not approvable",
-                          f"restock run {run_id!r} is {row.status}; only a succeeded run can be "
-                          "approved", errors=[{"field": "path.run_id",
-                                               "message": f"run status is {row.status}"}])
-        now = ctx.now()
-        won = session.execute(update(RestockRun)
-                              .where(RestockRun.id == run_id, RestockRun.approved_at.is_(None))
-                              .values(approved_at=now, approved_by=approver)).rowcount
-        if won != 1:
-            session.refresh(row)
-            return run_view(row, already_approved=True)
-        import pandas as pd
+        return approve_in(session, run_id, approver=approver, actor=f"restock-api:{approver}",
+                          now=ctx.now(), tenant=tenant)
 
-        from optimizer.restock.approve import order_movements, post_movements
 
-        orders = row.orders or {}
-        plan_ref = row.plan_ref or run_id
-        moves = order_movements(plan_ref,
-                                *(pd.DataFrame(orders.get(t) or []) for t in ORDER_TABLES[:3]))
-        lines = restock_lines(orders)
-        booked = _booked_references(session, [line_reference(plan_ref, ln) for ln in lines])
-        try:
-            rep = post_movements(plan_ref, moves,
-                                 SessionLedgerWriter(session, actor=f"restock-api:{approver}"))
-        except ledger.LedgerError as exc:
-            raise Problem(409, "stock-changed", "Orders cannot be booked",
-                          f"the stock changed since the run so an order cannot be booked "
-                          f"({exc}); nothing was booked: start a new run") from None
-        row.posted, row.skipped = rep.posted, rep.skipped
-        # the orders of the lines this approval booked (an equal plan approved before holds the
-        # others): visible in /v1/orders, received there like a dispatch's refill
-        new = [ln for ln in lines if line_reference(plan_ref, ln) not in booked]
-        if new:
-            session.execute(insert(DispatchOrder.__table__), [
-                {"restock_run_id": run_id, "restock_line": ln.line, "kind": ln.kind,
-                 "depot_id": ln.depot_id, "from_id": ln.from_id, "part_id": ln.part_id,
-                 "quantity": ln.quantity, "value": ln.value, "status": "sent",
-                 "expected_at": now + timedelta(days=ln.lead_time_days), "created_at": now}
-                for ln in new])
-        session.flush()
+def approve_in(session: Session, run_id: str, *, approver: str, actor: str, now: datetime,
+               tenant: str | None = None) -> dict[str, Any]:
+    """Book a succeeded run's orders in ``session``'s transaction: the API's, the workspace's
+    and ``spares restock --approve``'s one code path.
+
+    The first call wins a conditional update of ``approved_at`` and posts the movements;
+    later calls change nothing and say so. Each line it books (transfers, repairs, buys,
+    contractual buys) becomes an order (``dispatch_orders`` with ``restock_run_id``), visible
+    in ``/v1/orders``. 409 for a run that has not succeeded, or when the stock moved so that
+    an order can no longer be booked (nothing is booked then). ``actor``: who the ledger
+    movements name.
+    """
+    row = _load(session, run_id, tenant)
+    if row.status != RunStatus.SUCCEEDED.value:
+        raise Problem(409, "restock-run-not-finished", "Restock run not approvable",
+                      f"restock run {run_id!r} is {row.status}; only a succeeded run can be "
+                      "approved", errors=[{"field": "path.run_id",
+                                           "message": f"run status is {row.status}"}])
+    won = session.execute(update(RestockRun)
+                          .where(RestockRun.id == run_id, RestockRun.approved_at.is_(None))
+                          .values(approved_at=now, approved_by=approver)).rowcount
+    if won != 1:
         session.refresh(row)
-        return run_view(row)
+        return run_view(row, already_approved=True)
+    import pandas as pd
+
+    from optimizer.restock.approve import order_movements, post_movements
+
+    orders = row.orders or {}
+    plan_ref = row.plan_ref or run_id
+    moves = order_movements(plan_ref,
+                            *(pd.DataFrame(orders.get(t) or []) for t in BOOKED_TABLES))
+    lines = restock_lines(orders)
+    booked = _booked_references(session, [line_reference(plan_ref, ln) for ln in lines])
+    try:
+        rep = post_movements(plan_ref, moves, SessionLedgerWriter(session, actor=actor))
+    except ledger.LedgerError as exc:
+        raise Problem(409, "stock-changed", "Orders cannot be booked",
+                      f"the stock changed since the run so an order cannot be booked "
+                      f"({exc}); nothing was booked: start a new run") from None
+    row.posted, row.skipped = rep.posted, rep.skipped
+    # the orders of the lines this approval booked (an equal plan approved before holds the
+    # others): visible in /v1/orders, received there like a dispatch's refill
+    new = [ln for ln in lines if line_reference(plan_ref, ln) not in booked]
+    if new:
+        session.execute(insert(DispatchOrder.__table__), [
+            {"restock_run_id": run_id, "restock_line": ln.line, "kind": ln.kind,
+             "depot_id": ln.depot_id, "from_id": ln.from_id, "part_id": ln.part_id,
+             "quantity": ln.quantity, "value": ln.value, "status": "sent",
+             "expected_at": now + timedelta(days=ln.lead_time_days), "created_at": now}
+            for ln in new])
+    session.flush()
+    session.refresh(row)
+    return run_view(row)

@@ -110,9 +110,10 @@ def get_run(request: Request, run_id: RunId, who: Principal = READER) -> Any:
              responses={404: PROBLEM, 409: PROBLEM})
 def approve_run(request: Request, run_id: RunId,
                 who: Principal = Depends(require(Scope.PLANNER))) -> Any:
-    """Book the orders in the stock ledger (transfers and buys in transit, repairs in repair),
-    once: approving again books nothing more. 409 unless the run succeeded. Each booked line
-    becomes an order in `/v1/orders` (`restock_run_id`, status `sent`) to receive there."""
+    """Book the orders in the stock ledger (transfers, buys and contractual buys in transit,
+    repairs in repair), once: approving again books nothing more. 409 unless the run
+    succeeded. Each booked line becomes an order in `/v1/orders` (`restock_run_id`, status
+    `sent`) to receive there."""
     return service.approve_run(request.app.state.ctx, run_id, approver=who.key_id,
                                tenant=who.tenant)
 

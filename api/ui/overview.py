@@ -73,12 +73,17 @@ def at_risk(session: Session, now: datetime, limit: int = 20) -> tuple[int, list
     return int(n), rows
 
 
-def last_restock(session: Session) -> RestockRun | None:
-    return session.scalar(select(RestockRun).order_by(RestockRun.created_at.desc()).limit(1))
+def last_restock(session: Session, tenant: str | None = None) -> RestockRun | None:
+    """The newest restock run (of organization ``tenant`` only, if given)."""
+    q = select(RestockRun)
+    if tenant is not None:
+        q = q.where(RestockRun.owner == tenant)
+    return session.scalar(q.order_by(RestockRun.created_at.desc()).limit(1))
 
 
-def overview(ctx: Any) -> dict[str, Any]:
-    """Everything the overview page shows, from the app context ``ctx``."""
+def overview(ctx: Any, tenant: str | None = None) -> dict[str, Any]:
+    """Everything the overview page shows, from the app context ``ctx``; ``tenant``: the
+    organization whose restock runs alone the viewer sees (None: all)."""
     latest = plans.latest_plan()
     summary = plans.summary(latest.id) if latest else None
     now = ctx.now()
@@ -89,7 +94,7 @@ def overview(ctx: Any) -> dict[str, Any]:
                       "part_id": d.part_id, "tier": d.tier, "severity": d.severity,
                       "status": d.status, "due_at": d.due_at, "source": d.source_depot_id,
                       "overdue": d.due_at is not None and d.due_at < now} for d in risky]
-        run = last_restock(session)
+        run = last_restock(session, tenant)
         restock = None if run is None else {
             "id": run.id, "quarter": run.quarter, "status": run.status,
             "created_at": run.created_at, "approved_by": run.approved_by,

@@ -177,6 +177,7 @@ def _run(job: PlanJob, root: Path, scenario: Scenario, network: TravelNetwork,
         folder = root / job.id
         write_plan(plan, folder, frontier=job.frontier)
         write_site_reach(scenario, reach, folder / "site_reach.csv")
+        write_exceptions(scenario, reach, plan, folder)
         if by_class is not None:
             pd.DataFrame(by_class.rows()).to_csv(folder / "frontier_classes.csv", index=False)
         job.investment, job.currency = float(plan.investment), plan.currency
@@ -213,6 +214,69 @@ def write_site_reach(scenario: Scenario, reach: Reach, path: Path) -> None:
             w.writerow({**row, "reached_severity": row["reached_severity"] or ""})
 
 
+DRIVERS_FILE = "class_part_shortfalls.csv"
+DRIVER_COLUMNS = ("tier", "severity", "target", "class_on_time", "part_id", "requests_per_year",
+                  "on_time_per_year", "shortfall_per_year")
+UNCOVERED_FILE = "no_stock_in_reach.csv"
+UNCOVERED_COLUMNS = ("tier", "contract_id", "site_id", "part_id", "severities",
+                     "requests_per_year")
+
+
+def write_exceptions(scenario: Scenario, reach: Reach, plan: Any, folder: Path) -> None:
+    """The plan's worklist exceptions (:func:`optimizer.worklist.plan_exceptions`): the parts
+    driving each class below target, and the platinum/gold parts with no stock in reach."""
+    from optimizer.worklist import plan_exceptions
+
+    drivers, uncovered = plan_exceptions(scenario, reach, plan)
+    with (folder / DRIVERS_FILE).open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(DRIVER_COLUMNS)
+        for d in drivers:
+            w.writerow([d.tier, d.severity, repr(d.target), repr(d.class_on_time), d.part_id,
+                        repr(d.requests_per_year), repr(d.on_time_per_year),
+                        repr(d.shortfall_per_year)])
+    with (folder / UNCOVERED_FILE).open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(UNCOVERED_COLUMNS)
+        for u in uncovered:
+            w.writerow([u.tier, u.contract_id, u.site_id, u.part_id,
+                        " ".join(str(s) for s in u.severities), repr(u.requests_per_year)])
+
+
+def _csv_rows(path: Path) -> list[dict[str, str]] | None:
+    if not path.is_file():
+        return None
+    with path.open(newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def class_drivers(plan_id: str) -> list[dict[str, Any]] | None:
+    """The parts driving each class below target (numbers per year); None for a plan made
+    before the workspace listed them."""
+    rows = _csv_rows(_finished(plan_id) / DRIVERS_FILE)
+    if rows is None:
+        return None
+    floats = ("target", "class_on_time", "requests_per_year", "on_time_per_year",
+              "shortfall_per_year")
+    out = []
+    for r in rows:
+        d: dict[str, Any] = {**r, "severity": int(r["severity"])}
+        d.update({k: float(r[k]) for k in floats})
+        d["on_time"] = d["on_time_per_year"] / d["requests_per_year"] if d["requests_per_year"] else 0.0
+        out.append(d)
+    return out
+
+
+def no_stock_in_reach(plan_id: str) -> list[dict[str, Any]] | None:
+    """Platinum/gold (site, part) pairs with no stock in reach for some severities; None for a
+    plan made before the workspace listed them."""
+    rows = _csv_rows(_finished(plan_id) / UNCOVERED_FILE)
+    if rows is None:
+        return None
+    return [{**r, "severities": [int(s) for s in r["severities"].split()],
+             "requests_per_year": float(r["requests_per_year"])} for r in rows]
+
+
 def read_job(folder: Path, cls: type[J], live: float | None) -> J:
     """The job stored in ``folder`` (``job.json``) as ``cls``, with its ``live`` progress if it
     runs in this process; a queued or running job that does not was left unfinished by a
@@ -247,8 +311,10 @@ def list_plans() -> list[PlanJob]:
     return newest_first(plans_dir(), PLAN_ID, get_plan)
 
 
-def latest_plan() -> PlanJob | None:
-    return next((j for j in list_plans() if j.status == "succeeded"), None)
+def latest_plan(*, base_only: bool = False) -> PlanJob | None:
+    """The newest finished plan (``base_only``: of the base network, no what-if overlay)."""
+    return next((j for j in list_plans()
+                 if j.status == "succeeded" and not (base_only and j.overlay)), None)
 
 
 def _finished(plan_id: str) -> Path:

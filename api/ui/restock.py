@@ -1,6 +1,10 @@
 """Restock pages: runs with their status, start one, review its order tables, approve it as the
 signed-in person, download its reports. Over :mod:`api.restock.service`, the API's own
-functions; the approval records the key's name (the person) as the approver."""
+functions; the approval records the key's name (the person) as the approver.
+
+Runs belong to organizations as in ``/v1/restock-runs``: a run started here belongs to the
+signed-in person's organization (a key's organization; password users belong to
+``org_default``), and who sees which runs follows the API's rule (:func:`tenant`)."""
 
 from __future__ import annotations
 
@@ -22,8 +26,15 @@ router = APIRouter(include_in_schema=False)
 RunId = Annotated[identifier(40), Path()]
 SHOWN_ROWS = 200
 TABLES = {"transfers": "Transfers", "repairs": "Repairs", "buys": "Buys",
+          "contractual": "Contractual minimums",
           "cut": "Cut by the budget", "excess": "Excess and obsolete"}
 APPROVER_MAX = 40
+
+
+def tenant(user: Any) -> str | None:
+    """The organization whose runs alone ``user`` sees, or None for all: planners (and admins)
+    see every organization's runs, viewers their own organization's (the ``/v1`` rule)."""
+    return user.principal.tenant
 
 
 def human(column: str) -> str:
@@ -63,7 +74,7 @@ def order_tables(orders: dict[str, list[dict[str, Any]]] | None) -> list[dict[st
 @router.get("/restock", response_class=HTMLResponse)
 def runs_page(request: Request) -> HTMLResponse:
     user = current_user(request)
-    runs = service.list_runs(request.app.state.ctx, limit=100)
+    runs = service.list_runs(request.app.state.ctx, limit=100, tenant=tenant(user))
     return page(request, "restock.html", user, nav="restock", runs=runs)
 
 
@@ -85,9 +96,10 @@ def start_run(request: Request, quarter: Annotated[str, Form(max_length=10)] = "
         error = f"{MAX_QUEUED_RUNS} runs are already waiting: start this one when one has begun."
     if error:
         return page(request, "restock.html", user, status_code=422, nav="restock", error=error,
-                    runs=service.list_runs(ctx, limit=100))
-    view, _ = service.start_run(ctx, owner=user.principal.key_id, quarter=quarter.strip().upper(),
-                                budget=amount,
+                    runs=service.list_runs(ctx, limit=100, tenant=tenant(user)))
+    view, _ = service.start_run(ctx, owner=user.principal.organization_id,
+                                created_by=user.principal.key_id,
+                                quarter=quarter.strip().upper(), budget=amount,
                                 out_root=service.runs_dir(getattr(request.app.state,
                                                                   "restock_dir", None)))
     return RedirectResponse(f"/restock/{view['id']}", status_code=303)
@@ -103,7 +115,7 @@ def problem_page(request: Request, user: Any, exc: Problem) -> HTMLResponse:
 def run_page(request: Request, run_id: RunId) -> HTMLResponse:
     user = current_user(request)
     try:
-        run = service.get_run(request.app.state.ctx, run_id)
+        run = service.get_run(request.app.state.ctx, run_id, tenant=tenant(user))
     except Problem as exc:
         return problem_page(request, user, exc)
     summary = [(human(k), *cell(k, v)) for k, v in (run.get("summary") or {}).items()
@@ -116,7 +128,10 @@ def run_page(request: Request, run_id: RunId) -> HTMLResponse:
 def run_status(request: Request, run_id: RunId) -> Response:
     """The status fragment the run page polls; a finished run reloads the page."""
     user = current_user(request)
-    run = service.get_run(request.app.state.ctx, run_id)
+    try:
+        run = service.get_run(request.app.state.ctx, run_id, tenant=tenant(user))
+    except Problem as exc:
+        return problem_page(request, user, exc)
     resp = page(request, "_restock_status.html", user, run=run)
     if run["status"] not in ("queued", "running"):
         resp.headers["HX-Refresh"] = "true"
@@ -138,7 +153,8 @@ def approve(request: Request, run_id: RunId,
     user = current_user(request)
     check_change(request, user, csrf)
     try:
-        service.approve_run(request.app.state.ctx, run_id, approver=approver_name(user.name))
+        service.approve_run(request.app.state.ctx, run_id, approver=approver_name(user.name),
+                            tenant=tenant(user))
     except Problem as exc:
         return problem_page(request, user, exc)
     return RedirectResponse(f"/restock/{run_id}", status_code=303)
@@ -149,7 +165,8 @@ def output(request: Request, run_id: RunId,
            name: Annotated[identifier(40), Path()]) -> Response:
     user = current_user(request)
     try:
-        path, media = service.output_file(request.app.state.ctx, run_id, name)
+        path, media = service.output_file(request.app.state.ctx, run_id, name,
+                                          tenant=tenant(user))
     except Problem as exc:
         return problem_page(request, user, exc)
     return FileResponse(path, media_type=media, filename=f"{run_id}-{path.name}")

@@ -60,6 +60,11 @@ class User:
     def name(self) -> str:
         return self.principal.name
 
+    @property
+    def org(self) -> str:
+        """The organization the user's changes belong to."""
+        return self.principal.organization_id
+
 
 def csrf_token(secret: str, sid: str) -> str:
     """The CSRF token of session ``sid`` (hex HMAC-SHA256 under the signing secret)."""

@@ -132,7 +132,7 @@ def logout(request: Request, csrf: Annotated[str, Form(max_length=100)] = "") ->
 def overview_page(request: Request) -> HTMLResponse:
     user = current_user(request)
     ctx = request.app.state.ctx
-    data = overview(ctx)
+    data = overview(ctx, tenant=user.principal.tenant)  # a viewer: their organization's runs
     return page(request, "overview.html", user, nav="overview", **data,
                 map=network_map(ctx.scenario, data["reached"]))
 
@@ -284,7 +284,8 @@ def board_page(request: Request, tier: Annotated[str, Query(max_length=50)] = ""
 @router.get("/worklist", response_class=HTMLResponse)
 def worklist_page(request: Request) -> HTMLResponse:
     user = current_user(request)
-    return page(request, "worklist.html", user, nav="worklist", **worklist(request.app.state.ctx))
+    return page(request, "worklist.html", user, nav="worklist",
+                **worklist(request.app.state.ctx, tenant=user.principal.tenant))
 
 
 @router.get("/compare", response_class=HTMLResponse)

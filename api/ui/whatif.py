@@ -77,7 +77,7 @@ def create_overlay(request: Request, name: Annotated[str, Form(max_length=200)] 
     check_change(request, user, csrf)
     ctx = request.app.state.ctx
     try:
-        ov = service.save_overlay(ctx, actor=user.name, name=name, body=body)
+        ov = service.save_overlay(ctx, actor=user.name, owner=user.org, name=name, body=body)
     except Problem as exc:
         return page(request, "whatifs.html", user, status_code=exc.status, nav="whatifs",
                     overlays=service.list_overlays(ctx), example=body, ov_name=name,
@@ -105,7 +105,8 @@ def update_overlay(request: Request, overlay_id: OverlayId,
     check_change(request, user, csrf)
     ctx = request.app.state.ctx
     try:
-        service.save_overlay(ctx, actor=user.name, name=name, body=body, overlay_id=overlay_id)
+        service.save_overlay(ctx, actor=user.name, owner=user.org, name=name, body=body,
+                             overlay_id=overlay_id)
     except Problem as exc:
         if exc.status == 404:
             return page(request, "error.html", user, status_code=404, title=exc.title,
@@ -149,7 +150,8 @@ def delete_overlay(request: Request, overlay_id: OverlayId,
     user = current_user(request)
     check_change(request, user, csrf)
     try:
-        service.delete_overlay(request.app.state.ctx, actor=user.name, overlay_id=overlay_id)
+        service.delete_overlay(request.app.state.ctx, actor=user.name, owner=user.org,
+                               overlay_id=overlay_id)
     except Problem as exc:
         return page(request, "error.html", user, status_code=exc.status, title=exc.title,
                     detail=exc.detail)
@@ -185,8 +187,8 @@ def set_stock(request: Request, part_id: Annotated[str, Form(max_length=100)] = 
     user = current_user(request)
     check_change(request, user, csrf)
     try:
-        service.set_stock_override(request.app.state.ctx, actor=user.name, part_id=part_id,
-                                   location_id=location_id, min_stock=min_stock,
+        service.set_stock_override(request.app.state.ctx, actor=user.name, owner=user.org,
+                                   part_id=part_id, location_id=location_id, min_stock=min_stock,
                                    max_stock=max_stock, reason=reason, expires_at=expires_at)
     except Problem as exc:
         return _overrides_page(request, user, status_code=exc.status, error=_problem_text(exc),
@@ -205,8 +207,8 @@ def set_forecast(request: Request, part_id: Annotated[str, Form(max_length=100)]
     user = current_user(request)
     check_change(request, user, csrf)
     try:
-        service.set_forecast_override(request.app.state.ctx, actor=user.name, part_id=part_id,
-                                      units_per_month=units_per_month, reason=reason,
+        service.set_forecast_override(request.app.state.ctx, actor=user.name, owner=user.org,
+                                      part_id=part_id, units_per_month=units_per_month, reason=reason,
                                       expires_at=expires_at)
     except Problem as exc:
         return _overrides_page(request, user, status_code=exc.status, error=_problem_text(exc),
@@ -223,7 +225,7 @@ def delete(request: Request, kind: Annotated[str, Path(pattern="^(stock|forecast
     user = current_user(request)
     check_change(request, user, csrf)
     try:
-        service.delete_override(request.app.state.ctx, actor=user.name, kind=kind,
+        service.delete_override(request.app.state.ctx, actor=user.name, owner=user.org, kind=kind,
                                 override_id=override_id, reason=reason)
     except Problem as exc:
         return _overrides_page(request, user, status_code=exc.status, error=_problem_text(exc))

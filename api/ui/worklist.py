@@ -1,7 +1,10 @@
 """The worklist: what needs a planner's decision, each item with where to act on it.
 
 Classes the latest plan leaves below target, with the sites that no location reaches in time
-for that severity (they hold the class back); open dispatches at risk or overdue; backorders;
+for that severity and the parts whose shortfall costs the most on-time requests
+(:func:`optimizer.worklist.miss_drivers`, computed by the plan job); platinum and gold parts
+with no stock in reach of their sites (:func:`optimizer.worklist.no_stock_in_reach`); open
+dispatches at risk or overdue; backorders;
 the last succeeded restock run's buys that add little service and its excess stock; webhook
 deliveries that failed for good.
 """
@@ -24,9 +27,12 @@ SHOWN = 50
 
 
 def missed_classes(scenario: Scenario, summary: dict[str, Any],
-                   reached: dict[str, int | None]) -> list[dict[str, Any]]:
+                   reached: dict[str, int | None],
+                   drivers: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """Classes below target, each with the sites of its tier whose best location does not reach
-    that severity in time (``reached``: site -> most demanding severity reached, None: none)."""
+    that severity in time (``reached``: site -> most demanding severity reached, None: none)
+    and its ``parts``: the rows of ``drivers`` (:func:`api.ui.plans.class_drivers`) of that
+    class, None when the plan has no such list."""
     tier_of = {c.contract_id: c.tier for c in scenario.contracts}
     out = []
     for c in summary.get("classes", []):
@@ -35,7 +41,9 @@ def missed_classes(scenario: Scenario, summary: dict[str, Any],
         sev = int(c["severity"])
         sites = [s.site_id for s in scenario.sites if tier_of.get(s.contract_id) == c["tier"]
                  and reached and (reached.get(s.site_id) is None or reached[s.site_id] > sev)]
-        out.append({**c, "sites": sites[:SHOWN], "site_count": len(sites)})
+        parts = (None if drivers is None else
+                 [d for d in drivers if d["tier"] == c["tier"] and d["severity"] == sev])
+        out.append({**c, "sites": sites[:SHOWN], "site_count": len(sites), "parts": parts})
     return out
 
 
@@ -44,10 +52,13 @@ def low_gain_buys(orders: dict[str, Any] | None) -> list[dict[str, Any]]:
     return [b for b in buys if (b.get("gain_per_year") or 0.0) < LOW_GAIN]
 
 
-def worklist(ctx: Any) -> dict[str, Any]:
-    latest = plans.latest_plan()
-    missed = (missed_classes(ctx.scenario, plans.summary(latest.id), plans.site_reach(latest.id))
-              if latest else [])
+def worklist(ctx: Any, tenant: str | None = None) -> dict[str, Any]:
+    """The worklist's items; ``tenant``: the organization whose restock runs alone the viewer
+    sees (None: all, as for planners)."""
+    latest = plans.latest_plan(base_only=True)  # a what-if's misses are not today's work
+    missed = (missed_classes(ctx.scenario, plans.summary(latest.id), plans.site_reach(latest.id),
+                             plans.class_drivers(latest.id)) if latest else [])
+    uncovered = plans.no_stock_in_reach(latest.id) if latest else None
     now = ctx.now()
     with ctx.sessions() as session:
         n_risk, risky = at_risk(session, now, limit=SHOWN)
@@ -63,11 +74,13 @@ def worklist(ctx: Any) -> dict[str, Any]:
                                                .order_by(Dispatch.reported_at).limit(SHOWN))]
         failed_hooks = session.scalar(select(func.count()).select_from(WebhookOutbox)
                                       .where(WebhookOutbox.failed_at.is_not(None))) or 0
-    runs = restock.list_runs(ctx, limit=20)
+    runs = restock.list_runs(ctx, limit=20, tenant=tenant)
     last = next((r for r in runs if r["status"] == "succeeded"), None)
-    run = restock.get_run(ctx, last["id"]) if last else None
+    run = restock.get_run(ctx, last["id"], tenant=tenant) if last else None
     orders = (run or {}).get("orders") or {}
-    return {"plan": latest, "missed": missed, "at_risk_count": n_risk, "at_risk": risky,
+    return {"plan": latest, "missed": missed, "uncovered": (uncovered or [])[:SHOWN],
+            "uncovered_count": None if uncovered is None else len(uncovered),
+            "at_risk_count": n_risk, "at_risk": risky,
             "backorder_count": int(n_back), "backorders": backorders,
             "restock": run, "low_gain": low_gain_buys(orders)[:SHOWN],
             "low_gain_count": len(low_gain_buys(orders)),

@@ -3,16 +3,22 @@ the audit trail of every change to them (who, when, old, new, why).
 
 Overrides name a part (and a location) by id without a foreign key: an override outlives a
 scenario reload that drops the part, and is then reported as not applied rather than lost.
+
+``owner`` is the organization of whoever created the overlay or last set the override (and of
+the audit row's change): planner keys see every organization's, viewer keys their own
+(``/v1/overlays``, ``/v1/overrides``). Plans and restock runs apply every active override: the
+network is one.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Float, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Float, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from inventory.db.base import Base, UtcDateTime
+from inventory.db.dispatch_models import DEFAULT_ORGANIZATION_ID
 
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -29,6 +35,8 @@ class WhatIfOverlay(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_by: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    owner: Mapped[str] = mapped_column(String(40), index=True, default=DEFAULT_ORGANIZATION_ID,
+                                       server_default=text(f"'{DEFAULT_ORGANIZATION_ID}'"))
 
 
 class StockOverride(Base):
@@ -46,6 +54,8 @@ class StockOverride(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     updated_by: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    owner: Mapped[str] = mapped_column(String(40), index=True, default=DEFAULT_ORGANIZATION_ID,
+                                       server_default=text(f"'{DEFAULT_ORGANIZATION_ID}'"))
 
 
 class ForecastOverride(Base):
@@ -60,6 +70,8 @@ class ForecastOverride(Base):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_by: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    owner: Mapped[str] = mapped_column(String(40), index=True, default=DEFAULT_ORGANIZATION_ID,
+                                       server_default=text(f"'{DEFAULT_ORGANIZATION_ID}'"))
 
 
 class PlanningAudit(Base):
@@ -78,3 +90,5 @@ class PlanningAudit(Base):
     old: Mapped[dict | None] = mapped_column(JSON)
     new: Mapped[dict | None] = mapped_column(JSON)
     reason: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(40), index=True, default=DEFAULT_ORGANIZATION_ID,
+                                       server_default=text(f"'{DEFAULT_ORGANIZATION_ID}'"))

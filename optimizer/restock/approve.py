@@ -48,18 +48,16 @@ def movements(result: RestockResult) -> list[LedgerMovement]:
     """Every ledger movement of the run's orders, in order: transfers, repairs, buys, then the
     contractual buys (``order_placed``, references ``...:M<n>``)."""
     p = result.plan
-    out = order_movements(result.run_id, p.transfers, p.repairs, p.buys)
-    for n, r in enumerate(p.contractual.itertuples(index=False)):
-        out.append(LedgerMovement("order_placed", r.to_depot, r.part_id, int(r.quantity),
-                                  f"restock:{result.run_id}:M{n}"))
-    return out
+    return order_movements(result.run_id, p.transfers, p.repairs, p.buys, p.contractual)
 
 
 def order_movements(run_id: str, transfers: pd.DataFrame, repairs: pd.DataFrame,
-                    buys: pd.DataFrame) -> list[LedgerMovement]:
+                    buys: pd.DataFrame,
+                    contractual: pd.DataFrame | None = None) -> list[LedgerMovement]:
     """The ledger movements of order tables (columns as in
     :class:`optimizer.restock.plan.RestockPlan`), in order:
-    transfers (``from_depot``, ``to_depot``), repairs (``from_depot``), buys (``to_depot``)."""
+    transfers (``from_depot``, ``to_depot``), repairs (``from_depot``), buys (``to_depot``),
+    contractual buys (``to_depot``, references ``...:M<n>``)."""
     base = f"restock:{run_id}"
     out: list[LedgerMovement] = []
     for n, r in enumerate(transfers.itertuples(index=False)):
@@ -73,6 +71,10 @@ def order_movements(run_id: str, transfers: pd.DataFrame, repairs: pd.DataFrame,
     for n, r in enumerate(buys.itertuples(index=False)):
         out.append(LedgerMovement("order_placed", r.to_depot, r.part_id, int(r.quantity),
                                   f"{base}:B{n}"))
+    if contractual is not None:
+        for n, r in enumerate(contractual.itertuples(index=False)):
+            out.append(LedgerMovement("order_placed", r.to_depot, r.part_id, int(r.quantity),
+                                      f"{base}:M{n}"))
     return out
 
 

@@ -42,7 +42,7 @@ CUT_COLUMNS = ("part_id", "to_depot", "quantity", "unit_cost", "amount", "gain_p
 DROPPED_COLUMNS = ("kind", "part_id", "from_depot", "to_depot", "quantity", "money",
                    "gain_per_year", "reason")
 CONTRACT_COLUMNS = ("part_id", "to_depot", "quantity", "unit_cost", "amount", "minimum_units",
-                    "gain_per_year", "gain_per_10k", "reason")
+                    "gain_per_year", "gain_per_10k", "lead_time_days", "reason")
 MARGINAL_COLUMNS = ("rank", "part_id", "to_depot", "quantity", "amount", "gain_per_year",
                     "gain_per_10k", "cumulative_amount", "cumulative_gain_per_year", "proposed")
 
@@ -317,6 +317,7 @@ def contract_table(inp: RestockInputs, model: OrderModel, after: np.ndarray, flo
         "unit_cost": inp.unit_cost[p], "amount": np.round(amount, 2),
         "minimum_units": minimum[p, j], "gain_per_year": np.round(g, 6),
         "gain_per_10k": np.round(g * MONEY_UNIT / amount, 6),
+        "lead_time_days": inp.inbound_days[p, j].astype(float),
         "reason": reasons[p, j]}, columns=list(CONTRACT_COLUMNS))
 
 

@@ -82,3 +82,25 @@ class Positions:
                                      f"must be a whole number >= 0, got {v!r}")
                 arrays[b][pix[r.part_id], lix[r.depot_id]] += int(v)
         return cls(tuple(part_ids), tuple(location_ids), **arrays)
+
+    def reindexed(self, part_ids: Sequence[str], location_ids: Sequence[str]) -> Positions:
+        """The positions on other parts and locations (a what-if network): rows and columns
+        kept where both have them, 0 for new ones; those of dropped parts or locations are left
+        out (:meth:`dropped_units` counts their units on hand)."""
+        pix = {p: i for i, p in enumerate(self.part_ids)}
+        lix = {d: j for j, d in enumerate(self.location_ids)}
+        rows = np.array([pix.get(p, -1) for p in part_ids], dtype=np.int64)
+        cols = np.array([lix.get(d, -1) for d in location_ids], dtype=np.int64)
+        ri, ci = np.nonzero(rows >= 0)[0], np.nonzero(cols >= 0)[0]
+        arrays = {}
+        for b in BUCKETS:
+            a = np.zeros((len(rows), len(cols)), dtype=np.int64)
+            a[np.ix_(ri, ci)] = getattr(self, b)[np.ix_(rows[ri], cols[ci])]
+            arrays[b] = a
+        return Positions(tuple(part_ids), tuple(location_ids), **arrays)
+
+    def dropped_units(self, part_ids: Sequence[str], location_ids: Sequence[str]) -> int:
+        """Units on hand at the parts and locations :meth:`reindexed` leaves out."""
+        keep_p = np.isin(np.asarray(self.part_ids, dtype=object), list(part_ids))
+        keep_l = np.isin(np.asarray(self.location_ids, dtype=object), list(location_ids))
+        return int(self.on_hand.sum() - self.on_hand[np.ix_(keep_p, keep_l)].sum())

@@ -120,6 +120,24 @@ def scale_rates(problem: StockingProblem, forecast: PartForecast) -> tuple[Stock
     return replace(problem, stream_rate_per_year=rates), notes
 
 
+def whatif_forecast(forecast: PartForecast, base: Scenario, whatif: Scenario) -> PartForecast:
+    """A forecast made on ``base`` moved onto a what-if of it: each part's rates (and prior)
+    times its installed-base demand in ``whatif`` over that in ``base`` (failures a year,
+    demand factors included); unchanged for a part without an installed base in ``base``."""
+    def yearly(sc: Scenario) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for ib in sc.installed_base:
+            out[ib.part_id] = out.get(ib.part_id, 0.0) + ib.rate_per_year(sc.part(ib.part_id))
+        return out
+
+    before, after = yearly(base), yearly(whatif)
+    r = np.array([after.get(p, 0.0) / before[p] if before.get(p, 0.0) > 0 else 1.0
+                  for p in forecast.part_ids])
+    return replace(forecast, rate_per_month=forecast.rate_per_month * r,
+                   rate_low=forecast.rate_low * r, rate_high=forecast.rate_high * r,
+                   prior_rate_per_month=forecast.prior_rate_per_month * r)
+
+
 @dataclass(frozen=True, eq=False)
 class Shares:
     """On-time shares of a stock plan: per class (C,) and over all in-service demand."""
@@ -153,7 +171,8 @@ def run_restock(scenario: Scenario, positions: Positions, quarter: Quarter, *,
                 min_gain: float = MIN_GAIN, cluster: Cluster | None = None,
                 minimums: Sequence[Minimum] = (),
                 progress: Progress | None = None,
-                forecast_overrides: Mapping[str, float] | None = None) -> RestockResult:
+                forecast_overrides: Mapping[str, float] | None = None,
+                forecast_from: Scenario | None = None) -> RestockResult:
     """One quarterly run.
 
     Parameters
@@ -177,6 +196,11 @@ def run_restock(scenario: Scenario, positions: Positions, quarter: Quarter, *,
         they add, listed on their own (``plan.contractual``).
     forecast_overrides : part id -> units a month replacing the computed forecast (a planner's
         override; method ``override`` in the forecast table).
+    forecast_from : the scenario the forecast is computed on (same parts), when ``scenario`` is
+        a what-if of it (:mod:`scenarios.overlay`): each part's forecast over its installed-base
+        prior there scales the what-if's demand streams, so a demand change of the what-if
+        moves the history-calibrated demand by its own factor (and sites keep the what-if's
+        split). None: ``scenario`` itself.
     """
     say = progress or (lambda step, done, total: None)
     timings: dict[str, float] = {}
@@ -189,8 +213,16 @@ def run_restock(scenario: Scenario, positions: Positions, quarter: Quarter, *,
     t = step("forecast")
     succession = Succession.from_scenario(scenario)
     planning = succession.planning_scenario(scenario)  # superseded parts' demand on successors
-    forecast = forecast_scenario(planning, strength_months=strength_months,
-                                 planned_elsewhere=succession.planned_elsewhere)
+    if forecast_from is None:
+        forecast = forecast_scenario(planning, strength_months=strength_months,
+                                     planned_elsewhere=succession.planned_elsewhere)
+    else:
+        base = Succession.from_scenario(forecast_from)
+        base_planning = base.planning_scenario(forecast_from)
+        forecast = whatif_forecast(
+            forecast_scenario(base_planning, strength_months=strength_months,
+                              planned_elsewhere=base.planned_elsewhere),
+            base_planning, planning)
     if forecast_overrides:  # planner overrides replace the computed monthly rates
         from optimizer.overrides import override_forecast
 

@@ -241,3 +241,28 @@ def test_runs_belong_to_the_organization_of_the_key(runs, monkeypatch, tmp_path)
     assert api.client.post(f"/v1/restock-runs/{run['id']}/approve",
                            headers=api.h("a-viewer")).status_code == 403
     assert api.client.get("/v1/restock-runs", headers=api.h("ticketing")).status_code == 403
+
+
+def test_contractual_buys_are_booked_and_ordered_like_buys(runs):
+    api = runs
+    contract = {"part_id": "FAN-T1", "to_depot": "GZ", "quantity": 3, "unit_cost": 160.0,
+                "amount": 480.0, "minimum_units": 5, "lead_time_days": 30.0,
+                "reason": "contract CT-9"}
+    run_id = succeeded_run(api, transfers=(), repairs=())
+    with api.ctx.sessions() as s:
+        row = s.get(RestockRun, run_id)
+        row.orders = {**row.orders, "contractual": [contract]}
+    before = bal(api, "GZ", "FAN-T1")
+    a = approve(api, run_id)
+    assert a["approval"]["posted"] == 2 and a["orders"]["contractual"] == [contract]
+    got = orders(api, restock_run_id=run_id)["items"]
+    assert [(o["restock_line"], o["kind"], o["part_id"], o["from_id"], o["depot_id"],
+             o["quantity"], o["value"]) for o in got] == [
+        ("B0", "buy", "LC-10G-B", "supplier", "HQ-SZ", 1, 26500.0),
+        ("M0", "buy", "FAN-T1", "supplier", "GZ", 3, 480.0)]
+    assert bal(api, "GZ", "FAN-T1")[1] == before[1] + 3  # in transit
+    # received through /v1/orders like any buy
+    r = api.client.post(f"/v1/orders/{got[1]['id']}/events", json={"kind": "received"},
+                        headers=api.h("planner"))
+    assert r.status_code == 200, r.text
+    assert bal(api, "GZ", "FAN-T1")[:2] == (before[0] + 3, before[1])

@@ -191,7 +191,7 @@ def test_a_viewer_cannot_approve_a_restock_run(ui):
     from inventory.db.restock_models import RestockRun
 
     with ui.ctx.sessions() as s:
-        s.add(RestockRun(id="rr_done", owner="x", quarter="2027Q1", status="succeeded",
+        s.add(RestockRun(id="rr_done", owner="org_default", quarter="2027Q1", status="succeeded",
                          orders={}, summary={"quarter": "2027Q1"}))
         viewer = create_key(session=s, name="vera", scopes="viewer")[1]
     _login(ui, viewer)
