@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Table, and_, bindparam, exists, insert, selec
 from sqlalchemy.orm import Session
 
 from inventory.db.models import BUCKETS, DepotRow, PartRow, StockBalance, StockMovement
+from inventory.db.prepared import Prepared, insert_of
 
 Deltas = tuple[int, int, int, int, int]
 """Changes to (on_hand, reserved, in_transit, defective, in_repair)."""
@@ -233,7 +234,6 @@ _RESERVE = (update(_BAL)
             .values(reserved=_BAL.c.reserved + bindparam("q"), version=_BAL.c.version + 1))
 """The guarded update of :func:`reserve`, built once (what :func:`_guarded_update` builds for the
 deltas ``(0, q, 0, 0, 0)``: reserved grows by q only while q units are free)."""
-_INSERT_MOVEMENT = insert(_MOV)
 assert KIND_DELTAS["reserve"] == (0, 1, 0, 0, 0), "_RESERVE encodes these deltas"
 
 
@@ -244,17 +244,16 @@ def reserve(*, session: Session | Connection, depot_id: str, part_id: str, quant
 
     The dispatch hot path: two statements built once (the conditional ``UPDATE`` whose row count
     decides, then the ``reserve`` movement row), run on an ORM session or a plain Core
-    connection.
+    connection (there straight on the DBAPI cursor on SQLite: :mod:`inventory.db.prepared`).
     """
     try:
         d = deltas_for("reserve", quantity)
         when = _now(at)
     except ValueError as exc:
         raise LedgerError("reserve", depot_id, part_id, str(exc)) from exc
-    won = session.execute(_RESERVE, {"depot": depot_id, "part": part_id, "q": quantity})
-    if won.rowcount != 1:
+    if _RESERVE_P.run(session, {"depot": depot_id, "part": part_id, "q": quantity}) != 1:
         return False
-    session.execute(_INSERT_MOVEMENT, {
+    _INSERT_MOVEMENT_P.run(session, {
         "at": when, "recorded_at": datetime.now(UTC), "depot_id": depot_id, "part_id": part_id,
         "kind": "reserve", "quantity": quantity, "reference": reference, "reason": None,
         "actor": actor, **{f"d_{b}": v for b, v in zip(BUCKETS, d, strict=True)}})
@@ -272,9 +271,16 @@ def free_stock(*, session: Session | Connection,
     session or a plain Core connection."""
     out: dict[tuple[str, str], int] = {}
     for part in dict.fromkeys(part_ids):
-        for depot, n in session.execute(_FREE, {"part": part}):
+        for depot, n in _FREE_P.rows(session, {"part": part}):
             out[(depot, part)] = int(n)
     return out
+
+
+_RESERVE_P = Prepared(_RESERVE)
+_INSERT_MOVEMENT_P = insert_of(_MOV, ("at", "recorded_at", "depot_id", "part_id", "kind",
+                                      "quantity", "reference", "reason", "actor",
+                                      *(f"d_{b}" for b in BUCKETS)))
+_FREE_P = Prepared(_FREE)
 
 
 def release(*, session: Session, depot_id: str, part_id: str, quantity: int,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -57,8 +57,9 @@ class Calendar:
         ZoneInfo(self.timezone)  # raises for unknown zones
         _country_year(self.country, 2024)  # raises ValueError for unknown countries
 
-    @property
+    @cached_property
     def zone(self) -> ZoneInfo:
+        """The time zone (looked up once per calendar: ETAs ask for it dozens of times)."""
         return ZoneInfo(self.timezone)
 
     def holiday_name(self, day: date) -> str | None:

@@ -135,6 +135,7 @@ class TravelNetwork:
         self.depot_index = {d.depot_id: i for i, d in enumerate(self.depots)}
         self.site_index = {s.site_id: i for i, s in enumerate(self.sites)}
         self.mode_index = {m.mode_id: i for i, m in enumerate(self.modes)}
+        self._serving: dict[str, tuple[Depot, ...]] = {}
         self.depot_cal = [Calendar(d.timezone, d.country) for d in self.depots]
         self.site_cal = [Calendar(s.timezone, s.country) for s in self.sites]
         dlat = np.array([d.lat for d in self.depots])
@@ -204,6 +205,23 @@ class TravelNetwork:
         km = km * self.scenario.settings.circuity_factor
         np.fill_diagonal(km, 0.0)
         return km, np.asarray(self.drive_hours(km, speed_kmh), dtype=float)
+
+    def drive_seconds_one(self, km: float, speed_kmh: float) -> int:
+        """:meth:`drive_seconds` of one distance in plain floats (the same IEEE arithmetic,
+        without numpy's per-call cost on a scalar)."""
+        st = self.scenario.settings
+        urban_speed = min(st.urban_speed_kmh, speed_kmh) if st.urban_speed_kmh > 0 else speed_kmh
+        urban = min(km, 2 * st.urban_radius_km)
+        return math.ceil((urban / urban_speed + (km - urban) / speed_kmh) * 3600 - 1e-6)
+
+    def serving_depots(self, site_id: str) -> tuple[Depot, ...]:
+        """The depots that may ship to ``site_id`` (:meth:`Depot.serves`), in scenario order;
+        computed once per site (the scenario does not change under a network)."""
+        found = self._serving.get(site_id)
+        if found is None:
+            site = self.sites[self.site_index[site_id]]
+            found = self._serving[site_id] = tuple(d for d in self.depots if d.serves(site))
+        return found
 
     def drive_seconds(self, km: np.ndarray, speed_kmh: float) -> np.ndarray:
         """Driving time rounded up to whole seconds (int64), as :meth:`earliest_arrival` uses it."""
@@ -316,7 +334,7 @@ class TravelNetwork:
         road = float(self.road_km[i, j])
         if mode.kind in (TransportKind.COURIER, TransportKind.VAN_RUN):
             dep = self.departure(i, mode, picked)
-            arr = dep + timedelta(seconds=int(self.drive_seconds(np.array(road), mode.speed_kmh)))
+            arr = dep + timedelta(seconds=self.drive_seconds_one(road, mode.speed_kmh))
 
             def drive() -> tuple[str, ...]:
                 return (picked_note(),

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
+from api import idempotency
 from api.context import AppContext
 from api.dispatches import flows, render, service
 from api.problems import Problem, field_problem
@@ -86,6 +87,33 @@ def record_event(ctx: AppContext, dispatch_id: str, kind: EventKind, at: datetim
     if released:  # the released units may fill a waiting backorder, in this transaction
         flows.on_units_landed(ctx, db_session, [row.shipped_part_id])
     return service.answers(ctx, db_session, [row])[0]
+
+
+EVENT_OPERATION = "POST /v1/dispatches/{dispatch_id}/events"
+
+
+def record_event_once(ctx: AppContext, dispatch_id: str, kind: EventKind, at: datetime,
+                      note: str | None = None, *, db_session: Session, tenant: str | None,
+                      owner: str, created_by: str,
+                      idempotency_key: str | None) -> tuple[dict[str, Any], bool]:
+    """:func:`record_event` with an optional Idempotency-Key (per ``owner`` organization).
+    Returns the answer and whether it is a replay: the first answer is stored in the event's
+    transaction, and a retry with the key (same dispatch, kind, instant and note) gets it back
+    and books nothing; the key with another request is a 422 naming the header. A refused
+    event stores nothing."""
+    if idempotency_key is None:
+        return record_event(ctx, dispatch_id, kind, at, note, db_session=db_session,
+                            tenant=tenant), False
+    digest = idempotency.request_hash(dispatch_id, kind.value, at.astimezone(UTC), note)
+    found = idempotency.find(db_session, owner=owner, operation=EVENT_OPERATION,
+                             key=idempotency_key, digest=digest)
+    if found is not None:
+        return found.response, True
+    view = record_event(ctx, dispatch_id, kind, at, note, db_session=db_session, tenant=tenant)
+    idempotency.store(db_session, owner=owner, operation=EVENT_OPERATION, key=idempotency_key,
+                      digest=digest, status_code=200, response=view, created_by=created_by,
+                      now=ctx.now())
+    return view, False
 
 
 def _check_event_time(row: Dispatch, at: datetime, previous: datetime | None) -> None:

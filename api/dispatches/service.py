@@ -34,6 +34,7 @@ from api.problems import Problem, field_problem
 from api.webhooks.service import Subscriber, active_subscribers, enqueue
 from inventory import ledger
 from inventory.db.dispatch_models import Dispatch, DispatchEvent, DispatchOrder
+from inventory.db.prepared import Prepared, insert_of
 from optimizer.deadlines import Deadline
 from optimizer.dispatch import DispatchDecision, DispatchRequest, decide
 from optimizer.dispatch.decide import request_deadline
@@ -50,14 +51,24 @@ _D: Table = Dispatch.__table__  # type: ignore[assignment]
 _O: Table = DispatchOrder.__table__  # type: ignore[assignment]
 _E: Table = DispatchEvent.__table__  # type: ignore[assignment]
 
-_INSERT_D = _D.insert()
-_INSERT_O = _O.insert()
-_BY_KEY = select(_D.c.request_hash, _D.c.decision).where(
-    _D.c.owner == bindparam("owner"), _D.c.idempotency_key == bindparam("key"))
-_OPEN_FOR_TICKET = select(_D.c.id).where(
+# the create's statements, compiled once (on SQLite run straight on the DBAPI cursor)
+_INSERT_D = insert_of(_D, (
+    "id", "ticket_id", "owner", "idempotency_key", "request_hash", "site_id", "part_id",
+    "shipped_part_id", "severity", "quantity", "tier", "status", "reported_at", "due_at",
+    "source_depot_id", "mode_id", "eta", "margin_hours", "cost", "on_time", "reserved",
+    "sla_outcome", "sla_delta_hours", "delivered_at", "decision", "created_at", "updated_at"))
+_INSERT_O = insert_of(_O, ("dispatch_id", "kind", "depot_id", "part_id", "quantity", "from_id",
+                           "expected_at", "status", "created_at"))
+_BY_KEY = Prepared(select(_D.c.request_hash, _D.c.decision).where(
+    _D.c.owner == bindparam("owner"), _D.c.idempotency_key == bindparam("key")))
+_OPEN = tuple(sorted(s.value for s in OPEN_STATUSES))
+_OPEN_FOR_TICKET = Prepared(select(_D.c.id).where(
     _D.c.owner == bindparam("owner"), _D.c.ticket_id == bindparam("ticket"),
     _D.c.part_id == bindparam("part"),
-    _D.c.status.in_(sorted(s.value for s in OPEN_STATUSES))).order_by(_D.c.id).limit(1)
+    # one bind per status (not an expanding IN list): the statement compiles once
+    _D.c.status.in_([bindparam(f"open_{i}") for i in range(len(_OPEN))])
+).order_by(_D.c.id).limit(1))
+_OPEN_PARAMS = {f"open_{i}": s for i, s in enumerate(_OPEN)}
 
 
 class _Raced(Exception):
@@ -96,15 +107,16 @@ def _check_known(ctx: AppContext, body: DispatchCreate) -> None:
 
 def _stored(db: Session | Connection, owner: str, key: str, digest: str) -> Created | None:
     """The stored answer for (owner, key); a 422 problem when the body differs."""
-    row = db.execute(_BY_KEY, {"owner": owner, "key": key}).first()
+    row = _BY_KEY.first(db, {"owner": owner, "key": key})
     if row is None:
         return None
-    if row.request_hash != digest:
+    request_hash, decision = row
+    if request_hash != digest:
         raise Problem(422, "idempotency-key-reused", "Idempotency-Key reused",
                       "this Idempotency-Key was already used with a different request body",
                       errors=[{"field": "header.Idempotency-Key",
                                "message": "already used with a different body"}])
-    return Created(201, row.decision, True)
+    return Created(201, decision, True)
 
 
 def candidate_parts(ctx: AppContext, part_id: str) -> list[str]:
@@ -179,9 +191,10 @@ def _check_duplicate(conn: Connection, owner: str, body: DispatchCreate, key: st
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
                      {"k": f"ticket:{owner}:{body.ticket_id}:{body.part_id}"})
-    found = conn.execute(_OPEN_FOR_TICKET, {"owner": owner, "ticket": body.ticket_id,
-                                            "part": body.part_id}).scalar()
-    if found is not None:
+    row = _OPEN_FOR_TICKET.first(conn, {"owner": owner, "ticket": body.ticket_id,
+                                        "part": body.part_id, **_OPEN_PARAMS})
+    if row is not None:
+        found = row[0]
         replay = _stored(conn, owner, key, digest)  # it may be this request's, committed first
         if replay is not None:
             return replay
@@ -213,7 +226,7 @@ def _record(ctx: AppContext, conn: Connection, body: DispatchCreate, req: Dispat
                                              reference=dispatch_id, at=now):
         raise _Raced()
     out = render.create_answer(dispatch_id, body, dec, ready, now)
-    conn.execute(_INSERT_D, {
+    _INSERT_D.run(conn, {
         "id": dispatch_id, "ticket_id": body.ticket_id, "owner": owner, "idempotency_key": key,
         "request_hash": digest, "site_id": body.site_id, "part_id": body.part_id,
         "shipped_part_id": ch.part_id if ch else None, "severity": body.severity,
@@ -226,7 +239,7 @@ def _record(ctx: AppContext, conn: Connection, body: DispatchCreate, req: Dispat
         "created_at": now, "updated_at": now})
     if dec.replenishment is not None:
         o = dec.replenishment
-        conn.execute(_INSERT_O, {
+        _INSERT_O.run(conn, {
             "dispatch_id": dispatch_id, "kind": o.kind, "depot_id": o.depot_id,
             "part_id": o.part_id, "quantity": o.quantity, "from_id": o.from_id,
             "expected_at": o.expected_at, "status": "open", "created_at": now})

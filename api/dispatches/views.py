@@ -20,6 +20,7 @@ from api.dispatches import flows, lifecycle, service
 from api.dispatches.models import DispatchCreate, DispatchList, DispatchOut, EventCreate
 from api.dispatches.render import TOP_ALTERNATIVES, sized
 from api.fastjson import FastJSONResponse, dumps
+from api.idempotency import REPLAYED, IdempotencyKey
 from api.inputs import FilterInstant, check_not_future, identifier
 from api.problems import field_problem
 from optimizer.dispatch.lifecycle import Status
@@ -54,15 +55,16 @@ def create_dispatch(body: DispatchCreate, request: Request,
     reservation with `on_time: false` and the reason."""
     check_not_future("body.reported_at", body.reported_at)
     check_not_future("body.confirmed_at", body.confirmed_at)
-    created = service.create_dispatch(request.app.state.ctx, body, owner=who.organization_id,
+    ctx = request.app.state.ctx
+    created = service.create_dispatch(ctx, body, owner=who.organization_id,
                                       idempotency_key=idempotency_key)
     headers = {"Location": f"/v1/dispatches/{created.body['id']}"}
     if created.replayed:
         headers["Idempotent-Replayed"] = "true"
     # the body was built from the decision in the shape of DispatchOut (a test validates it);
     # skipping a second validation keeps the hot path short
-    return FastJSONResponse(dumps(sized(created.body, expand)), status_code=created.status_code,
-                            headers=headers)
+    return FastJSONResponse(dumps(sized(created.body, expand, ctx.network)),
+                            status_code=created.status_code, headers=headers)
 
 
 @router.get("/{dispatch_id}", response_model=DispatchOut, responses={404: PROBLEM})
@@ -73,7 +75,7 @@ def get_dispatch(request: Request, dispatch_id: DispatchId, expand: Expand = Non
     ctx = request.app.state.ctx
     with ctx.sessions() as db_session:
         view = service.get_dispatch(ctx, dispatch_id, db_session=db_session, tenant=who.tenant)
-    return FastJSONResponse(sized(view, expand))
+    return FastJSONResponse(sized(view, expand, ctx.network))
 
 
 @router.get("", response_model=DispatchList)
@@ -98,25 +100,33 @@ def list_dispatches(request: Request, ticket_id: identifier(200) | None = None,
                                         date_to=date_to, limit=limit + 1,
                                         after=after[0] if after else None, tenant=who.tenant)
     return FastJSONResponse(pagination.page("dispatches", items, limit, lambda d: (d["id"],),
-                                            lambda rows: [sized(d, expand) for d in rows]))
+                                            lambda rows: [sized(d, expand, ctx.network)
+                                                          for d in rows]))
 
 
 @router.post("/{dispatch_id}/events", response_model=DispatchOut,
              responses={404: PROBLEM, 409: PROBLEM, 422: PROBLEM})
 def post_event(request: Request, body: EventCreate, dispatch_id: DispatchId,
-               expand: Expand = None,
+               expand: Expand = None, idempotency_key: IdempotencyKey = None,
                who: Principal = Depends(require(Scope.TICKETING))) -> Any:
     """picked, shipped, delivered, defective_received or cancelled; illegal ones are a 409, an
     event dated before the ticket or the previous event a 422. cancelled releases the
     reservation, shipped issues the stock, delivered fixes the SLA outcome (met / missed and by
     how many hours), defective_received books the unit back as defective and opens a repair
-    order."""
+    order. With an `Idempotency-Key` (optional, unique per request and organization) a retry
+    (same dispatch and body) answers the first answer with `Idempotent-Replayed: true` and
+    books nothing, also after later events; the key with another request is a 422 naming the
+    header. Without it, only a retry of the dispatch's last event (same kind and `at`) is
+    answered as a replay; otherwise a repeated event is a 409."""
     check_not_future("body.at", body.at)
     ctx = request.app.state.ctx
     with ctx.sessions(write=True, exclusive=lifecycle.frees_stock(body.kind)) as db_session:
-        view = lifecycle.record_event(ctx, dispatch_id, body.kind, body.at, body.note,
-                                      db_session=db_session, tenant=who.tenant)
-    return FastJSONResponse(sized(view, expand))
+        view, replayed = lifecycle.record_event_once(
+            ctx, dispatch_id, body.kind, body.at, body.note, db_session=db_session,
+            tenant=who.tenant, owner=who.organization_id, created_by=who.key_id,
+            idempotency_key=idempotency_key)
+    return FastJSONResponse(sized(view, expand, ctx.network),
+                            headers=REPLAYED if replayed else None)
 
 
 @router.post("/{dispatch_id}/redecide", response_model=DispatchOut,
@@ -131,7 +141,7 @@ def redecide(request: Request, dispatch_id: DispatchId, expand: Expand = None,
     ctx = request.app.state.ctx
     with ctx.sessions(write=True, exclusive=True) as db_session:
         view = flows.redecide(ctx, dispatch_id, db_session=db_session, tenant=who.tenant)
-    return FastJSONResponse(sized(view, expand))
+    return FastJSONResponse(sized(view, expand, ctx.network))
 
 
 def _check_range(date_from: datetime | None, date_to: datetime | None) -> None:

@@ -88,6 +88,46 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(out, default=str).decode()
 
 
+def direct_handler(logger: logging.Logger, level: int = logging.INFO) -> logging.StreamHandler | None:
+    """The handler a ``level`` record of ``logger`` would reach when that path is plain: the
+    level enabled, no filters and no handlers on the way but :func:`configure`'s JSON handler
+    on the root. Then :func:`write_direct` writes the line :class:`JsonFormatter` would, without
+    building a ``LogRecord`` (the access log's per-request cost: ~14 to ~4 microseconds). None
+    otherwise (another handler installed, e.g. a test's capture): log the usual way."""
+    if not logger.isEnabledFor(level):
+        return None
+    node: logging.Logger | None = logger
+    while node is not None and node.parent is not None:  # up to, not including, the root
+        if node.handlers or node.filters or not node.propagate:
+            return None
+        node = node.parent
+    root = logging.getLogger()
+    if root.filters or len(root.handlers) != 1:
+        return None
+    (handler,) = root.handlers
+    if (not getattr(handler, "_spares", False) or handler.filters or handler.level > level
+            or type(handler.formatter) is not JsonFormatter):
+        return None
+    return handler  # type: ignore[return-value]
+
+
+def write_direct(handler: logging.StreamHandler, logger: logging.Logger, msg: str,
+                 fields: dict[str, Any], level: int = logging.INFO) -> None:
+    """Write the line :class:`JsonFormatter` makes of a ``level`` record of ``logger`` with
+    message ``msg`` and ``extra=fields`` to ``handler`` (from :func:`direct_handler`)."""
+    out: dict[str, Any] = {
+        "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "level": logging.getLevelName(level), "logger": logger.name, "msg": msg,
+        "request_id": _request_id.get(), **fields}
+    line = orjson.dumps(out, default=str).decode() + handler.terminator
+    handler.acquire()
+    try:
+        handler.stream.write(line)
+        handler.flush()
+    finally:
+        handler.release()
+
+
 class TextFormatter(logging.Formatter):
     """A terminal-friendly line: time, level, logger, request id, message."""
 

@@ -91,11 +91,25 @@ class ObservabilityMiddleware:
             method = scope["method"]
             metrics.observe_request(method, route, status, seconds)
             if self.access and access_log.isEnabledFor(logging.INFO):
-                ms = round(seconds * 1000.0, 2)
-                extra: dict[str, Any] = {"method": method, "route": route, "status": status,
-                                         "duration_ms": ms}
-                org = self.organization_of(scope) if self.organization_of else None
-                if org is not None:
-                    extra["organization"] = org
-                access_log.info("%s %s %d %.2f ms", method, route, status, ms, extra=extra)
+                self._access_line(scope, method, route, status, seconds)
             logs.reset_request_id(token)
+
+    def _access_line(self, scope: Scope, method: str, route: str, status: int,
+                     seconds: float) -> None:
+        """The access log line; straight to the JSON handler when that is where it goes
+        (:func:`api.observability.logs.direct_handler`), else through ``logging``."""
+        ms = round(seconds * 1000.0, 2)
+        extra: dict[str, Any] = {"method": method, "route": route, "status": status,
+                                 "duration_ms": ms}
+        org = self.organization_of(scope) if self.organization_of else None
+        if org is not None:
+            extra["organization"] = org
+        handler = logs.direct_handler(access_log)
+        if handler is None:
+            access_log.info("%s %s %d %.2f ms", method, route, status, ms, extra=extra)
+            return
+        try:
+            logs.write_direct(handler, access_log, f"{method} {route} {status:d} {ms:.2f} ms",
+                              extra)
+        except Exception:  # as logging would: a failing stream must not fail the request
+            access_log.info("%s %s %d %.2f ms", method, route, status, ms, extra=extra)

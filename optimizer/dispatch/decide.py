@@ -65,9 +65,9 @@ def _options(request: DispatchRequest, scenario: Scenario, network: TravelNetwor
     blocked: list[Option] = []
     site_j = network.site_index[request.site_id]
     hq = scenario.hq.depot_id
-    site = scenario.site(request.site_id)
-    stocked = [(d, p, int(free_stock.get((d.depot_id, p), 0))) for d in scenario.depots
-               if d.serves(site) for p in parts]
+    serving = (network.serving_depots(request.site_id) if network.scenario is scenario
+               else [d for d in scenario.depots if d.serves(scenario.site(request.site_id))])
+    stocked = [(d, p, int(free_stock.get((d.depot_id, p), 0))) for d in serving for p in parts]
     stocked = [x for x in stocked if x[2] > 0]
     for depot, part_id, free in stocked:
         if free < q:

@@ -22,6 +22,7 @@ import math
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from inventory.domain import Scenario
 
@@ -29,8 +30,10 @@ TIER_RANK: dict[str, int] = {"platinum": 0, "gold": 1, "silver": 2, "basic": 3}
 """Tier order, most demanding first. Tiers not listed rank after ``basic``."""
 
 
+@lru_cache(maxsize=256)
 def tier_rank(tier: str) -> int:
-    """Rank of a tier name (0 = most demanding); unknown names rank last."""
+    """Rank of a tier name (0 = most demanding); unknown names rank last (cached: a decision
+    asks for every option it weighs)."""
     return TIER_RANK.get(tier.strip().lower(), len(TIER_RANK))
 
 

@@ -72,15 +72,18 @@ class Option:
     substitute_cost: float
     leg: Leg | None = field(default=None, repr=False, compare=False)
     lost_because: str = ""
+    cost: float = field(init=False, repr=False, compare=False)
+    """Transport + protection + substitute cost rounded to cents (scenario currency), set at
+    construction: a decision sorts and compares its options by it many times."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cost", round(
+            self.transport_cost + self.protection_cost + self.substitute_cost, 2))
 
     @property
     def route(self) -> str:
         """How the part travels, in words ("" when the option cannot ship)."""
         return "" if self.leg is None else self.leg.explanation
-
-    @property
-    def cost(self) -> float:
-        return round(self.transport_cost + self.protection_cost + self.substitute_cost, 2)
 
     @property
     def feasible(self) -> bool:

@@ -52,3 +52,58 @@ def test_an_unknown_expand_is_a_422_naming_it(api) -> None:
     r = api.client.get("/v1/dispatches", params={"expand": "everything"}, headers=api.h())
     assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
     assert [e["field"] for e in r.json()["errors"]] == ["query.expand"]
+
+
+def _decisions(n: int):
+    """(request body, decision, ready time) for ``n`` random cn-telecom requests on the opening
+    stock, each with more alternatives than an answer shows by default."""
+    import random
+    from datetime import UTC, datetime, timedelta
+
+    import scenarios
+    from optimizer.dispatch import DispatchRequest, critical_levels, decide
+    from optimizer.travel import TravelNetwork
+
+    sc = scenarios.load("cn-telecom")
+    net, levels = TravelNetwork(sc), critical_levels(sc)
+    free = {(s.depot_id, s.part_id): s.on_hand for s in sc.stock}
+    pairs = sorted({(b.site_id, b.part_id) for b in sc.installed_base})
+    rng = random.Random(7)
+    out = []
+    while len(out) < n:
+        site, part = pairs[rng.randrange(len(pairs))]
+        at = datetime(2025, 6, 4, 2, 0, 17, 123456, tzinfo=UTC) + timedelta(minutes=rng.randrange(20000))
+        req = DispatchRequest(site, part, rng.choice((1, 2, 3, 4)), at)
+        ready = at + timedelta(minutes=rng.randrange(90), microseconds=rng.randrange(10**6))
+        dec = decide(req, scenario=sc, network=net, free_stock=free, levels=levels, ready_at=ready)
+        if len(dec.alternatives) > TOP_ALTERNATIVES:
+            out.append((body(site_id=site, part_id=part, severity=req.severity,
+                             reported_at=at.isoformat()), dec, ready))
+    return net, out
+
+
+def test_stored_answers_keep_every_alternative_and_expand_renders_them_as_decided() -> None:
+    """The compact alternatives of a stored answer expand to exactly what rendering every option
+    in full gives (instants to the microsecond, route texts rebuilt from the network); the
+    stored answer itself carries only the first ones in full and never shows the compact key."""
+    from datetime import UTC, datetime
+
+    import orjson
+
+    from api.dispatches import render
+    from api.dispatches.models import DispatchCreate
+
+    net, cases = _decisions(25)
+    now = datetime(2025, 6, 4, 3, 0, tzinfo=UTC)
+    for raw, dec, ready in cases:
+        stored = render.create_answer("dsp_t", DispatchCreate(**raw), dec, ready, now)
+        stored = orjson.loads(orjson.dumps(stored))  # as the JSON column gives it back
+        assert len(stored["alternatives"]) == TOP_ALTERNATIVES
+        full = [render.option_out(o) for o in dec.alternatives]
+        expanded = sized(stored, "alternatives", net)
+        assert expanded["alternatives"] == full
+        assert expanded["alternatives_total"] == len(full)
+        assert render.MORE not in expanded
+        short = sized(stored, None, net)
+        assert short["alternatives"] == full[:TOP_ALTERNATIVES] and render.MORE not in short
+        DispatchOut.model_validate(expanded)

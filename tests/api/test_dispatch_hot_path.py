@@ -125,3 +125,28 @@ def test_answers_are_slim_unless_expanded(api):
                           params={"expand": "alternatives"}, headers=api.h()).json()
     assert len(full["alternatives"]) == full["alternatives_total"] == created["alternatives_total"]
     assert full["alternatives"][:3] == created["alternatives"]
+
+
+def test_a_key_committed_by_a_concurrent_create_is_answered_as_a_replay(api, monkeypatch) -> None:
+    """The race the unique (owner, Idempotency-Key) settles: the snapshot read misses the first
+    create (still uncommitted then), the insert hits the key, and the answer is the first
+    create's, reserving nothing more (the insert's error is SQLAlchemy's IntegrityError on
+    every backend, also from the prepared statements on SQLite)."""
+    from api.dispatches import service
+
+    payload = body(ticket_id="RACE-1", allow_duplicate_ticket=True)
+    first = post(api, payload, key="race-key")
+    assert first.status_code == 201, first.text
+    real, calls = service._stored, []
+
+    def missing_once(*args, **kwargs):
+        calls.append(args)
+        return None if len(calls) == 1 else real(*args, **kwargs)
+
+    monkeypatch.setattr(service, "_stored", missing_once)
+    again = post(api, payload, key="race-key")
+    assert again.status_code == 201, again.text
+    assert again.headers.get("idempotent-replayed") == "true"
+    assert again.json()["id"] == first.json()["id"] and len(calls) == 2
+    listed = api.client.get("/v1/dispatches", params={"ticket_id": "RACE-1"}, headers=api.h())
+    assert [d["id"] for d in listed.json()["items"]] == [first.json()["id"]]

@@ -291,3 +291,43 @@ def test_timestamps_the_api_writes_follow_the_pinned_clock(api) -> None:
     key = next(k for k in keys["items"] if k["name"] == "test-ticketing")
     revoked = api.client.post(f"/v1/keys/{key['id']}/revoke", headers=api.h("admin"))
     assert revoked.status_code == 200 and revoked.json()["revoked_at"].startswith("2025-06-04T02")
+
+
+def test_the_direct_access_line_is_the_formatters_line() -> None:
+    """With only the JSON handler on the root the access line skips ``logging``'s record
+    machinery (:func:`api.observability.logs.direct_handler`) and writes what
+    ``JsonFormatter`` writes for the same record; any other handler (a capture) turns it off."""
+    from api.observability import logs
+
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    buf = io.StringIO()
+    try:
+        root.handlers[:] = []
+        handler = configure(level="INFO", fmt="json", stream=buf)
+        access = logging.getLogger("spares.access")
+        assert logs.direct_handler(access) is handler
+        fields = {"method": "POST", "route": "/v1/dispatches", "status": 201,
+                  "duration_ms": 1.25, "organization": "org_x"}
+        token = logs.bind_request_id("rid-1")
+        try:
+            logs.write_direct(handler, access, "POST /v1/dispatches 201 1.25 ms", fields)
+            access.info("%s %s %d %.2f ms", "POST", "/v1/dispatches", 201, 1.25, extra=fields)
+        finally:
+            logs.reset_request_id(token)
+        direct, formatted = (json.loads(x) for x in buf.getvalue().splitlines())
+        assert list(direct) == list(formatted)  # same keys in the same order
+        from datetime import datetime
+
+        apart = (datetime.fromisoformat(formatted.pop("ts"))
+                 - datetime.fromisoformat(direct.pop("ts")))
+        assert timedelta(0) <= apart < timedelta(seconds=2)
+        assert direct == formatted
+        root.addHandler(logging.NullHandler())
+        assert logs.direct_handler(access) is None
+        root.handlers[:] = [handler]
+        root.setLevel("WARNING")
+        assert logs.direct_handler(access) is None
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)

@@ -208,3 +208,26 @@ def test_graph_holds_nodes_and_air_edges(net: TravelNetwork) -> None:
     g = net.graph
     assert g.number_of_nodes() == 3 + 3 + 3
     assert g.edges[("hub", "PEK"), ("hub", "PVG")]["kind"] == "air"
+
+
+def test_one_distance_drives_as_long_as_the_vectorised_rule() -> None:
+    """``drive_seconds_one`` (the ETA hot path, plain floats) equals ``drive_seconds`` (numpy)
+    to the second for any distance and speed."""
+    import numpy as np
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    network = TravelNetwork(make_scenario())
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.floats(0, 5000, allow_nan=False), st.floats(5, 900, allow_nan=False))
+    def same(km: float, speed: float) -> None:
+        assert network.drive_seconds_one(km, speed) == int(network.drive_seconds(np.array(km), speed))
+
+    same()
+
+
+def test_serving_depots_are_the_depots_that_serve_the_site(net: TravelNetwork) -> None:
+    for site in net.sites:
+        assert net.serving_depots(site.site_id) == tuple(d for d in net.depots if d.serves(site))
+        assert net.serving_depots(site.site_id) is net.serving_depots(site.site_id)  # kept
