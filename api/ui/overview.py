@@ -61,12 +61,16 @@ def class_rows(scenario: Scenario, plan_summary: dict[str, Any] | None,
     return rows
 
 
-def at_risk(session: Session, now: datetime, limit: int = 20) -> tuple[int, list[Dispatch]]:
-    """Open dispatches decided late (no on-time source) or already past their due time: the
-    count and the ``limit`` with the earliest due time."""
+def at_risk(session: Session, now: datetime, limit: int = 20, tenant: str | None = None
+            ) -> tuple[int, list[Dispatch]]:
+    """Open dispatches decided late (no on-time source) or already past their due time (of
+    organization ``tenant`` only, if given): the count and the ``limit`` with the earliest due
+    time."""
     cond = and_(Dispatch.status.in_(OPEN),
                 or_(Dispatch.on_time.is_(False), and_(Dispatch.due_at.is_not(None),
                                                       Dispatch.due_at < now)))
+    if tenant is not None:
+        cond = and_(cond, Dispatch.owner == tenant)
     n = session.scalar(select(func.count()).select_from(Dispatch).where(cond)) or 0
     rows = list(session.scalars(select(Dispatch).where(cond)
                                 .order_by(Dispatch.due_at.is_(None), Dispatch.due_at).limit(limit)))
@@ -83,13 +87,13 @@ def last_restock(session: Session, tenant: str | None = None) -> RestockRun | No
 
 def overview(ctx: Any, tenant: str | None = None) -> dict[str, Any]:
     """Everything the overview page shows, from the app context ``ctx``; ``tenant``: the
-    organization whose restock runs alone the viewer sees (None: all)."""
+    organization whose dispatches and restock runs alone the viewer sees (None: all)."""
     latest = plans.latest_plan()
     summary = plans.summary(latest.id) if latest else None
     now = ctx.now()
     with ctx.sessions() as session:
-        actual = compliance(session=session, scenario=ctx.scenario, as_of=now)
-        n_risk, risky = at_risk(session, now)
+        actual = compliance(session=session, scenario=ctx.scenario, as_of=now, owner=tenant)
+        n_risk, risky = at_risk(session, now, tenant=tenant)
         risk_rows = [{"id": d.id, "ticket_id": d.ticket_id, "site_id": d.site_id,
                       "part_id": d.part_id, "tier": d.tier, "severity": d.severity,
                       "status": d.status, "due_at": d.due_at, "source": d.source_depot_id,

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 
 from api.restock import service as restock
 from api.ui import plans
 from api.ui.overview import at_risk
-from inventory.db.dispatch_models import Dispatch, WebhookOutbox
+from inventory.db.dispatch_models import Dispatch, WebhookOutbox, WebhookSubscription
 from inventory.domain import Scenario
 
 LOW_GAIN = 0.1
@@ -53,27 +53,33 @@ def low_gain_buys(orders: dict[str, Any] | None) -> list[dict[str, Any]]:
 
 
 def worklist(ctx: Any, tenant: str | None = None) -> dict[str, Any]:
-    """The worklist's items; ``tenant``: the organization whose restock runs alone the viewer
-    sees (None: all, as for planners)."""
+    """The worklist's items; ``tenant``: the organization whose dispatches and restock runs
+    alone the viewer sees (None: all, as for planners)."""
     latest = plans.latest_plan(base_only=True)  # a what-if's misses are not today's work
     missed = (missed_classes(ctx.scenario, plans.summary(latest.id), plans.site_reach(latest.id),
                              plans.class_drivers(latest.id)) if latest else [])
     uncovered = plans.no_stock_in_reach(latest.id) if latest else None
     now = ctx.now()
     with ctx.sessions() as session:
-        n_risk, risky = at_risk(session, now, limit=SHOWN)
+        n_risk, risky = at_risk(session, now, limit=SHOWN, tenant=tenant)
         risky = [{"ticket_id": d.ticket_id, "site_id": d.site_id, "part_id": d.part_id,
                   "tier": d.tier, "severity": d.severity, "status": d.status, "due_at": d.due_at,
                   "overdue": d.due_at is not None and d.due_at < now} for d in risky]
-        n_back = session.scalar(select(func.count()).select_from(Dispatch)
-                                .where(Dispatch.status == "backordered")) or 0
+        waiting = Dispatch.status == "backordered"
+        if tenant is not None:
+            waiting = and_(waiting, Dispatch.owner == tenant)
+        n_back = session.scalar(select(func.count()).select_from(Dispatch).where(waiting)) or 0
         backorders = [{"ticket_id": d.ticket_id, "site_id": d.site_id, "part_id": d.part_id,
                        "tier": d.tier, "severity": d.severity, "reported_at": d.reported_at}
-                      for d in session.scalars(select(Dispatch)
-                                               .where(Dispatch.status == "backordered")
+                      for d in session.scalars(select(Dispatch).where(waiting)
                                                .order_by(Dispatch.reported_at).limit(SHOWN))]
-        failed_hooks = session.scalar(select(func.count()).select_from(WebhookOutbox)
-                                      .where(WebhookOutbox.failed_at.is_not(None))) or 0
+        failed = WebhookOutbox.failed_at.is_not(None)
+        q = select(func.count()).select_from(WebhookOutbox)
+        if tenant is not None:
+            q = q.join(WebhookSubscription,
+                       WebhookSubscription.id == WebhookOutbox.subscription_id).where(
+                WebhookSubscription.owner == tenant)
+        failed_hooks = session.scalar(q.where(failed)) or 0
     runs = restock.list_runs(ctx, limit=20, tenant=tenant)
     last = next((r for r in runs if r["status"] == "succeeded"), None)
     run = restock.get_run(ctx, last["id"], tenant=tenant) if last else None

@@ -14,7 +14,7 @@ from sqlalchemy import delete, select
 
 from api.restock import service as restock
 from api.ui import people
-from inventory.db.dispatch_models import DEFAULT_ORGANIZATION_ID, ApiKey
+from inventory.db.dispatch_models import DEFAULT_ORGANIZATION_ID, ApiKey, Dispatch
 from inventory.db.people_models import PlannerUser
 from inventory.db.restock_models import RestockRun
 from tests.api.tenant_keys import org_key
@@ -121,3 +121,36 @@ def test_a_viewer_sees_only_their_organizations_runs(runs):
     listed = api.client.get("/restock").text
     assert theirs in listed and mine in listed
     assert theirs in api.client.get("/worklist").text  # the newest of all
+
+
+def add_backorder(api, owner: str, ticket: str) -> None:
+    """An open backordered dispatch of ``owner`` decided late (so also at risk)."""
+    now = api.ctx.now()
+    with api.ctx.sessions(write=True) as s:
+        s.add(Dispatch(id=f"dsp_{uuid.uuid4().hex[:16]}", ticket_id=ticket, owner=owner,
+                       idempotency_key=uuid.uuid4().hex, request_hash="0" * 64, site_id="S1",
+                       part_id="P1", severity=1, quantity=1, tier="gold", status="backordered",
+                       reported_at=now, due_at=now, on_time=False, reserved=False, decision={},
+                       created_at=now, updated_at=now))
+
+
+def test_a_viewer_sees_only_their_organizations_dispatches_at_risk_and_backorders(runs):
+    """The overview's and the worklist's dispatch figures follow the same rule as the runs."""
+    api = runs
+    org_b = org_key(api, "partner-b", "viewer", as_name="b-viewer")
+    with api.ctx.sessions(write=True) as s:
+        s.execute(delete(Dispatch))
+    add_backorder(api, org_b, "TKT-MINE")
+    add_backorder(api, DEFAULT_ORGANIZATION_ID, "TKT-THEIRS")
+    add_backorder(api, DEFAULT_ORGANIZATION_ID, "TKT-THEIRS-2")
+    key_login(api, api.keys["b-viewer"])
+    worklist = api.client.get("/worklist").text
+    assert "TKT-MINE" in worklist and "TKT-THEIRS" not in worklist
+    assert re.search(r'id="wl-backorders">1<', worklist)
+    assert re.search(r'id="wl-risk">1<', worklist)
+    overview = api.client.get("/").text
+    assert re.search(r'id="at-risk-count">1<', overview)
+    password_login(api, "liwei", "planner")  # a planner sees every organization's
+    worklist = api.client.get("/worklist").text
+    assert "TKT-MINE" in worklist and "TKT-THEIRS" in worklist
+    assert re.search(r'id="wl-backorders">3<', worklist)
