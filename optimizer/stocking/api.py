@@ -25,7 +25,13 @@ from optimizer.stocking.methods import ColumnGeneration, Exact, Method
 from optimizer.stocking.params import SolveParams
 from optimizer.stocking.problem import StockingProblem
 from optimizer.stocking.result import classes_met
-from optimizer.stocking.stop import DEFAULT_STOP, StoppingCriterion, mip_gap, runtime_limit
+from optimizer.stocking.stop import (
+    DEFAULT_STOP,
+    StoppingCriterion,
+    mip_gap,
+    runtime_limit,
+    waits_for_first_plan,
+)
 
 Progress = Callable[[float], None]
 
@@ -177,7 +183,7 @@ def solve(problem: StockingProblem, objective: Objective | None = None, *,
                       rounds=params.rounds, neighbourhood=params.neighbourhood,
                       swap_limit=params.swap_limit, time_limit_s=float("inf"),
                       mip_gap=gap_goal, progress=progress, cluster=cluster, params=params,
-                      deadline=deadline, bounds=bounds)
+                      deadline=deadline, first_plan=waits_for_first_plan(stop), bounds=bounds)
     S, ev = res.levels, res.evaluation
     timings = dict(res.timings)
     messages = list(res.notes)

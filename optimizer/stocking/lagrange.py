@@ -104,7 +104,7 @@ def plan_levels(problem: StockingProblem, targets: np.ndarray | None = None, *,
                 swap_limit: int = 20_000, time_limit_s: float = 20.0, mip_gap: float = MIP_GAP,
                 progress: Progress | None = None, cluster: Cluster | None = None,
                 bounds: LevelBounds | None = None, params: SolveParams | None = None,
-                deadline: float | None = None) -> LagrangeResult:
+                deadline: float | None = None, first_plan: bool = False) -> LagrangeResult:
     """Base-stock levels meeting ``targets`` (C,) at low investment, or the best under ``budget``.
 
     ``targets`` default to the problem's class targets (NaN: unconstrained); pass the
@@ -132,14 +132,17 @@ def plan_levels(problem: StockingProblem, targets: np.ndarray | None = None, *,
 
     # the deadline as a wall-clock instant, which the chunks check on any worker
     stop_at = None if deadline is None else time.time() + (deadline - time.perf_counter())
-    priced = {**work, "stop_at": stop_at}
     cut = [False]
+    waiting = [first_plan and budget is None]  # the deadline waits for a pool meeting targets
+
+    def priced() -> dict:
+        return {**work, "stop_at": None if waiting[0] else stop_at}
 
     def master(*args: object, **kw: object) -> MasterResult:
         """:func:`solve_master` within ``time_limit_s`` and the time left (at least
         ``min_mip_s``); notes when the deadline is what stopped it."""
         limit = time_limit_s
-        if deadline is not None:
+        if deadline is not None and not waiting[0]:
             limit = min(time_limit_s, max(deadline - time.perf_counter(), prm.min_mip_s))
         res = solve_master(*args, time_limit_s=limit, **kw)
         if limit < time_limit_s and res.status == TIME_LIMIT:
@@ -147,7 +150,7 @@ def plan_levels(problem: StockingProblem, targets: np.ndarray | None = None, *,
         return res
 
     def late() -> bool:
-        if deadline is not None and time.perf_counter() >= deadline:
+        if deadline is not None and not waiting[0] and time.perf_counter() >= deadline:
             cut[0] = True
             return True
         return False
@@ -179,7 +182,7 @@ def plan_levels(problem: StockingProblem, targets: np.ndarray | None = None, *,
     else:
         ratio = _first_ratio(problem, prices0, **work) * 1e-3
         S_path = paths(problem, prices0, pool, stop_ratio=ratio, units_per_round=per_round,
-                       **priced, bounds=bounds)
+                       **priced(), bounds=bounds)
         late()  # notes whether the deadline cut the start pass
     timings["start"] = time.perf_counter() - t0
     say(0.2)
@@ -195,9 +198,10 @@ def plan_levels(problem: StockingProblem, targets: np.ndarray | None = None, *,
         last = np.inf
         for r in range(prm.max_phase1 + rounds + (CAP_ROUNDS if capped else 0)):
             t = time.perf_counter()
+            short = bool(np.any(lp.shortfall > 1e-9 * np.maximum(D, 1e-12)))
+            waiting[0] = waiting[0] and short
             if late():
                 break
-            short = bool(np.any(lp.shortfall > 1e-9 * np.maximum(D, 1e-12)))
             if not short:
                 # with capacities, the prices of full locations take rounds to settle: go on
                 # while the pool's LP keeps falling
@@ -212,14 +216,15 @@ def plan_levels(problem: StockingProblem, targets: np.ndarray | None = None, *,
             sur = lp.surcharge(cost)
             for scale in (1.0,) if sur is None else surcharge_scales(P * L):
                 paths(problem, u, pool, stop_ratio=0.5, units_per_round=per_round,
-                      **priced, surcharge=None if sur is None else scale * sur,
+                      **priced(), surcharge=None if sur is None else scale * sur,
                       bounds=bounds)
             lp = master(pool, problem, tg, integer=False, penalty=penalty)
             n_rounds_done += 1
             timings[f"pricing{r + 1}"] = time.perf_counter() - t
             say(min(0.7, 0.2 + 0.1 * (r + 1)))
-        late()
         short = lp.shortfall > 1e-9 * np.maximum(D, 1e-12)
+        waiting[0] = waiting[0] and bool(np.any(short))
+        late()
         if np.any(short) and cut[0]:
             notes.append("stopped by the runtime limit (MaxRuntime) before the generated columns "
                          "met the targets: the path levels so far, short of them")
@@ -241,7 +246,7 @@ def plan_levels(problem: StockingProblem, targets: np.ndarray | None = None, *,
     else:
         n_rounds_done = 0
         S_path = _deepen(problem, prices0, pool, S_path, ratio, budget, per_round, bounds=bounds,
-                         **priced)
+                         **priced())
         late()
 
     # 3-4. MIP, then neighbourhood columns while they help.

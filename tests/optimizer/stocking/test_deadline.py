@@ -88,3 +88,20 @@ def test_a_tiny_runtime_on_a_generated_problem_stops_early() -> None:
         assert cut.stats.pricing_rounds < free.stats.pricing_rounds
         assert cut.stats.columns < free.stats.columns
         _usable(pr, cut)
+
+
+def test_the_default_stop_waits_for_a_first_plan() -> None:
+    """``MaxRuntime(s, first_plan=True)`` (the default stop's) lets the rounds that make the
+    pool meet the targets finish: a tiny limit still gives a plan meeting them, with a bound,
+    and no more pricing rounds than the free run; the strict limit gives a flagged one."""
+    from optimizer.stocking.stop import DEFAULT_STOP, waits_for_first_plan
+
+    assert waits_for_first_plan(DEFAULT_STOP)
+    assert not waits_for_first_plan(MaxRuntime(5.0))
+    pr = _generated()
+    params = SolveParams(min_mip_s=0.5)
+    soft = solve(pr, stop=MaxRuntime(1e-3, first_plan=True), params=params)
+    assert _usable(pr, soft)  # meets the shares aimed at, with a bound
+    assert soft.stats.stop_reason == "max runtime"
+    strict = solve(pr, stop=MaxRuntime(1e-3), params=params)
+    assert not _usable(pr, strict)
