@@ -69,8 +69,10 @@ def _print_design(d: DesignPlan, out: Path) -> None:
                   f"{d.problem.carrying_rate:.0%} x stock {plan.investment:,.0f}; {plan.units} units; "
                   f"{d.runtime_s:.0f} s", markup=False)
     if d.bound is not None:
+        gap = (f"gap {d.gap:.2%}" if d.gap is not None else
+               f"no gap: the plan aims lower at {', '.join(d.aims_below_design)}")
         console.print(f"lower bound {d.bound:,.0f} {cur}/year over every design and stock level "
-                      f"(gap {d.gap:.2%})", markup=False)
+                      f"({gap})", markup=False)
     if d.system_gap is not None:
         console.print(f"the real network needs at least {d.design.system_bound:,.0f} {cur}/year "
                       f"(resupply pipelines counted; the plan is {d.system_gap:.2%} above it)",

@@ -290,9 +290,12 @@ def fixed_rules(dp: DesignProblem, is_open: np.ndarray, budget: float | None = N
 
 
 def design_targets(dp: DesignProblem, rules: DesignRules) -> TargetPlan:
-    """The targets aimed at when every location but the forced-closed ones may hold stock."""
+    """The targets aimed at when every location but the forced-closed ones (and the candidates,
+    when none may open) may hold stock."""
     allowed = np.ones(len(dp.location_ids), dtype=bool)
     allowed[list(rules.force_closed)] = False
+    if rules.max_new == 0:
+        allowed[dp.is_candidate] = False
     return target_plan(dp.stocking, class_ceiling(dp.stocking, allowed))
 
 

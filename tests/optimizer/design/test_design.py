@@ -181,3 +181,18 @@ def test_location_capacity_is_kept_by_the_plan(tmp_path) -> None:
     # the check itself: the uncapped plan's levels on the capped network overrun the cap
     over = capacity_overruns(replace(free.chosen, scenario=d.chosen.scenario))
     assert [(o.location_id, o.cap_units) for o in over] == [("K-SHA", 2)]
+
+
+def test_when_no_candidate_may_open_the_design_aims_at_the_existing_networks_ceiling() -> None:
+    """``max_new=0``: the shares aimed at are those the network without candidates can reach,
+    not those every candidate open would."""
+    import scenarios
+    from optimizer.design.solve import design_targets
+
+    dp = build_design_problem(scenarios.load("tiny"))
+    rules = DesignObjective(max_new=0).rules(dp)
+    existing = target_plan(dp.stocking, class_ceiling(dp.stocking, ~dp.is_candidate)).aimed_at
+    every = design_targets(dp, DesignObjective().rules(dp)).aimed_at
+    got = design_targets(dp, rules).aimed_at
+    assert np.allclose(got, existing, equal_nan=True)
+    assert np.nanmax(every - got) > 0  # the candidates would reach more
