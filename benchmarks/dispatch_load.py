@@ -179,7 +179,7 @@ async def run_rate(port: int, key: str, pairs: list[tuple[str, str]], mix: tuple
         site, part = pairs[rng.randrange(len(pairs))]
         sev = rng.choices((1, 2, 3, 4), weights=mix)[0]
         # reported now: the server ships from its own clock, so an old instant would be late
-        body = json.dumps({"ticket_id": f"LOAD-{i}", "site_id": site, "part_id": part,
+        body = json.dumps({"ticket_id": f"LOAD-{rate:g}-{i}", "site_id": site, "part_id": part,
                            "severity": sev, "reported_at": datetime.now(UTC).isoformat()}).encode()
         conn = idle.pop() if idle else None
         headers = f"{auth}idempotency-key: {uuid.uuid4().hex}\r\n"
