@@ -5,8 +5,9 @@ under way stops between path rounds in every chunk (on a cluster too), and every
 MIP gets the time that is left (at least ``SolveParams.min_mip_s``); a run short of the targets
 then comes back flagged infeasible, and ``Result.stats.stop_reason`` says "max runtime".
 ``MaxRuntime(seconds, first_plan=True)`` waits for a first plan: the rounds that make the
-column pool meet the targets run to their end whatever the clock, the limit then stops the
-improving rounds (the default stop, so a slow or busy machine still gets a usable plan).
+column pool meet the targets run to their end whatever the clock while each brings the pool
+closer, the limit then stops the improving rounds (the default stop, so a slow or busy
+machine still gets a usable plan).
 ``GapReached(gap)`` stops each master MIP at that relative gap between its incumbent and its proven bound.
 Combine them with ``FirstOf(a, b)`` or ``a | b``: the solve stops at whichever comes first.
 """

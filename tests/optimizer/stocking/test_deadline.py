@@ -105,3 +105,17 @@ def test_the_default_stop_waits_for_a_first_plan() -> None:
     assert soft.stats.stop_reason == "max runtime"
     strict = solve(pr, stop=MaxRuntime(1e-3), params=params)
     assert not _usable(pr, strict)
+
+
+def test_a_deadline_that_waits_for_a_first_plan_stops_waiting_when_rounds_stop_helping() -> None:
+    """Caps no plan can meet the targets within: the rounds stop closing the shortfall, so a
+    first-plan deadline applies after all and the solve runs fewer rounds than without one."""
+    from dataclasses import replace
+
+    pr = _generated()
+    tight = replace(pr, cap_units=np.full(pr.n_locations, 40.0))
+    params = SolveParams(min_mip_s=0.5)
+    free = solve(tight, params=params, stop=MaxRuntime(3600, first_plan=True))
+    soft = solve(tight, params=params, stop=MaxRuntime(1e-3, first_plan=True))
+    assert not free.feasible and free.stats.pricing_rounds > soft.stats.pricing_rounds >= 1
+    assert soft.stats.stop_reason == "max runtime"
