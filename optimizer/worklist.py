@@ -22,7 +22,13 @@ import numpy as np
 
 from inventory.domain import Milestone, Scenario, SizeClass
 from optimizer.stocking.evaluate import evaluate
-from optimizer.stocking.problem import ReachLike, StockingProblem, build_problem, term_shares
+from optimizer.stocking.problem import (
+    ReachLike,
+    StockingProblem,
+    build_problem,
+    failing_base,
+    term_shares,
+)
 from optimizer.stocking.result import StockingPlan
 from optimizer.supersession import planning_scenario
 
@@ -110,12 +116,8 @@ def no_stock_in_reach(scenario: Scenario, reach: ReachLike,
     mix = scenario.settings.severity_mix
     rank = {t: i for i, t in enumerate(tiers)}
     found: dict[tuple[str, str], Uncovered] = {}
-    for ib in scenario.installed_base:
-        part = scenario.part(ib.part_id)
-        rate = ib.rate_per_year(part)
-        site = scenario.site(ib.site_id)
-        contract = scenario.contract(site.contract_id)
-        if rate <= 0 or contract.tier not in rank:
+    for _, part, site, contract, rate in failing_base(scenario):
+        if contract.tier not in rank:
             continue
         size = str(SizeClass(part.size_class))
         have = stocked.get(part.part_id, frozenset())

@@ -51,7 +51,7 @@ from inventory.domain import DepotKind, Milestone, Scenario
 from optimizer.dispatch.decide import decide
 from optimizer.dispatch.rationing import CriticalLevels
 from optimizer.dispatch.result import DispatchRequest, Outcome
-from optimizer.stocking.problem import service_classes, term_shares
+from optimizer.stocking.problem import failing_base, service_classes, term_shares
 from optimizer.travel import TravelNetwork
 
 DAYS_PER_YEAR = 365.0
@@ -208,13 +208,7 @@ def _streams(scenario: Scenario, classes: Mapping[tuple[str, int], int],
     rate: list[float] = []
     out: dict[str, list] = {k: [] for k in ("site_id", "site_ix", "part_id", "part_ix", "severity",
                                             "klass", "in_service", "primary")}
-    for ib in scenario.installed_base:
-        part = scenario.part(ib.part_id)
-        base_rate = ib.rate_per_year(part)
-        if base_rate <= 0:
-            continue
-        site = scenario.site(ib.site_id)
-        contract = scenario.contract(site.contract_id)
+    for _, part, site, contract, base_rate in failing_base(scenario):
         for term, share in term_shares(contract, mix):
             rate.append(base_rate * float(share))
             out["site_id"].append(site.site_id)

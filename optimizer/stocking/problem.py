@@ -24,13 +24,23 @@ Semantics (see ``docs/stocking-model.md``):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
-from inventory.domain import Contract, DepotKind, Milestone, Scenario, SeverityTerm, SizeClass
+from inventory.domain import (
+    Contract,
+    DepotKind,
+    InstalledBase,
+    Milestone,
+    Part,
+    Scenario,
+    SeverityTerm,
+    Site,
+    SizeClass,
+)
 
 DAYS_PER_YEAR = 365.0
 
@@ -182,6 +192,19 @@ class StockingProblem:
 
     def class_label(self, c: int) -> str:
         return f"{self.class_tier[c]}/sev{int(self.class_severity[c])}"
+
+
+def failing_base(scenario: Scenario
+                 ) -> Iterator[tuple[InstalledBase, Part, Site, Contract, float]]:
+    """The installed-base rows that fail at all, each with its part, site, the site's contract
+    and its failures per year (``quantity x annual_failure_rate``), in scenario order."""
+    for ib in scenario.installed_base:
+        part = scenario.part(ib.part_id)
+        rate = ib.rate_per_year(part)
+        if rate <= 0:
+            continue
+        site = scenario.site(ib.site_id)
+        yield ib, part, site, scenario.contract(site.contract_id), rate
 
 
 def term_shares(contract: Contract, mix: Sequence[float]) -> list[tuple[SeverityTerm, float]]:
@@ -413,13 +436,7 @@ def _demand_rows(scenario: Scenario, reach: ReachLike, classes: Mapping[tuple[st
     t_resp: list[bool] = []
     ib_part, ib_primary, ib_rate, ib_first, ib_count = [], [], [], [], []
     ib_keys: list[int] = []  # per (row, term): the key index, -1 none, -2 not in service
-    for ib in scenario.installed_base:
-        part = scenario.part(ib.part_id)
-        base_rate = ib.rate_per_year(part)
-        if base_rate <= 0:
-            continue
-        site = scenario.site(ib.site_id)
-        contract = scenario.contract(site.contract_id)
+    for _, part, site, contract, base_rate in failing_base(scenario):
         if contract.contract_id not in term_rows:
             shares = term_shares(contract, mix)
             term_rows[contract.contract_id] = (len(t_cls), len(shares))
