@@ -319,7 +319,7 @@ def _exact(dp: DesignProblem, heuristic: DesignResult, objective: DesignObjectiv
     """The certified optimal design (:func:`solve_design_exact`); ``heuristic``: the integrated
     design, which already carries the certificate where one fits."""
     res = (replace(heuristic, method="exact")
-           if any(n.startswith("certified bound") for n in heuristic.notes)
+           if heuristic.certified
            else solve_design_exact(dp, objective))
     notes.append(f"exact design: {res.yearly_cost:,.0f} a year, no design and stock levels below "
                  f"{res.bound:,.0f} meet the targets")

@@ -24,6 +24,8 @@ class DesignResult:
     bound : a lower bound on ``yearly_cost`` over every design and stock level meeting
         ``aimed_at`` in the stocking model (None if not computed); gap : (yearly_cost - bound) /
         yearly_cost.
+    certified : ``bound`` is the certificate's (:mod:`optimizer.design.certify`): it holds
+        over every design and stock level and its optimum is ``levels`` when the gap is 0.
     system_bound : a lower bound on what the real network needs (coverage + resupply pipelines,
         :func:`optimizer.design.bound.coverage_bound` with ``system=True``); None if not computed.
     feasible : every class meets ``aimed_at``.
@@ -48,3 +50,4 @@ class DesignResult:
     timings: dict[str, float] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     system_bound: float | None = None
+    certified: bool = False

@@ -279,7 +279,7 @@ def _certified(dp: DesignProblem, res: DesignResult, rules: DesignRules) -> Desi
         res = replace(res, open=cert.open, levels=cert.levels, evaluation=cert.evaluation,
                       yearly_cost=total, fixed_cost=fixed, investment=inv, feasible=True)
     gap = max(0.0, (res.yearly_cost - cert.bound) / res.yearly_cost) if res.yearly_cost > 0 else 0.0
-    return replace(res, bound=cert.bound, gap=gap, notes=(*res.notes, *notes))
+    return replace(res, bound=cert.bound, gap=gap, notes=(*res.notes, *notes), certified=True)
 
 
 def fixed_rules(dp: DesignProblem, is_open: np.ndarray, budget: float | None = None) -> DesignRules:
