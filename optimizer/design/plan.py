@@ -133,22 +133,8 @@ class DesignPlan:
 
     @property
     def aims_below_design(self) -> list[str]:
-        """Classes the chosen plan aims lower at than the design does (a class no stock reaches
-        in full, whose ceiling on the chosen network is lower than with every candidate open):
-        the design's bound is for the design's aims, so no gap is reported then."""
-        pr = self.problem.stocking
-        aims = {(str(t), int(v)): a for t, v, a in zip(pr.class_tier, pr.class_severity,
-                                                        self.design.aimed_at, strict=True)}
-        plan = self.chosen.plan
-        if plan.effective_target is None:
-            return []
-        out = []
-        for t, v, a in zip(plan.class_tier, plan.class_severity, plan.effective_target,
-                           strict=True):
-            d = aims.get((str(t), int(v)))
-            if d is not None and not np.isnan(d) and not np.isnan(a) and a < d - 1e-9:
-                out.append(f"{t}/sev{int(v)}")
-        return out
+        """:func:`aims_below` of the chosen plan: no gap is reported where it is not empty."""
+        return aims_below(self.problem, self.design, self.chosen.plan)
 
     @property
     def gap(self) -> float | None:
@@ -164,6 +150,23 @@ class DesignPlan:
         """(yearly cost - the real network's lower bound) / yearly cost; None if not computed."""
         b, v = self.design.system_bound, self.chosen.yearly_cost
         return None if b is None or v <= 0 else (v - b) / v
+
+
+def aims_below(dp: DesignProblem, design: DesignResult, plan: StockingPlan) -> list[str]:
+    """Classes ``plan`` aims lower at than ``design`` does (a class no stock reaches in full,
+    whose ceiling on the chosen network is lower than with every candidate open): the design's
+    bound is for the design's aims."""
+    pr = dp.stocking
+    aims = {(str(t), int(v)): a for t, v, a in zip(pr.class_tier, pr.class_severity,
+                                                    design.aimed_at, strict=True)}
+    if plan.effective_target is None:
+        return []
+    out = []
+    for t, v, a in zip(plan.class_tier, plan.class_severity, plan.effective_target, strict=True):
+        d = aims.get((str(t), int(v)))
+        if d is not None and not np.isnan(d) and not np.isnan(a) and a < d - 1e-9:
+            out.append(f"{t}/sev{int(v)}")
+    return out
 
 
 def stock_network(scenario: Scenario, dp: DesignProblem, is_open: np.ndarray, name: str, *,
@@ -277,8 +280,7 @@ def plan_design(scenario: Scenario, objective: DesignObjective = DesignObjective
                      "stocking solver found no plan within the caps (see its notes); design.csv "
                      "flags them")
     plan = chosen.plan
-    result = DesignPlan(chosen, design, sequential, before, (), dp, reach_full, {}, 0.0)
-    lower = result.aims_below_design
+    lower = aims_below(dp, design, plan)
     if lower:
         notes.append(f"the chosen network's plan aims lower than the design at {', '.join(lower)} "
                      "(no stock reaches those classes in full and the chosen network's ceiling is "
