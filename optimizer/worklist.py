@@ -29,7 +29,7 @@ from optimizer.stocking.problem import (
     failing_base,
     term_shares,
 )
-from optimizer.stocking.result import StockingPlan
+from optimizer.stocking.result import StockingPlan, levels_in_order
 from optimizer.supersession import planning_scenario
 
 DRIVERS_PER_CLASS = 10
@@ -163,16 +163,3 @@ def plan_exceptions(scenario: Scenario, reach: ReachLike, plan: StockingPlan, *,
     drivers = miss_drivers(problem, evaluate(problem, S).stream_on_time, top=top)
     stocked = stocked_locations(problem.part_ids, problem.location_ids, S)
     return drivers, no_stock_in_reach(pooled, reach, stocked, tiers=tiers)
-
-
-def levels_in_order(plan: StockingPlan, part_ids: Sequence[str], location_ids: Sequence[str]
-                    ) -> np.ndarray:
-    """The plan's levels as a (P, L) array in the given order (0 where the plan has none)."""
-    pix = {str(p): i for i, p in enumerate(plan.part_ids)}
-    lix = {str(d): j for j, d in enumerate(plan.location_ids)}
-    S = np.zeros((len(part_ids), len(location_ids)), dtype=np.int64)
-    rows = np.array([pix.get(str(p), -1) for p in part_ids], dtype=np.int64)
-    cols = np.array([lix.get(str(d), -1) for d in location_ids], dtype=np.int64)
-    ri, ci = np.nonzero(rows >= 0)[0], np.nonzero(cols >= 0)[0]
-    S[np.ix_(ri, ci)] = np.asarray(plan.levels)[np.ix_(rows[ri], cols[ci])]
-    return S

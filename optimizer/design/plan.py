@@ -1,14 +1,13 @@
 """Scenario in, design out: the integrated design, its baselines, and the plan on the new network.
 
-:func:`plan_design` builds the design problem (reach with every candidate open), plans the
-sequential baseline (locate by coverage, then the stocking solver on that network's own reach:
-:func:`stock_network`) and solves the integrated design (which locations to open, chosen with a
-stock vector per part, and the lower bound) with the baseline's plan in its pool, so the master
-can always fall back on it. A design other than the baseline's is planned by the stocking
-solver on its own reach too, so the stock levels and the service reported are exactly what the
-dispatch engine meets on the chosen network; if the baseline still comes out cheaper once both
-are stocked, it is kept and a note says so. The existing network ("before") is planned the same
-way for comparison.
+:func:`plan_design` builds the design problem (reach with every candidate open), solves the
+integrated design (which locations to open, chosen with a stock vector per part, and the lower
+bound) and plans the chosen network with the stocking solver on its own reach, started from the
+design's levels (:func:`stock_network`), so the stock levels and the service reported are
+exactly what the dispatch engine meets on the chosen network. The sequential baseline (locate by
+coverage, then stock) is planned the same way after it, started from the cheapest plan the
+design's column pool holds for that network; if it comes out cheaper once both are stocked, it
+is kept and a note says so. The existing network ("before") is planned for comparison.
 """
 
 from __future__ import annotations
@@ -30,7 +29,7 @@ from optimizer.stocking.analysis import plan_scenario
 from optimizer.stocking.api import Objective
 from optimizer.stocking.cluster import Cluster
 from optimizer.stocking.methods import ColumnGeneration, Exact, Method
-from optimizer.stocking.result import StockingPlan
+from optimizer.stocking.result import LevelTable, StockingPlan
 
 Progress = Callable[[float], None]
 DESIGN_METHODS = ("integrated", "exact")
@@ -171,11 +170,12 @@ def aims_below(dp: DesignProblem, design: DesignResult, plan: StockingPlan) -> l
 
 def stock_network(scenario: Scenario, dp: DesignProblem, is_open: np.ndarray, name: str, *,
                   budget: float | None = None, cluster: Cluster | None = None,
-                  method: Method | None = None,
+                  method: Method | None = None, initial: np.ndarray | None = None,
                   progress: Progress | None = None) -> NetworkPlan:
     """``scenario`` with the switchable locations set by ``is_open`` (L,), planned by the stocking
     solver (``method``) on its own reach; ``budget`` is the yearly budget (fixed + carrying) if
-    any."""
+    any; ``initial`` (P, L) over the design problem: levels the solve starts from (the design's,
+    whose plan on the design model the network's own reach tops up where it finds it short)."""
     ids = [str(x) for x in dp.location_ids]
     opened = tuple(ids[j] for j in np.nonzero(is_open & dp.is_candidate)[0])
     closed = tuple(ids[j] for j in np.nonzero(~is_open & dp.switchable & ~dp.is_candidate)[0])
@@ -184,8 +184,11 @@ def stock_network(scenario: Scenario, dp: DesignProblem, is_open: np.ndarray, na
     stock_budget = None
     if budget is not None:
         stock_budget = max(budget - fixed, 0.0) / max(dp.carrying_rate, 1e-12)
+    start = None
+    if initial is not None:
+        start = LevelTable([str(x) for x in dp.stocking.part_ids], ids, np.asarray(initial))
     plan = plan_scenario(designed, Objective(budget=stock_budget), method=method,
-                         with_baselines=False, cluster=cluster, progress=progress)
+                         with_baselines=False, cluster=cluster, progress=progress, initial=start)
     return NetworkPlan(name, opened, closed, fixed, fixed + dp.carrying_rate * plan.investment,
                        designed, plan)
 
@@ -230,42 +233,47 @@ def plan_design(scenario: Scenario, objective: DesignObjective = DesignObjective
     rules = objective.rules(dp)
     stocking = Exact() if method == "exact" else ColumnGeneration()
     sequential = before = None
+    seq_designs = []  # locate by coverage, with room for stock-outs (more if stock fails)
     if with_sequential and budget is None:
-        t = time.perf_counter()
         aims = design_targets(dp, rules).aimed_at
-        for cushion in SEQUENTIAL_CUSHIONS:  # cover with room for stock-outs, more if stock fails
-            seq_open = coverage_design(dp, aims, rules, cushion=cushion)
-            sequential = stock_network(scenario, dp, seq_open, "sequential", cluster=cluster,
-                                       method=stocking, progress=part(0.1, 0.3))
-            if sequential.feasible:
-                break
-        lap("sequential baseline", t)
+        for cushion in SEQUENTIAL_CUSHIONS:
+            mask = coverage_design(dp, aims, rules, cushion=cushion)
+            if not any(np.array_equal(mask, m) for m in seq_designs):
+                seq_designs.append(mask)
     t = time.perf_counter()
-    seeds = [(seq_open, levels_on(dp, sequential.plan))] if sequential is not None else []
-    design = solve_design(dp, objective, cluster=cluster, seeds=seeds, progress=part(0.3, 0.6))
+    design = solve_design(dp, objective, cluster=cluster, baselines=seq_designs,
+                          progress=part(0.1, 0.5))
     lap("integrated design", t)
     if method == "exact":
         t = time.perf_counter()
         design = _exact(dp, design, objective, notes)
         lap("exact design", t)
-    if sequential is not None and _same_design(dp, design.open, sequential):
-        chosen = NetworkPlan(method, sequential.opened, sequential.closed, sequential.fixed_cost,
-                             sequential.yearly_cost, sequential.scenario, sequential.plan)
-        notes.append("the integrated master keeps the locate-then-stock design: no other design "
-                     "in its pool costs less")
-    else:
+    t = time.perf_counter()
+    chosen = stock_network(scenario, dp, design.open, method, budget=budget, cluster=cluster,
+                           method=stocking, progress=part(0.5, 0.65),
+                           initial=design.levels if budget is None else None)
+    lap("stock on the design", t)
+    if seq_designs:
         t = time.perf_counter()
-        chosen = stock_network(scenario, dp, design.open, method, budget=budget, cluster=cluster,
-                               method=stocking, progress=part(0.6, 0.8))
-        lap("stock on the design", t)
-        if (sequential is not None and sequential.yearly_cost < chosen.yearly_cost - 1e-6
+        starts = design.baseline_levels or (None,) * len(seq_designs)
+        for seq_open, start in zip(seq_designs, starts, strict=True):
+            if _same_design(dp, seq_open, chosen):
+                sequential = replace(chosen, name="sequential")
+            else:
+                sequential = stock_network(scenario, dp, seq_open, "sequential", cluster=cluster,
+                                           method=stocking, initial=start,
+                                           progress=part(0.65, 0.8))
+            if sequential.feasible:
+                break
+        lap("sequential baseline", t)
+        if sequential is not None and _same_design(dp, design.open, sequential):
+            notes.append("the integrated design is the locate-then-stock design")
+        elif (sequential is not None and sequential.yearly_cost < chosen.yearly_cost - 1e-6
                 and sequential.plan.class_met.sum() >= chosen.plan.class_met.sum()):
             notes.append(f"the locate-then-stock design costs {sequential.yearly_cost:,.0f} a "
                          f"year once stocked against {chosen.yearly_cost:,.0f} for the "
                          "integrated master's design: it is kept")
-            chosen = NetworkPlan(method, sequential.opened, sequential.closed,
-                                 sequential.fixed_cost, sequential.yearly_cost,
-                                 sequential.scenario, sequential.plan)
+            chosen = replace(sequential, name=method)
     if with_before and budget is None:
         t = time.perf_counter()
         existing = ~dp.is_candidate
@@ -294,19 +302,6 @@ def plan_design(scenario: Scenario, objective: DesignObjective = DesignObjective
     say(1.0)
     return DesignPlan(chosen, design, sequential, before, hb, dp, reach_full, names,
                       time.perf_counter() - t0, timings, tuple(notes), tuple(over))
-
-
-def levels_on(dp: DesignProblem, plan: StockingPlan) -> np.ndarray:
-    """``plan``'s levels (on its own network) as a (P, L) array over the design problem's parts
-    and locations (0 where the plan's network has no such location)."""
-    pr = dp.stocking
-    out = np.zeros((pr.n_parts, pr.n_locations), dtype=np.int64)
-    rows = {str(x): i for i, x in enumerate(pr.part_ids)}
-    cols = {str(x): j for j, x in enumerate(pr.location_ids)}
-    pi = np.array([rows[str(x)] for x in plan.part_ids], dtype=np.int64)
-    lj = np.array([cols[str(x)] for x in plan.location_ids], dtype=np.int64)
-    out[np.ix_(pi, lj)] = plan.levels
-    return out
 
 
 def _same_design(dp: DesignProblem, is_open: np.ndarray, network: NetworkPlan) -> bool:

@@ -21,7 +21,14 @@ from optimizer.stocking.lagrange import budget_sweep
 from optimizer.stocking.methods import Method
 from optimizer.stocking.params import SolveParams
 from optimizer.stocking.problem import ReachLike, StockingProblem, build_problem
-from optimizer.stocking.result import FRONTIER_POINTS, BaselineResult, FrontierPoint, StockingPlan
+from optimizer.stocking.result import (
+    FRONTIER_POINTS,
+    BaselineResult,
+    FrontierPoint,
+    Labelled,
+    StockingPlan,
+    levels_in_order,
+)
 from optimizer.stocking.stop import StoppingCriterion
 from optimizer.stocking.targets import target_plan
 from optimizer.supersession import describe, planning_scenario
@@ -98,12 +105,14 @@ def plan_scenario(scenario: Scenario, objective: Objective | None = None, *,
                   with_frontier: bool = False, with_baselines: bool = True,
                   reach: ReachLike | None = None,
                   progress: Progress | None = None,
-                  stock_limits: Mapping[tuple[str, str], tuple[int | None, int | None]] | None = None
-                  ) -> StockingPlan:
+                  stock_limits: Mapping[tuple[str, str], tuple[int | None, int | None]] | None = None,
+                  initial: Labelled | None = None) -> StockingPlan:
     """Scenario in, plan out: reach (built if not given), problem, :func:`solve`, then the
     baselines (targets mode) and the frontier if asked. ``stock_limits``: planner minimum /
     maximum per (part id, location id), kept by the plan
-    (:meth:`optimizer.stocking.bounds.LevelBounds.from_limits`)."""
+    (:meth:`optimizer.stocking.bounds.LevelBounds.from_limits`). ``initial``: a plan known
+    beforehand (a :class:`~optimizer.stocking.result.LevelTable` or a plan; parts and locations
+    this scenario lacks are dropped, the ones it lacks start at 0) that the solve starts from."""
     if reach is None:
         from optimizer.reach import build_reach
         from optimizer.travel import TravelNetwork
@@ -132,8 +141,10 @@ def plan_scenario(scenario: Scenario, objective: Objective | None = None, *,
 
     bounds = (LevelBounds.from_limits(problem.part_ids, problem.location_ids, stock_limits)
               if stock_limits else None)
+    start = (None if initial is None
+             else levels_in_order(initial, problem.part_ids, problem.location_ids))
     result = solve(problem, objective, stop=stop, params=params, cluster=cluster, method=method,
-                   progress=stage("solve"), bounds=bounds)
+                   progress=stage("solve"), bounds=bounds, initial=start)
     plan = make_plan(problem, result)
     extra: dict = {"notes": (*plan.notes, *describe(succession))} if succession.kind else {}
     if with_baselines and targets_mode:

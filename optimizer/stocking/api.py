@@ -137,7 +137,8 @@ class Result:
 def solve(problem: StockingProblem, objective: Objective | None = None, *,
           stop: StoppingCriterion | None = None, params: SolveParams | None = None,
           cluster: Cluster | str | None = None, method: Method | None = None,
-          progress: Progress | None = None, bounds: LevelBounds | None = None) -> Result:
+          progress: Progress | None = None, bounds: LevelBounds | None = None,
+          initial: np.ndarray | None = None) -> Result:
     """Base-stock levels for ``problem`` under ``objective`` (default: the contract targets).
 
     ``stop`` (default :data:`~optimizer.stocking.stop.DEFAULT_STOP`): ``MaxRuntime`` bounds the
@@ -147,12 +148,14 @@ def solve(problem: StockingProblem, objective: Objective | None = None, *,
     spec (``"local:2"``, ``"tcp://host:8786"``; connected for this call and closed after); None
     runs it in this process. The plan does not depend on where the work ran. ``bounds``:
     planner minimums / maximums per part and location (:mod:`optimizer.stocking.bounds`) the
-    plan keeps to (column generation only).
+    plan keeps to (column generation only). ``initial`` (P, L): a plan known beforehand (last
+    quarter's, a network design's levels on this network) the search starts from and never
+    ends worse than once it meets the targets (:func:`optimizer.stocking.lagrange.plan_levels`).
     """
     if isinstance(cluster, str):
         with connect(cluster, use_env=False) as own:
             return solve(problem, objective, stop=stop, params=params, cluster=own,
-                         method=method, progress=progress, bounds=bounds)
+                         method=method, progress=progress, bounds=bounds, initial=initial)
     from optimizer.stocking.exact import solve_exact
     from optimizer.stocking.lagrange import plan_levels
     from optimizer.stocking.targets import target_plan
@@ -183,7 +186,8 @@ def solve(problem: StockingProblem, objective: Objective | None = None, *,
                       rounds=params.rounds, neighbourhood=params.neighbourhood,
                       swap_limit=params.swap_limit, time_limit_s=float("inf"),
                       mip_gap=gap_goal, progress=progress, cluster=cluster, params=params,
-                      deadline=deadline, first_plan=waits_for_first_plan(stop), bounds=bounds)
+                      deadline=deadline, first_plan=waits_for_first_plan(stop), bounds=bounds,
+                      initial=initial)
     S, ev = res.levels, res.evaluation
     timings = dict(res.timings)
     messages = list(res.notes)

@@ -40,6 +40,7 @@ from optimizer.stocking.incumbent import lp_incumbent
 from optimizer.stocking.master import ROW_SLACK, TARGET_MARGIN, MasterResult, solve_master
 from optimizer.stocking.params import SolveParams
 from optimizer.stocking.problem import StockingProblem
+from optimizer.stocking.repair import repair_levels
 
 Progress = Callable[[float], None]
 BIG_M = SolveParams.big_m
@@ -54,8 +55,16 @@ TIME_LIMIT = "Time limit reached"
 FIRST_PLAN_PROGRESS = 0.01
 """A deadline that waits for a first plan waits while each pricing round cuts the pool's summed
 class shortfall (shares) by at least this fraction."""
+FIRST_PLAN_MIP_S = 60.0
+"""Seconds the first master MIP gets past a deadline that waits for a first plan when it has no
+first incumbent (with location caps no plan is rounded from the LP)."""
 CAP_ROUNDS = 8
 """Extra pricing rounds allowed, on a problem with location caps, while the pool LP improves."""
+SEED_REPAIR_UNITS = 50
+"""Most units added to an initial plan to meet the targets (it is for plans a hair short, e.g. a
+network design's levels on the network's own reach; a plan far short only lends its vectors)."""
+SEED_SETTLE = 1e-3
+"""After an initial plan, pricing rounds go on while each lowers the pool LP by this share."""
 SURCHARGE_SCALES = (0.5, 1.0, 2.0)
 """A round with binding caps prices the parts at these multiples of the capacity prices (the
 LP's prices of a full location are one point of a range; paths at several give the master
@@ -107,7 +116,8 @@ def plan_levels(problem: StockingProblem, targets: np.ndarray | None = None, *,
                 swap_limit: int = 20_000, time_limit_s: float = 20.0, mip_gap: float = MIP_GAP,
                 progress: Progress | None = None, cluster: Cluster | None = None,
                 bounds: LevelBounds | None = None, params: SolveParams | None = None,
-                deadline: float | None = None, first_plan: bool = False) -> LagrangeResult:
+                deadline: float | None = None, first_plan: bool = False,
+                initial: np.ndarray | None = None) -> LagrangeResult:
     """Base-stock levels meeting ``targets`` (C,) at low investment, or the best under ``budget``.
 
     ``targets`` default to the problem's class targets (NaN: unconstrained); pass the
@@ -125,6 +135,12 @@ def plan_levels(problem: StockingProblem, targets: np.ndarray | None = None, *,
     this process; :mod:`optimizer.stocking.chunks`); ``params``: the other knobs
     (:class:`~optimizer.stocking.params.SolveParams`).
     ``bounds``: planner minimums / maximums every column, and so the plan, keeps to.
+    ``initial`` (P, L): a plan known beforehand (last quarter's, a network design's levels on
+    this network), kept within ``bounds``. Its vectors join the pool; in targets mode it is first
+    topped up where this problem finds it short (:func:`optimizer.stocking.repair.repair_levels`)
+    and, when it then meets the targets within the locations' capacities, the start pass and
+    phase 1 are skipped (the pool already meets the targets: the pricing rounds improve on it)
+    and it is the master MIP's first incumbent, so the plan never costs more than it.
     """
     t0 = time.perf_counter()
     say = progress or (lambda f: None)
@@ -141,12 +157,13 @@ def plan_levels(problem: StockingProblem, targets: np.ndarray | None = None, *,
     def priced() -> dict:
         return {**work, "stop_at": None if waiting[0] else stop_at}
 
-    def master(*args: object, **kw: object) -> MasterResult:
+    def master(*args: object, at_least: float = 0.0, **kw: object) -> MasterResult:
         """:func:`solve_master` within ``time_limit_s`` and the time left (at least
-        ``min_mip_s``); notes when the deadline is what stopped it."""
+        ``min_mip_s``, or ``at_least``); notes when the deadline is what stopped it."""
         limit = time_limit_s
         if deadline is not None and not waiting[0]:
-            limit = min(time_limit_s, max(deadline - time.perf_counter(), prm.min_mip_s))
+            limit = min(time_limit_s,
+                        max(deadline - time.perf_counter(), prm.min_mip_s, at_least))
         res = solve_master(*args, time_limit_s=limit, **kw)
         if limit < time_limit_s and res.status == TIME_LIMIT:
             cut[0] = True
@@ -177,10 +194,17 @@ def plan_levels(problem: StockingProblem, targets: np.ndarray | None = None, *,
     if budget is None and not con.any():
         ev = evaluate_parts(problem, zero)
         return LagrangeResult(zero, ev, 0.0, len(pool), True, notes, timings)
+    seeded = None
+    if initial is not None:
+        seeded, S_seed = _seed(problem, initial, tg if budget is None else None, pool, bounds,
+                               notes, **work)
+        timings["initial plan"] = time.perf_counter() - t0
 
-    # 1. start: paths under prices0 down to a first threshold.
+    # 1. start: paths under prices0 down to a first threshold (not needed after a seed).
     per_round = prm.per_round(P * L)
-    if late():  # the time went on the empty columns: no path starts
+    if seeded is not None:
+        ratio, S_path = 1.0, S_seed
+    elif late():  # the time went on the empty columns: no path starts
         ratio, S_path = 1.0, zero
     else:
         ratio = _first_ratio(problem, prices0, **work) * 1e-3
@@ -213,7 +237,9 @@ def plan_levels(problem: StockingProblem, targets: np.ndarray | None = None, *,
             if not short:
                 # with capacities, the prices of full locations take rounds to settle: go on
                 # while the pool's LP keeps falling
-                settling = capped and lp.objective < last * (1 - 1e-6)
+                # after an initial plan (no phase-1 columns), while it falls by SEED_SETTLE
+                settling = ((capped and lp.objective < last * (1 - 1e-6))
+                            or (seeded is not None and lp.objective < last * (1 - SEED_SETTLE)))
                 if extra >= rounds and not settling:
                     break
                 extra += 1
@@ -259,16 +285,18 @@ def plan_levels(problem: StockingProblem, targets: np.ndarray | None = None, *,
 
     # 3-4. MIP, then neighbourhood columns while they help.
     t = time.perf_counter()
-    start = None
-    if budget is None and lp is not None and not np.any(problem.capped):
+    start = seeded
+    if start is None and budget is None and lp is not None and not np.any(problem.capped):
         # a first incumbent rounded from the pool LP: the MIP has a plan whatever its time
         need = np.where(con, (tg + TARGET_MARGIN) * D + ROW_SLACK, np.nan)
         start = lp_incumbent(pool, lp.x, P, D, need)
+    # a deadline that waits for a first plan gives a MIP without a first incumbent (location
+    # caps) the time to find one
     mip = master(pool, problem, tg if budget is None else None, budget=budget, mip_gap=mip_gap,
-                 start=start)
+                 start=start, at_least=FIRST_PLAN_MIP_S if first_plan and start is None else 0.0)
     if (mip.choice is None or np.any(mip.choice < 0)) and start is not None:
-        notes.append(f"master MIP: {mip.status} without a plan of its own; the plan rounded "
-                     "from the pool LP is kept")
+        notes.append(f"master MIP: {mip.status} without a plan of its own; its first incumbent "
+                     "(the initial plan, or the one rounded from the pool LP) is kept")
         mip = replace(mip, choice=start, objective=float(pool.arrays()[2][start].sum()))
     if (mip.choice is None or np.any(mip.choice < 0)) and budget is None and np.any(problem.capped):
         # the path levels may overrun a cap: the MIP with the phase-1 slacks (always feasible)
@@ -312,6 +340,36 @@ def plan_levels(problem: StockingProblem, targets: np.ndarray | None = None, *,
         bound = lpf.objective if np.isfinite(lpf.objective) else None
     return _finish(problem, S, bound, pool, True, notes, timings, **work, rounds=n_rounds_done,
                    cut_short=cut[0])
+
+
+def _seed(problem: StockingProblem, initial: np.ndarray, targets: np.ndarray | None,
+          pool: ColumnPool, bounds: LevelBounds | None, notes: list[str], *,
+          cluster: Cluster | None = None, chunk_parts: int | None = None
+          ) -> tuple[np.ndarray | None, np.ndarray]:
+    """``(pool indices or None, levels)``: ``initial`` within ``bounds`` joins ``pool``; with
+    ``targets``, topped up to meet them; the indices are None unless the plan meets them within
+    the locations' capacities (then it can start the master)."""
+    P, L = problem.n_parts, problem.n_locations
+    S = np.asarray(initial, dtype=np.int64)
+    if S.shape != (P, L):
+        raise ValueError(f"initial levels have shape {S.shape}, the problem ({P}, {L})")
+    if np.any(S < 0):
+        raise ValueError("initial levels must be >= 0")
+    if bounds is not None:
+        S = np.clip(S, bounds.lower, bounds.upper)
+    if targets is None:
+        evaluate_columns(problem, np.arange(P), S, pool, cluster=cluster, chunk_parts=chunk_parts)
+        return None, S
+    S, met = repair_levels(problem, S, targets, np.ones(L, dtype=bool), pool=pool,
+                           max_units=SEED_REPAIR_UNITS,
+                           upper=None if bounds is None else bounds.upper)
+    within = bool(np.all(S.sum(axis=0) <= problem.cap_units)
+                  and np.all(problem.unit_cost @ S <= problem.cap_value + 1e-6))
+    if not met or not within:
+        notes.append("the initial plan misses the targets even topped up" if not met else
+                     "the initial plan, topped up to the targets, overruns a location's capacity")
+        return None, S
+    return pool.index(np.arange(P), S), S
 
 
 def _deepen(problem: StockingProblem, prices: np.ndarray, pool: ColumnPool, S_path: np.ndarray,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -12,6 +14,38 @@ def classes_met(target: np.ndarray, on_time: np.ndarray) -> np.ndarray:
     without a target, or without demand: nothing of it can be late)."""
     with np.errstate(invalid="ignore"):
         return np.isnan(target) | np.isnan(on_time) | (on_time >= target - 1e-9)
+
+
+class Labelled(Protocol):
+    """Anything holding base-stock ``levels`` (P, L) labelled by ``part_ids`` and
+    ``location_ids`` (a :class:`StockingPlan`, a :class:`LevelTable`)."""
+
+    part_ids: Sequence[str] | np.ndarray
+    location_ids: Sequence[str] | np.ndarray
+    levels: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class LevelTable:
+    """Base-stock levels (P, L) labelled by part and location ids: a plan known beforehand
+    (a network design's levels, last quarter's plan) handed to a solve on another problem."""
+
+    part_ids: Sequence[str]
+    location_ids: Sequence[str]
+    levels: np.ndarray
+
+
+def levels_in_order(table: Labelled, part_ids: Sequence[str], location_ids: Sequence[str]
+                    ) -> np.ndarray:
+    """``table``'s levels as a (P, L) array in the given order (0 where it has none)."""
+    pix = {str(p): i for i, p in enumerate(table.part_ids)}
+    lix = {str(d): j for j, d in enumerate(table.location_ids)}
+    S = np.zeros((len(part_ids), len(location_ids)), dtype=np.int64)
+    rows = np.array([pix.get(str(p), -1) for p in part_ids], dtype=np.int64)
+    cols = np.array([lix.get(str(d), -1) for d in location_ids], dtype=np.int64)
+    ri, ci = np.nonzero(rows >= 0)[0], np.nonzero(cols >= 0)[0]
+    S[np.ix_(ri, ci)] = np.asarray(table.levels)[np.ix_(rows[ri], cols[ci])]
+    return S
 
 
 FRONTIER_POINTS = 12

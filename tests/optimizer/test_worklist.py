@@ -15,8 +15,8 @@ import scenarios
 from inventory.domain import InstalledBase
 from optimizer.stocking.evaluate import evaluate
 from optimizer.stocking.problem import StockingProblem
+from optimizer.stocking.result import levels_in_order
 from optimizer.worklist import (
-    levels_in_order,
     miss_drivers,
     no_stock_in_reach,
     plan_exceptions,

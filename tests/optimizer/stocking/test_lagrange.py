@@ -11,6 +11,7 @@ from optimizer.stocking.exact import solve_exact
 from optimizer.stocking.lagrange import plan_levels
 from optimizer.stocking.master import ROW_SLACK, TARGET_MARGIN, solve_master
 from optimizer.stocking.params import SolveParams
+from optimizer.stocking.repair import repair_levels
 from optimizer.stocking.targets import effective_targets
 from tests.optimizer.stocking.fixtures import random_problem
 
@@ -236,3 +237,56 @@ def test_plan_levels_respects_location_caps_near_the_exact_optimum(seed: int) ->
         assert inv <= x.investment * 1.05 + 1e-6
     else:  # the cap makes a target unreachable: it says so and aims lower
         assert any("capacities" in n for n in res.notes)
+
+
+@pytest.mark.parametrize("seed", [0, 3, 9])
+def test_an_initial_optimal_plan_is_kept(seed: int) -> None:
+    """Started from the exact optimum, the solve ends on a plan of the same cost (the MIP has it
+    as its first incumbent), skipping the start pass."""
+    pr = random_problem(seed, n_parts=4, targets=(0.75, 0.65))
+    tg, _ = effective_targets(pr)
+    cold = plan_levels(pr, tg)
+    x = solve_exact(pr, cold.levels + 2, targets=tg)
+    warm = plan_levels(pr, tg, initial=x.levels)
+    assert warm.feasible and evaluate(pr, warm.levels).meets_targets(pr, tg)
+    assert float(pr.unit_cost @ warm.levels.sum(axis=1)) <= x.investment * (1 + 1e-4) + 1e-6
+    assert "initial plan" in warm.timings
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10_000), extra=st.integers(0, 3), drop=st.integers(0, 3))
+def test_the_plan_never_costs_more_than_the_topped_up_initial_plan(seed: int, extra: int,
+                                                                   drop: int) -> None:
+    """Any initial plan (too much stock, or units short) is topped up to the targets and the
+    solve never ends above it."""
+    pr = random_problem(seed % 50, n_parts=3, targets=(0.7, 0.6))
+    tg, _ = effective_targets(pr)
+    rng = np.random.default_rng(seed)
+    base = plan_levels(pr, tg).levels
+    initial = np.maximum(base + rng.integers(-drop, extra + 1, size=base.shape), 0)
+    warm = plan_levels(pr, tg, initial=initial)
+    assert warm.feasible and evaluate(pr, warm.levels).meets_targets(pr, tg)
+    topped, met = repair_levels(pr, initial, tg, np.ones(pr.n_locations, dtype=bool))
+    assert met
+    assert (float(pr.unit_cost @ warm.levels.sum(axis=1))
+            <= float(pr.unit_cost @ topped.sum(axis=1)) + 1e-6)
+
+
+def test_initial_plan_of_the_wrong_shape_or_sign_is_refused() -> None:
+    pr = random_problem(1, n_parts=2)
+    tg, _ = effective_targets(pr)
+    with pytest.raises(ValueError, match="shape"):
+        plan_levels(pr, tg, initial=np.zeros((pr.n_parts + 1, pr.n_locations), dtype=np.int64))
+    with pytest.raises(ValueError, match=">= 0"):
+        plan_levels(pr, tg, initial=-np.ones((pr.n_parts, pr.n_locations), dtype=np.int64))
+
+
+def test_an_initial_plan_keeps_to_the_planner_maximums() -> None:
+    from optimizer.stocking.bounds import LevelBounds
+
+    pr = random_problem(5, n_parts=3, targets=(0.7, 0.6))
+    tg, _ = effective_targets(pr)
+    upper = np.full((pr.n_parts, pr.n_locations), 3, dtype=np.int64)
+    bounds = LevelBounds(np.zeros_like(upper), upper)
+    res = plan_levels(pr, tg, bounds=bounds, initial=np.full_like(upper, 6))
+    assert bounds.holds(res.levels)

@@ -1,19 +1,20 @@
-"""Repair a stock plan that falls just short of its targets in another model of the same network.
+"""Top up a stock plan that falls just short of its targets in another model of the same network.
 
-A plan made by the stocking solver on a network's own reach is evaluated in the design problem
-(reach with every candidate open, :mod:`optimizer.design.problem`), whose request lists differ a
-little; a class may then miss its target by a hair, and the design master cannot take the plan
-as it is. :func:`repair_levels` adds single units, each time the one with the most on-time
-demand in the short classes per unit of value, until every class meets its target again.
+A plan made on one model is evaluated in another whose request lists differ a little: the
+locate-then-stock plan (made on its network's own reach) in the design problem (reach with every
+candidate open, :mod:`optimizer.design.problem`), or a network design's levels on the chosen
+network's own reach. A class may then miss its target by a hair, and a master problem cannot take
+the plan as it is. :func:`repair_levels` adds single units, each time the one with the most
+on-time demand in the short classes per unit of value, until every class meets its target again.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from optimizer.design.problem import DesignProblem
 from optimizer.stocking.columns import ColumnPool, evaluate_columns
 from optimizer.stocking.master import ROW_SLACK, TARGET_MARGIN
+from optimizer.stocking.problem import StockingProblem
 
 MAX_UNITS = 500
 """Most units a repair adds before giving up (it is for small shortfalls)."""
@@ -23,14 +24,14 @@ CHUNK = 50
 """Vectors evaluated at once (each copies all of its part's request streams)."""
 
 
-def repair_levels(dp: DesignProblem, S: np.ndarray, targets: np.ndarray, is_open: np.ndarray,
-                  max_units: int = MAX_UNITS, pool: ColumnPool | None = None
-                  ) -> tuple[np.ndarray, bool]:
+def repair_levels(pr: StockingProblem, S: np.ndarray, targets: np.ndarray, is_open: np.ndarray,
+                  max_units: int = MAX_UNITS, pool: ColumnPool | None = None,
+                  upper: np.ndarray | None = None) -> tuple[np.ndarray, bool]:
     """``(levels, met)``: ``S`` (P, L) plus the units added at open locations (``is_open`` (L,))
     until every constrained class meets ``targets`` (C,) with the master's margins; ``met``
-    False if ``max_units`` did not get there. Every vector evaluated (the returned levels'
-    among them) joins ``pool`` (a new one if None), e.g. the design master's."""
-    pr = dp.stocking
+    False if ``max_units`` did not get there. ``upper`` (P, L): most units a pair may take
+    (planner maximums). Every vector evaluated (the returned levels' among them) joins ``pool``
+    (a new one if None), e.g. a master's."""
     P, L, C = pr.n_parts, pr.n_locations, pr.n_classes
     D = pr.class_demand_per_year
     S = np.asarray(S, dtype=np.int64).copy()
@@ -63,6 +64,11 @@ def repair_levels(dp: DesignProblem, S: np.ndarray, targets: np.ndarray, is_open
         cp, cj = pairs // L, pairs % L
         vecs = S[cp].copy()
         vecs[np.arange(len(cp)), cj] += 1
+        if upper is not None:
+            fits = vecs[np.arange(len(cp)), cj] <= upper[cp, cj]
+            cp, cj, vecs = cp[fits], cj[fits], vecs[fits]
+            if not cp.size:
+                break
         evaluate_columns(pr, cp, vecs, pool, chunk=CHUNK)
         ontime = pool.arrays()[3]
         gain = ontime[pool.index(cp, vecs)] - contrib[cp]
