@@ -1,13 +1,14 @@
 """Scenario in, design out: the integrated design, its baselines, and the plan on the new network.
 
-:func:`plan_design` builds the design problem (reach with every candidate open), solves the
-integrated design (which locations to open, chosen with a stock vector per part, and the lower
-bound) and plans the chosen network with the stocking solver on its own reach, started from the
-design's levels (:func:`stock_network`), so the stock levels and the service reported are
-exactly what the dispatch engine meets on the chosen network. The sequential baseline (locate by
-coverage, then stock) is planned the same way after it, started from the cheapest plan the
-design's column pool holds for that network; if it comes out cheaper once both are stocked, it
-is kept and a note says so. The existing network ("before") is planned for comparison.
+:func:`plan_design` builds the design problem (reach with every candidate open), plans the
+sequential baseline (locate by coverage, then the stocking solver on that network's own reach:
+:func:`stock_network`) and solves the integrated design (which locations to open, chosen with a
+stock vector per part, and the lower bound) with the baseline's plan in its pool, so the master
+can always fall back on it. A design other than the baseline's is planned by the stocking
+solver on its own reach too, started from the design's levels, so the stock levels and the
+service reported are exactly what the dispatch engine meets on the chosen network; if the
+baseline still comes out cheaper once both are stocked, it is kept and a note says so. The
+existing network ("before") is planned the same way for comparison.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from optimizer.stocking.analysis import plan_scenario
 from optimizer.stocking.api import Objective
 from optimizer.stocking.cluster import Cluster
 from optimizer.stocking.methods import ColumnGeneration, Exact, Method
-from optimizer.stocking.result import LevelTable, StockingPlan
+from optimizer.stocking.result import LevelTable, StockingPlan, levels_in_order
 
 Progress = Callable[[float], None]
 DESIGN_METHODS = ("integrated", "exact")
@@ -175,7 +176,7 @@ def stock_network(scenario: Scenario, dp: DesignProblem, is_open: np.ndarray, na
     """``scenario`` with the switchable locations set by ``is_open`` (L,), planned by the stocking
     solver (``method``) on its own reach; ``budget`` is the yearly budget (fixed + carrying) if
     any; ``initial`` (P, L) over the design problem: levels the solve starts from (the design's,
-    whose plan on the design model the network's own reach tops up where it finds it short)."""
+    topped up where the network's own reach finds them a hair short)."""
     ids = [str(x) for x in dp.location_ids]
     opened = tuple(ids[j] for j in np.nonzero(is_open & dp.is_candidate)[0])
     closed = tuple(ids[j] for j in np.nonzero(~is_open & dp.switchable & ~dp.is_candidate)[0])
@@ -233,47 +234,45 @@ def plan_design(scenario: Scenario, objective: DesignObjective = DesignObjective
     rules = objective.rules(dp)
     stocking = Exact() if method == "exact" else ColumnGeneration()
     sequential = before = None
-    seq_designs = []  # locate by coverage, with room for stock-outs (more if stock fails)
     if with_sequential and budget is None:
+        t = time.perf_counter()
         aims = design_targets(dp, rules).aimed_at
-        for cushion in SEQUENTIAL_CUSHIONS:
-            mask = coverage_design(dp, aims, rules, cushion=cushion)
-            if not any(np.array_equal(mask, m) for m in seq_designs):
-                seq_designs.append(mask)
+        for cushion in SEQUENTIAL_CUSHIONS:  # cover with room for stock-outs, more if stock fails
+            seq_open = coverage_design(dp, aims, rules, cushion=cushion)
+            sequential = stock_network(scenario, dp, seq_open, "sequential", cluster=cluster,
+                                       method=stocking, progress=part(0.1, 0.3))
+            if sequential.feasible:
+                break
+        lap("sequential baseline", t)
     t = time.perf_counter()
-    design = solve_design(dp, objective, cluster=cluster, baselines=seq_designs,
-                          progress=part(0.1, 0.5))
+    pr = dp.stocking
+    seeds = ([(seq_open, levels_in_order(sequential.plan, pr.part_ids, pr.location_ids))]
+             if sequential is not None else [])
+    design = solve_design(dp, objective, cluster=cluster, seeds=seeds, progress=part(0.3, 0.6))
     lap("integrated design", t)
     if method == "exact":
         t = time.perf_counter()
         design = _exact(dp, design, objective, notes)
         lap("exact design", t)
-    t = time.perf_counter()
-    chosen = stock_network(scenario, dp, design.open, method, budget=budget, cluster=cluster,
-                           method=stocking, progress=part(0.5, 0.65),
-                           initial=design.levels if budget is None else None)
-    lap("stock on the design", t)
-    if seq_designs:
+    if sequential is not None and _same_design(dp, design.open, sequential):
+        chosen = NetworkPlan(method, sequential.opened, sequential.closed, sequential.fixed_cost,
+                             sequential.yearly_cost, sequential.scenario, sequential.plan)
+        notes.append("the integrated master keeps the locate-then-stock design: no other design "
+                     "in its pool costs less")
+    else:
         t = time.perf_counter()
-        starts = design.baseline_levels or (None,) * len(seq_designs)
-        for seq_open, start in zip(seq_designs, starts, strict=True):
-            if _same_design(dp, seq_open, chosen):
-                sequential = replace(chosen, name="sequential")
-            else:
-                sequential = stock_network(scenario, dp, seq_open, "sequential", cluster=cluster,
-                                           method=stocking, initial=start,
-                                           progress=part(0.65, 0.8))
-            if sequential.feasible:
-                break
-        lap("sequential baseline", t)
-        if sequential is not None and _same_design(dp, design.open, sequential):
-            notes.append("the integrated design is the locate-then-stock design")
-        elif (sequential is not None and sequential.yearly_cost < chosen.yearly_cost - 1e-6
+        chosen = stock_network(scenario, dp, design.open, method, budget=budget, cluster=cluster,
+                               method=stocking, progress=part(0.6, 0.8),
+                               initial=design.levels if budget is None else None)
+        lap("stock on the design", t)
+        if (sequential is not None and sequential.yearly_cost < chosen.yearly_cost - 1e-6
                 and sequential.plan.class_met.sum() >= chosen.plan.class_met.sum()):
             notes.append(f"the locate-then-stock design costs {sequential.yearly_cost:,.0f} a "
                          f"year once stocked against {chosen.yearly_cost:,.0f} for the "
                          "integrated master's design: it is kept")
-            chosen = replace(sequential, name=method)
+            chosen = NetworkPlan(method, sequential.opened, sequential.closed,
+                                 sequential.fixed_cost, sequential.yearly_cost,
+                                 sequential.scenario, sequential.plan)
     if with_before and budget is None:
         t = time.perf_counter()
         existing = ~dp.is_candidate

@@ -32,9 +32,6 @@ class DesignResult:
     method : "integrated" or "sequential".
     columns : stock vectors generated; runtime_s : wall time (s); timings : per step (s).
     notes : remarks for the planner.
-    baseline_levels : for each design the solve was asked about (``solve_design(baselines=)``),
-        the cheapest plan (P, L) of its final column pool on that design meeting ``aimed_at``,
-        or None where the pool holds none (a start for stocking that design on its own reach).
     """
 
     open: np.ndarray
@@ -54,4 +51,3 @@ class DesignResult:
     notes: tuple[str, ...] = ()
     system_bound: float | None = None
     certified: bool = False
-    baseline_levels: tuple[np.ndarray | None, ...] = ()

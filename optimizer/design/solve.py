@@ -37,6 +37,7 @@ from optimizer.stocking.cluster import Cluster
 from optimizer.stocking.columns import ColumnPool, evaluate_columns, paths
 from optimizer.stocking.evaluate import evaluate_parts
 from optimizer.stocking.lagrange import BIG_M, _first_ratio, _neighbours, surcharge_scales
+from optimizer.stocking.repair import repair_levels
 from optimizer.stocking.targets import TargetPlan, class_ceiling, target_plan
 
 Progress = Callable[[float], None]
@@ -93,15 +94,18 @@ def solve_design(dp: DesignProblem, objective: DesignObjective = DesignObjective
                  rounds: int = 1, refine: int = 2, time_limit_s: float = 20.0,
                  mip_gap: float = 1e-3, with_bound: bool = True, cluster: Cluster | None = None,
                  progress: Progress | None = None, method: str = "integrated",
-                 baselines: Sequence[np.ndarray] = ()) -> DesignResult:
+                 seeds: Sequence[tuple[np.ndarray, np.ndarray]] = ()) -> DesignResult:
     """The cheapest design and stock levels meeting the targets (see the module docstring).
 
     ``rounds`` pricing rounds after the targets are met; ``refine`` rounds of design-restricted
     columns and neighbours; each master MIP stops at ``mip_gap`` or ``time_limit_s``;
     ``cluster``: where the pricing paths run (:func:`optimizer.stocking.columns.paths`; None:
-    in this process). ``baselines``: other designs (open masks (L,), e.g. the locate-then-stock
-    ones) whose cheapest plan in the final pool comes back in ``baseline_levels`` (the first
-    one's vectors are priced in the start, as the coverage design's are without any).
+    in this process). ``seeds``: designs
+    with stock plans known beforehand, ``(open (L,), levels (P, L))`` (e.g. the locate-then-stock
+    design stocked by the stocking solver on its own reach); topped up where this problem's model
+    finds them a hair short (:func:`optimizer.stocking.repair.repair_levels`), their vectors join
+    the pool and the first is the MIP's first incumbent, so the master never ends worse than it;
+    the start then skips pricing the locate-then-stock design itself.
     """
     t0 = time.perf_counter()
     say = progress or (lambda f: None)
@@ -117,6 +121,15 @@ def solve_design(dp: DesignProblem, objective: DesignObjective = DesignObjective
     D = pr.class_demand_per_year
     existing_only = closed_always | dp.is_candidate
     evaluate_columns(pr, np.arange(P), np.zeros((P, L), dtype=np.int64), st.pool)
+    seed_cols = []
+    for seed_open, S in seeds:
+        S, met = repair_levels(pr, S, aimed, np.asarray(seed_open, dtype=bool) | ~dp.switchable,
+                               pool=st.pool)  # its vectors, the topped-up plan's too, join the pool
+        if not met:
+            st.notes.append("a seeded plan misses the targets in the design model even after "
+                            "topping it up: the master does not start from it")
+        else:
+            seed_cols.append(st.pool.index(np.arange(P), S))
     budget_mode = rules.budget is not None
     con = (~np.isnan(aimed) & (D > 0)) if not budget_mode else np.zeros(C, dtype=bool)
     prices0 = np.where(con if not budget_mode else D > 0, 1.0 / np.where(D > 0, D, 1.0), 0.0)
@@ -137,9 +150,8 @@ def solve_design(dp: DesignProblem, objective: DesignObjective = DesignObjective
     price(prices0, closed_always, ratio0)
     price(prices0, existing_only, ratio0)
     seq_open = None
-    if not budget_mode:  # the locate-then-stock design's plans join the pool
-        seq_open = (np.asarray(baselines[0], dtype=bool) if len(baselines)
-                    else coverage_design(dp, aimed, rules, cushion=SEED_CUSHION))
+    if not budget_mode and not len(seeds):  # the locate-then-stock design's plans join the pool
+        seq_open = coverage_design(dp, aimed, rules, cushion=SEED_CUSHION)
         if np.any(seq_open & dp.is_candidate):
             price(prices0, ~seq_open | closed_always, ratio0)
     st.timings["start"] = time.perf_counter() - t
@@ -188,8 +200,9 @@ def solve_design(dp: DesignProblem, objective: DesignObjective = DesignObjective
             ratio0 /= 10
             S = price(prices0, closed_always, ratio0, start=S)
     t = time.perf_counter()
+    start = seed_cols[0] if seed_cols and not budget_mode else None
     mip = solve_design_master(st.pool, dp, None if budget_mode else aimed, rules,
-                              time_limit_s=time_limit_s, mip_gap=mip_gap)
+                              time_limit_s=time_limit_s, mip_gap=mip_gap, start=start)
     if (mip.choice is None or np.any(mip.choice < 0)) and lp is not None:
         # no incumbent in time: open every location the LP uses and pick the vectors for that
         lp_open = (lp.open > 1e-6) & dp.switchable
@@ -240,14 +253,8 @@ def solve_design(dp: DesignProblem, objective: DesignObjective = DesignObjective
         system = coverage_bound(dp, aimed, rules, time_limit_s=time_limit_s, system=True).value
         system = system if system > 0 else None  # not solved in time: no figure rather than 0
         st.timings["bound"] = time.perf_counter() - t
-    t = time.perf_counter()
-    kept = tuple(_cheapest_on(dp, st.pool, aimed, np.asarray(mask, dtype=bool), time_limit_s,
-                              mip_gap) for mask in ([] if budget_mode else baselines))
-    if len(baselines):
-        st.timings["baselines"] = time.perf_counter() - t
     say(0.95)
-    res = replace(_result(dp, best, st, aimed, bound, method, t0), system_bound=system,
-                  baseline_levels=kept)
+    res = replace(_result(dp, best, st, aimed, bound, method, t0), system_bound=system)
     if bound is not None and res.feasible:
         t = time.perf_counter()
         res = _certified(dp, res, rules)
@@ -273,16 +280,6 @@ def _certified(dp: DesignProblem, res: DesignResult, rules: DesignRules) -> Desi
                       yearly_cost=total, fixed_cost=fixed, investment=inv, feasible=True)
     gap = max(0.0, (res.yearly_cost - cert.bound) / res.yearly_cost) if res.yearly_cost > 0 else 0.0
     return replace(res, bound=cert.bound, gap=gap, notes=(*res.notes, *notes), certified=True)
-
-
-def _cheapest_on(dp: DesignProblem, pool: ColumnPool, aimed: np.ndarray, is_open: np.ndarray,
-                 time_limit_s: float, mip_gap: float) -> np.ndarray | None:
-    """The cheapest plan (P, L) of ``pool`` on the design ``is_open`` meeting ``aimed``, or None."""
-    m = solve_design_master(pool, dp, aimed, fixed_rules(dp, is_open), time_limit_s=time_limit_s,
-                            mip_gap=mip_gap)
-    if m.choice is None or np.any(m.choice < 0):
-        return None
-    return pool.arrays()[1][m.choice]
 
 
 def fixed_rules(dp: DesignProblem, is_open: np.ndarray, budget: float | None = None) -> DesignRules:

@@ -198,22 +198,25 @@ def test_when_no_candidate_may_open_the_design_aims_at_the_existing_networks_cei
     assert np.nanmax(every - got) > 0  # the candidates would reach more
 
 
-def test_the_design_hands_each_baseline_design_its_cheapest_pool_plan() -> None:
-    """``solve_design(baselines=)``: per design, a plan from the pool that holds stock only where
-    that design is open and meets the aims in the design model; the pipeline stocks the
-    locate-then-stock network from it and ends no dearer than that plan."""
-    sc = stock_saving()
-    dp = build_design_problem(sc)
-    pr = dp.stocking
-    ix = {str(x): j for j, x in enumerate(dp.location_ids)}
-    existing = ~dp.is_candidate
-    res = solve_design(dp, baselines=[existing], with_bound=False)
-    (S,) = res.baseline_levels
-    assert S is not None and np.all(S[:, ~existing] == 0)
-    assert evaluate_parts(pr, S).meets_targets(pr, res.aimed_at)
-    assert float(pr.unit_cost @ S.sum(axis=1)) == pytest.approx(5 * 2 * 100_000)
-    d = plan_design(sc, with_before=False)
-    assert d.sequential is not None and "K-SHA" not in d.sequential.opened
-    assert d.sequential.plan.investment <= float(pr.unit_cost @ S.sum(axis=1)) + 1e-6
-    assert d.opened == ["K-SHA"] and d.yearly_cost < d.sequential.yearly_cost
-    assert ix["K-SHA"] in np.nonzero(d.design.open)[0]
+
+
+def test_the_chosen_network_is_stocked_from_the_designs_levels(monkeypatch) -> None:
+    """The stocking solve of the chosen network starts from the design's levels (on its own
+    locations) and ends no dearer than the design's stock."""
+    import optimizer.stocking.analysis as analysis
+
+    seen = []
+    real = analysis.solve
+
+    def spy(problem, *args, **kw):
+        seen.append((list(problem.location_ids), kw.get("initial")))
+        return real(problem, *args, **kw)
+
+    monkeypatch.setattr(analysis, "solve", spy)
+    d = plan_design(stock_saving(), with_sequential=False, with_before=False)
+    assert d.opened == ["K-SHA"]
+    (locs, initial), = seen
+    ix = {str(x): j for j, x in enumerate(d.problem.location_ids)}
+    assert initial is not None
+    assert np.array_equal(initial, d.design.levels[:, [ix[x] for x in locs]])
+    assert d.plan.feasible and d.plan.investment <= d.design.investment + 1e-6
