@@ -1,6 +1,7 @@
 """`spares users ...`: the planner workspace's people (log in at ``/`` with a password):
 create, list, set a password, disable. Passwords are stored only as Argon2 hashes; a password
-is typed at a hidden prompt, or read from standard input with ``--password-stdin``."""
+is typed at a hidden prompt, or read from standard input with ``--password-stdin``. A user
+belongs to an organization (``--organization``, default ``org_default``) and acts as it."""
 
 from __future__ import annotations
 
@@ -41,29 +42,47 @@ def create(username: str = typer.Option(..., "--username", help="what the person
            name: str = typer.Option(..., "--name", help="the person's name, as the audit "
                                                         "trail and approvals record it"),
            scope: str = typer.Option(..., "--scope", help="planner (changes things) or viewer"),
+           organization: str = typer.Option(
+               "org_default", "--organization", "--org",
+               help="id or name of the organization the user acts as (a viewer sees only its "
+                    "dispatches, webhooks, runs, overlays and overrides)"),
            password_stdin: bool = typer.Option(False, "--password-stdin",
                                                help="read the password from standard input"),
            url: str | None = typer.Option(None, "--url", help=URL_HELP)) -> None:
-    """Create a workspace user with a password."""
+    """Create a workspace user with a password, of an organization."""
+    from api.auth.service import find_organization
     from api.ui.people import create_user
 
     password = _password(password_stdin)
-    row = _run(url, lambda s: create_user(session=s, username=username, display_name=name,
-                                          password=password, scope=scope))
-    Console().print(f"created user {row.username!r} ({row.display_name}, {row.scope})")
+
+    def add(s) -> tuple[str, str, str, str]:
+        row = create_user(session=s, username=username, display_name=name, password=password,
+                          scope=scope, organization=organization)
+        org = find_organization(session=s, ref=row.organization_id)
+        return row.username, row.display_name, row.scope, org.name if org else row.organization_id
+
+    user, shown, scope_, org_name = _run(url, add)
+    Console().print(f"created user {user!r} ({shown}, {scope_}) of organization {org_name!r}",
+                    highlight=False)
 
 
 @app.command("list")
 def list_users(url: str | None = typer.Option(None, "--url", help=URL_HELP)) -> None:
-    """List the users (never the password hashes)."""
+    """List the users with their organization (never the password hashes)."""
+    from api.auth.service import list_organizations
     from api.ui.people import list_users as rows
 
+    def listed(s) -> list[tuple]:
+        names = {o.id: o.name for o in list_organizations(session=s)}
+        return [(u.username, u.display_name, u.scope,
+                 f"{names.get(u.organization_id, '?')} ({u.organization_id})", u.created_at,
+                 u.disabled_at) for u in rows(session=s)]
+
     table = Table()
-    for column in ("username", "name", "scope", "created", "disabled"):
+    for column in ("username", "name", "scope", "organization", "created", "disabled"):
         table.add_column(column)
-    for r in _run(url, lambda s: [(u.username, u.display_name, u.scope, u.created_at,
-                                   u.disabled_at) for u in rows(session=s)]):
-        table.add_row(r[0], r[1], r[2], _when(r[3]), _when(r[4]))
+    for r in _run(url, listed):
+        table.add_row(r[0], r[1], r[2], r[3], _when(r[4]), _when(r[5]))
     Console().print(table)
 
 

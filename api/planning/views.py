@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from api import pagination
 from api.auth.deps import require, require_any
 from api.auth.models import Principal, Scope
+from api.idempotency import REPLAYED, IdempotencyKey
 from api.inputs import WholeNumberText, free_text, identifier
 from api.planning import models, service
 from scenarios.overlay import OverlayError, describe, parse_overlay
@@ -56,14 +57,22 @@ def list_overlays(request: Request, limit: pagination.Limit = pagination.DEFAULT
 
 @router.post("/v1/overlays", status_code=201, response_model=models.OverlayOut,
              responses={401: PROBLEM, 403: PROBLEM, 409: PROBLEM, 422: PROBLEM})
-def create_overlay(request: Request, body: models.OverlayIn, who: Principal = PLANNER) -> Any:
+def create_overlay(request: Request, body: models.OverlayIn,
+                   idempotency_key: IdempotencyKey = None, who: Principal = PLANNER) -> Any:
     """Store a named overlay (plan it from the workspace, restock on it with
     `spares restock --overlay NAME`). It must apply to the served scenario: a wrong field is a
-    422 naming it (`body.overlay.demand[0].factor`); a taken name is a 409."""
-    view = service.save_overlay(request.app.state.ctx, actor=who.name, name=body.name,
-                                body=body.body, owner=who.organization_id)
-    return JSONResponse(jsonable_encoder(models.OverlayOut.model_validate(_overlay(view))),
-                        status_code=201, headers={"Location": f"/v1/overlays/{view['id']}"})
+    422 naming it (`body.overlay.demand[0].factor`); a taken name is a 409. With an
+    `Idempotency-Key` (optional, unique per request and organization) a retry with the same
+    body answers the first answer with `Idempotent-Replayed: true` and creates nothing (no
+    409 for its own name); the key with another body is a 422 naming the header; a refusal is
+    not kept."""
+    answer, replayed = service.create_overlay_once(
+        request.app.state.ctx, actor=who.name, name=body.name, body=body.body,
+        owner=who.organization_id, created_by=who.key_id, idempotency_key=idempotency_key,
+        render=lambda view: jsonable_encoder(models.OverlayOut.model_validate(_overlay(view))))
+    headers = {"Location": f"/v1/overlays/{answer['id']}"}
+    return JSONResponse(answer, status_code=201, headers={**REPLAYED, **headers} if replayed
+                        else headers)
 
 
 @router.get("/v1/overlays/{overlay_id}", response_model=models.OverlayOut,

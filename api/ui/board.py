@@ -1,6 +1,7 @@
 """The dispatch board: open dispatches by deadline with the time left, filtered by tier,
 severity and source depot; SLA compliance per tier and severity and per depot
-(:func:`api.sla.service.compliance`)."""
+(:func:`api.sla.service.compliance`). A viewer sees only their organization's dispatches (as
+``GET /v1/dispatches`` shows a key of it); planners see all."""
 
 from __future__ import annotations
 
@@ -28,10 +29,14 @@ def time_left(due: datetime | None, now: datetime) -> tuple[str, bool]:
     return (f"overdue by {text}" if late else f"due in {text}"), late
 
 
-def board(ctx: Any, *, tier: str = "", severity: int | None = None,
-          depot: str = "") -> dict[str, Any]:
+def board(ctx: Any, *, tier: str = "", severity: int | None = None, depot: str = "",
+          tenant: str | None = None) -> dict[str, Any]:
+    """The board's rows and compliance; ``tenant``: the organization whose dispatches alone
+    are shown and counted (None: every organization's)."""
     now = ctx.now()
     q = select(Dispatch).where(Dispatch.status.in_(OPEN))
+    if tenant is not None:
+        q = q.where(Dispatch.owner == tenant)
     if tier:
         q = q.where(Dispatch.tier == tier)
     if severity is not None:
@@ -48,7 +53,7 @@ def board(ctx: Any, *, tier: str = "", severity: int | None = None,
                          "status": d.status, "source": d.source_depot_id, "mode": d.mode_id,
                          "due_at": d.due_at, "left": left, "late": late,
                          "at_risk": not d.on_time})
-        sla = compliance(session=session, scenario=ctx.scenario, as_of=now)
+        sla = compliance(session=session, scenario=ctx.scenario, as_of=now, owner=tenant)
     tiers = list(dict.fromkeys(c.tier for c in ctx.scenario.contracts))
     return {"rows": rows[:SHOWN], "more": len(rows) > SHOWN, "sla": sla, "tiers": tiers,
             "depots": [d.depot_id for d in ctx.scenario.depots],

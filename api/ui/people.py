@@ -20,6 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from api.auth.service import default_organization, find_organization
+from inventory.db.dispatch_models import DEFAULT_ORGANIZATION_ID
 from inventory.db.people_models import PlannerUser, SessionSecret
 
 SCOPES = ("planner", "viewer")
@@ -54,9 +56,12 @@ def _check_password(password: str) -> None:
 
 
 def create_user(*, session: Session, username: str, display_name: str, password: str,
-                scope: str, now: datetime | None = None) -> PlannerUser:
-    """A new user; UserError naming the field for a taken or malformed username, an empty
-    display name, a short password or an unknown scope."""
+                scope: str, organization: str = DEFAULT_ORGANIZATION_ID,
+                now: datetime | None = None) -> PlannerUser:
+    """A new user of ``organization`` (its id or name; default the default organization, made
+    if missing), whose data a viewer sees and whose rows the user's changes become.
+    UserError naming the field for a taken or malformed username, an empty display name, a
+    short password, an unknown scope or an unknown organization."""
     username = username.strip().lower()
     if not username or len(username) > 40 or not all(c.isalnum() or c in "._-" for c in username):
         raise UserError("username: 1 to 40 letters, digits, '.', '_' or '-'")
@@ -65,11 +70,19 @@ def create_user(*, session: Session, username: str, display_name: str, password:
     if scope not in SCOPES:
         raise UserError(f"scope: one of {', '.join(SCOPES)}")
     _check_password(password)
+    if not organization.strip() or len(organization) > 200 or not organization.isprintable():
+        raise UserError("organization: an organization's id or name (1 to 200 printable "
+                        "characters)")
+    org = (default_organization(session=session) if organization == DEFAULT_ORGANIZATION_ID
+           else find_organization(session=session, ref=organization.strip()))
+    if org is None:
+        raise UserError(f"organization: no organization {organization!r} (an id or a name)")
     if session.scalar(select(PlannerUser.id).where(PlannerUser.username == username)):
         raise UserError(f"username: {username!r} is taken")
     row = PlannerUser(id="usr_" + secrets.token_hex(6), username=username,
                       display_name=display_name.strip(), password_hash=_hasher.hash(password),
-                      scope=scope, session_version=1, created_at=now or datetime.now(UTC))
+                      scope=scope, session_version=1, created_at=now or datetime.now(UTC),
+                      organization_id=org.id)
     session.add(row)
     session.flush()
     return row

@@ -27,7 +27,7 @@ from sqlalchemy import select
 from api.auth.models import Principal, Scope
 from api.auth.service import authenticate, principal_of, usable
 from api.ui import people
-from inventory.db.dispatch_models import DEFAULT_ORGANIZATION_ID, ApiKey
+from inventory.db.dispatch_models import ApiKey
 from inventory.db.people_models import PlannerUser
 
 COOKIE = "spares_ui"
@@ -90,8 +90,10 @@ def start_session(request: Request, response: Response, data: people.SessionData
 
 
 def _user_principal(row: PlannerUser) -> Principal:
+    """A password user as a principal of the user's organization: a viewer sees that
+    organization's data only, exactly as a viewer key of it would."""
     return Principal(row.id, f"{row.display_name} ({row.username})", frozenset({Scope(row.scope)}),
-                     DEFAULT_ORGANIZATION_ID)
+                     row.organization_id)
 
 
 def _principal(request: Request, data: people.SessionData) -> Principal | None:

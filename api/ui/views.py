@@ -274,11 +274,12 @@ def levels_download(request: Request, plan_id: str, fmt_: Literal["csv", "xlsx"]
 def board_page(request: Request, tier: Annotated[str, Query(max_length=50)] = "",
                severity: Annotated[str, Query(pattern=r"^[1-9]?$")] = "",
                depot: Annotated[str, Query(max_length=100)] = "") -> HTMLResponse:
-    """Open dispatches and SLA compliance; ``severity`` empty means all (a form's 'all')."""
+    """Open dispatches and SLA compliance (a viewer: their organization's); ``severity``
+    empty means all (a form's 'all')."""
     user = current_user(request)
     return page(request, "board.html", user, nav="dispatches",
                 **board(request.app.state.ctx, tier=tier, severity=int(severity) if severity else None,
-                        depot=depot))
+                        depot=depot, tenant=user.principal.tenant))
 
 
 @router.get("/worklist", response_class=HTMLResponse)

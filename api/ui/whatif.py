@@ -1,6 +1,8 @@
 """What-if and override pages: named overlays edited in the browser, planned as background jobs
 and compared with the base plan; min / max and forecast overrides with their audit trail (listed
-and downloadable as CSV). Thin: over :mod:`api.planning.service` and :mod:`api.ui.plans`."""
+and downloadable as CSV). Thin: over :mod:`api.planning.service` and :mod:`api.ui.plans`. A
+viewer sees only their organization's overlays, overrides and audit rows, as ``/v1/overlays``
+shows a viewer key of it; planners see and change all."""
 
 from __future__ import annotations
 
@@ -66,7 +68,8 @@ def _overlay_page(request: Request, user: User, ov: dict[str, Any], *, status_co
 def overlays_page(request: Request) -> HTMLResponse:
     user = current_user(request)
     return page(request, "whatifs.html", user, nav="whatifs",
-                overlays=service.list_overlays(request.app.state.ctx), example=EXAMPLE, ov_name="")
+                overlays=service.list_overlays(request.app.state.ctx, tenant=user.principal.tenant),
+                example=EXAMPLE, ov_name="")
 
 
 @router.post("/what-ifs")
@@ -89,7 +92,7 @@ def create_overlay(request: Request, name: Annotated[str, Form(max_length=200)] 
 def overlay_page(request: Request, overlay_id: OverlayId) -> HTMLResponse:
     user = current_user(request)
     try:
-        ov = service.get_overlay(request.app.state.ctx, overlay_id)
+        ov = service.get_overlay(request.app.state.ctx, overlay_id, tenant=user.principal.tenant)
     except Problem as exc:
         return page(request, "error.html", user, status_code=404, title=exc.title,
                     detail=exc.detail)
@@ -166,7 +169,8 @@ def _overrides_page(request: Request, user: User, *, status_code: int = 200,
     sc = ctx.scenario
     locations = [d.depot_id for d in sc.depots] + [c.candidate_id for c in sc.candidates]
     return page(request, "overrides.html", user, status_code=status_code, nav="overrides",
-                overrides=service.list_overrides(ctx), audit=service.audit_rows(ctx, limit=200),
+                overrides=service.list_overrides(ctx, tenant=user.principal.tenant),
+                audit=service.audit_rows(ctx, limit=200, tenant=user.principal.tenant),
                 parts=[p.part_id for p in sc.parts], locations=locations, error=error,
                 form=form or {})
 
@@ -235,6 +239,7 @@ def delete(request: Request, kind: Annotated[str, Path(pattern="^(stock|forecast
 @router.get("/overrides/audit.csv")
 def audit_download(request: Request) -> Response:
     """Every change to overrides and overlays (who, when, old, new, why) as CSV."""
-    current_user(request)
-    return Response(service.audit_csv(request.app.state.ctx), media_type="text/csv; charset=utf-8",
+    user = current_user(request)
+    return Response(service.audit_csv(request.app.state.ctx, tenant=user.principal.tenant),
+                    media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="planning-audit.csv"'})

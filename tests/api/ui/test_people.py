@@ -6,6 +6,7 @@ trail and approvals naming the person; the ``spares users`` commands."""
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -13,10 +14,11 @@ from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from api.auth.service import revoke_key
+from api.auth.service import create_organization, revoke_key
 from api.cli.main import app as cli
 from api.ui import people
 from api.ui.session import COOKIE
+from inventory.db.dispatch_models import DEFAULT_ORGANIZATION_ID
 from inventory.db.people_models import PlannerUser
 from tests.api.ui.conftest import LOGIN_TOKEN
 from tests.api.ui.conftest import http_login as key_login
@@ -65,6 +67,8 @@ def test_passwords_are_stored_as_argon2_hashes_only(api):
     ({"display_name": " "}, "name"), ({"display_name": "a\nb"}, "name"),
     ({"username": "x" * 41}, "username"), ({"password": "short"}, "password"),
     ({"scope": "admin"}, "scope"), ({"username": "liwei"}, "taken"),
+    ({"organization": "no-such-org"}, "organization"), ({"organization": " "}, "organization"),
+    ({"organization": "a\x00b"}, "organization"), ({"organization": "o" * 201}, "organization"),
 ])
 def test_bad_users_are_refused_naming_the_field(api, fields, field):
     _add(api, "liwei")
@@ -72,6 +76,20 @@ def test_bad_users_are_refused_naming_the_field(api, fields, field):
             "scope": "viewer", **fields}
     with api.ctx.sessions(write=True) as s, pytest.raises(people.UserError, match=field):
         people.create_user(session=s, **args)
+
+
+def test_a_user_belongs_to_the_organization_named_by_id_or_name(api):
+    with api.ctx.sessions(write=True) as s:
+        org = create_organization(session=s, name=f"partner-{uuid.uuid4().hex[:6]}")
+        org_id, org_name = org.id, org.name
+        by_name = people.create_user(session=s, username="bea", display_name="Bea",
+                                     password=PASSWORD, scope="viewer", organization=org_name)
+        by_id = people.create_user(session=s, username="bob", display_name="Bob",
+                                   password=PASSWORD, scope="planner", organization=org_id)
+        default = people.create_user(session=s, username="dee", display_name="Dee",
+                                     password=PASSWORD, scope="viewer")
+        assert (by_name.organization_id, by_id.organization_id, default.organization_id) == (
+            org_id, org_id, DEFAULT_ORGANIZATION_ID)
 
 
 def test_a_password_login_sets_a_signed_httponly_session(api):
@@ -191,7 +209,41 @@ def test_users_commands(migrated_url):
     assert r.exit_code == 2 and "password" in r.output
     r = runner.invoke(cli, ["users", "list", "--url", migrated_url])
     assert "chen" in r.output and "Chen Jing" in r.output and "$argon2" not in r.output
+    assert "default" in r.output
     r = runner.invoke(cli, ["users", "disable", "chen", "--url", migrated_url])
     assert r.exit_code == 0
     r = runner.invoke(cli, ["users", "disable", "nobody", "--url", migrated_url])
     assert r.exit_code == 2 and "no user" in r.output
+
+
+def test_users_create_takes_an_organization(migrated_url):
+    """``--organization`` names the organization by id or name; an unknown one is refused
+    naming the option and creates nothing; ``users list`` shows each user's organization."""
+    runner = CliRunner(env={"COLUMNS": "200"})
+    name = f"partner-{uuid.uuid4().hex[:6]}"
+    r = runner.invoke(cli, ["orgs", "create", "--name", name, "--url", migrated_url])
+    assert r.exit_code == 0, r.output
+    made = []
+    for username, ref in (("bea", name), ("bob", None)):
+        args = ["users", "create", "--username", username, "--name", username.title(),
+                "--scope", "viewer", "--password-stdin", "--url", migrated_url]
+        r = runner.invoke(cli, args + (["--organization", ref] if ref else []),
+                          input=PASSWORD + "\n")
+        assert r.exit_code == 0, r.output
+        made.append(r.output)
+    assert f"of organization {name!r}" in made[0] and "of organization 'default'" in made[1]
+    r = runner.invoke(cli, ["users", "create", "--username", "cy", "--name", "Cy", "--scope",
+                            "viewer", "--organization", "no-such-org", "--password-stdin",
+                            "--url", migrated_url], input=PASSWORD + "\n")
+    assert r.exit_code == 2 and "organization" in r.output and "no-such-org" in r.output
+    listed = runner.invoke(cli, ["users", "list", "--url", migrated_url]).output
+    assert "cy" not in listed.split()
+    rows = {line.split()[1]: line for line in listed.splitlines() if line.split()[1:2]
+            and line.split()[1] in ("bea", "bob")}
+    assert name in rows["bea"] and "org_default" in rows["bob"]
+    # by id too
+    org_id = re.search(rf"{name} \((org_[0-9a-f]+)\)", rows["bea"]).group(1)
+    r = runner.invoke(cli, ["users", "create", "--username", "dan", "--name", "Dan", "--scope",
+                            "planner", "--org", org_id, "--password-stdin",
+                            "--url", migrated_url], input=PASSWORD + "\n")
+    assert r.exit_code == 0 and f"of organization {name!r}" in r.output, r.output
