@@ -152,9 +152,10 @@ def restock(
             session, sc, positions, source = _from_database(url, q)
             if approve:
                 organization = _organization(session, organization)
-        base, what_if = sc, ()
+        base, what_if, overlay_name = sc, (), None
         if overlay is not None:
-            sc, positions, what_if, overlay_text = _what_if(overlay, sc, positions, session, url)
+            sc, positions, what_if, overlay_text, overlay_name = _what_if(
+                overlay, sc, positions, session, url)
         over = _overrides(session, sc) if session is not None else None
         targets = _targets(plan_dir, sc, positions) if plan_dir is not None else None
         minimums = _minimums(minimums_file, positions) if minimums_file is not None else ()
@@ -170,7 +171,8 @@ def restock(
             from dataclasses import replace
 
             result = replace(result, notes=(*result.notes, *what_if, *(
-                f"override: {line}" for line in (over.lines if over else ()))))
+                f"override: {line}" for line in (over.lines if over else ()))),
+                             overlay=overlay_name)
         from optimizer.restock.outputs import write_outputs
 
         paths = write_outputs(result, out)
@@ -303,28 +305,24 @@ def _overlay_source(spec: str, session: Session | None, url: str | None) -> tupl
 
 
 def _what_if(spec: str, sc: Scenario, positions: Positions, session: Session | None,
-             url: str | None) -> tuple[Scenario, Positions, tuple[str, ...], str]:
+             url: str | None) -> tuple[Scenario, Positions, tuple[str, ...], str, str]:
     """The overlaid scenario, the positions on its locations (stock at removed locations left
-    out), one note per change, and the overlay's text."""
-    from optimizer.restock.build import location_ids
-    from scenarios.overlay import OverlayError, apply_overlay, describe, parse_overlay
+    out), one note per change, the overlay's text and its name (:func:`api.planning.service.
+    restock_what_if`, as API runs)."""
+    from api.planning.service import restock_what_if
+    from scenarios.overlay import OverlayError, parse_overlay
 
     text, where = _overlay_source(spec, session, url)
     try:
-        ov = parse_overlay(text)
-        changed = apply_overlay(sc, ov)
+        name = parse_overlay(text).name or Path(spec).stem
+        label = f"what-if overlay {name} {where}"
+        w = restock_what_if(sc, positions, text, label)
     except OverlayError as exc:
         raise _fail(f"--overlay {spec}: {exc}") from None
-    parts, locs = [p.part_id for p in changed.parts], location_ids(changed)
-    label = f"what-if overlay {ov.name or Path(spec).stem} {where}"
-    notes = [f"{label}: {line}" for line in describe(ov)] or [f"{label}: no changes"]
-    dropped = positions.dropped_units(parts, locs)
-    if dropped:
-        notes.append(f"{label}: {dropped} units on hand at removed locations are not counted")
     console.print(label, markup=False)
-    for line in notes:
+    for line in w.notes:
         console.print(f"  {line.removeprefix(label + ': ')}", markup=False)
-    return changed, positions.reindexed(parts, locs), tuple(notes), text
+    return w.scenario, w.positions, w.notes, text, name
 
 
 def _targets(plan_dir: Path, sc: Scenario, positions: Positions) -> np.ndarray:

@@ -16,7 +16,7 @@ import csv
 import io
 import math
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api import idempotency
 from api.problems import Problem, field_problem
 from inventory.db.dispatch_models import DEFAULT_ORGANIZATION_ID, as_utc
 from inventory.db.planning_models import (
@@ -122,40 +123,133 @@ def overlay_named(session: Session, name: str) -> dict[str, Any] | None:
     return None if row is None else _overlay_view(row)
 
 
+def find_overlay(ctx: AppContext, ref: str, *, tenant: str | None = None
+                 ) -> dict[str, Any] | None:
+    """The stored overlay whose id or name is ``ref`` (an id wins), None when there is none or,
+    with ``tenant``, it is another organization's (hidden like an unknown one, as on
+    ``GET /v1/overlays/{id}``)."""
+    ref = (ref or "").strip()
+    if not ref:
+        return None
+    with ctx.sessions() as session:
+        row = session.get(WhatIfOverlay, ref)
+        if row is None:
+            row = session.scalar(select(WhatIfOverlay).where(WhatIfOverlay.name == ref))
+        return _overlay_view(row) if _visible(row, tenant) else None
+
+
+@dataclass(frozen=True)
+class RestockWhatIf:
+    """A restock run's inputs on a what-if network: the overlaid scenario, the positions on its
+    locations (stock at removed locations left out) and one note per change, each starting with
+    ``label`` (the run's outputs name the overlay through them)."""
+
+    scenario: Scenario
+    positions: Any
+    """:class:`optimizer.restock.positions.Positions` of ``scenario``."""
+    notes: tuple[str, ...]
+    overlay: Overlay
+
+
+def restock_what_if(scenario: Scenario, positions: Any, body: str, label: str) -> RestockWhatIf:
+    """Apply the overlay text ``body`` to a restock run's ``scenario`` and ``positions``
+    (:class:`~optimizer.restock.positions.Positions`): the one code path of
+    ``spares restock --overlay`` and of API / workspace runs started with an overlay. Raises
+    :class:`scenarios.overlay.OverlayError` naming the overlay field when it does not apply."""
+    from optimizer.restock.build import location_ids
+    from scenarios.overlay import describe
+
+    overlay = parse_overlay(body)
+    changed = apply_overlay(scenario, overlay)
+    parts, locs = [p.part_id for p in changed.parts], location_ids(changed)
+    notes = [f"{label}: {line}" for line in describe(overlay)] or [f"{label}: no changes"]
+    dropped = positions.dropped_units(parts, locs)
+    if dropped:
+        notes.append(f"{label}: {dropped} units on hand at removed locations are not counted")
+    return RestockWhatIf(changed, positions.reindexed(parts, locs), tuple(notes), overlay)
+
+
 def save_overlay(ctx: AppContext, *, actor: str, name: str, body: str,
                  overlay_id: str | None = None, owner: str = DEFAULT_ORGANIZATION_ID
                  ) -> dict[str, Any]:
     """Create (``overlay_id`` None; it belongs to ``owner``) or replace a named overlay,
     checked against the app's scenario first; a taken name is a 409."""
+    name = _overlay_name(name)
+    check_overlay(ctx.scenario, body)
+    with ctx.sessions(write=True) as session:
+        return _save_overlay(session, ctx, actor=actor, name=name, body=body,
+                             overlay_id=overlay_id, owner=owner)
+
+
+CREATE_OVERLAY_OPERATION = "POST /v1/overlays"
+
+
+def create_overlay_once(ctx: AppContext, *, actor: str, name: str, body: str, owner: str,
+                        created_by: str, idempotency_key: str | None,
+                        render: Callable[[dict[str, Any]], Any]) -> tuple[Any, bool]:
+    """Create an overlay as :func:`save_overlay`, with an optional Idempotency-Key (per
+    ``owner`` organization) as the other booking POSTs. Returns ``render(view)`` (the answer's
+    body) and whether it is a replay: the first answer is stored in the create's transaction;
+    a retry with the key and the same name and body gets it back and creates nothing (also
+    after the overlay was renamed or deleted); the key with another request is a 422 naming
+    the header. A refusal (a wrong field, a taken name) stores nothing."""
+    if idempotency_key is None:
+        return render(save_overlay(ctx, actor=actor, name=name, body=body, owner=owner)), False
+    digest = idempotency.request_hash({"name": name, "body": body})
+    key = {"owner": owner, "operation": CREATE_OVERLAY_OPERATION, "key": idempotency_key,
+           "digest": digest}
+    with ctx.sessions() as session:  # a retry is answered without the checks or a write lock
+        found = idempotency.find(session, **key)
+        if found is not None:
+            return found.response, True
+    clean = _overlay_name(name)
+    check_overlay(ctx.scenario, body)
+    with ctx.sessions(write=True) as session:
+        found = idempotency.find(session, **key)  # a concurrent retry stored it meanwhile
+        if found is not None:
+            return found.response, True
+        answer = render(_save_overlay(session, ctx, actor=actor, name=clean, body=body,
+                                      overlay_id=None, owner=owner))
+        idempotency.store(session, **key, status_code=201, response=answer,
+                          created_by=created_by, now=_now(ctx))
+    return answer, False
+
+
+def _overlay_name(name: str) -> str:
+    """The overlay's name stripped; a 422 on ``body.name`` when empty or not one short line."""
     name = (name or "").strip()
     if not name:
         raise field_problem(422, "body.name", "give the overlay a name")
     if len(name) > NAME_MAX or any(ord(ch) < 32 for ch in name):
         raise field_problem(422, "body.name", f"at most {NAME_MAX} characters, one line")
-    check_overlay(ctx.scenario, body)
+    return name
+
+
+def _save_overlay(session: Session, ctx: AppContext, *, actor: str, name: str, body: str,
+                  overlay_id: str | None, owner: str) -> dict[str, Any]:
+    """:func:`save_overlay` in ``session`` (write) on a checked name and body."""
     now = _now(ctx)
-    with ctx.sessions(write=True) as session:
-        clash = session.scalar(select(WhatIfOverlay).where(WhatIfOverlay.name == name))
-        if clash is not None and clash.id != overlay_id:
-            raise field_problem(409, "body.name", f"an overlay named {name!r} exists already",
-                                "overlay-name-taken")
-        if overlay_id is None:
-            row = WhatIfOverlay(id=f"ov_{secrets.token_hex(6)}", name=name, body=body,
-                                created_by=actor, created_at=now, updated_by=actor, updated_at=now,
-                                owner=owner)
-            session.add(row)
-            old = None
-        else:
-            row = session.get(WhatIfOverlay, overlay_id)
-            if row is None:
-                raise _no_overlay(overlay_id)
-            old = {"name": row.name, "body": row.body}
-            row.name, row.body, row.updated_by, row.updated_at = name, body, actor, now
-        _audit(session, ctx, actor=actor, kind="overlay", subject=name,
-               action="create" if old is None else "update", old=old,
-               new={"name": name, "body": body}, reason="overlay saved", owner=owner)
-        session.flush()
-        return _overlay_view(row)
+    clash = session.scalar(select(WhatIfOverlay).where(WhatIfOverlay.name == name))
+    if clash is not None and clash.id != overlay_id:
+        raise field_problem(409, "body.name", f"an overlay named {name!r} exists already",
+                            "overlay-name-taken")
+    if overlay_id is None:
+        row = WhatIfOverlay(id=f"ov_{secrets.token_hex(6)}", name=name, body=body,
+                            created_by=actor, created_at=now, updated_by=actor, updated_at=now,
+                            owner=owner)
+        session.add(row)
+        old = None
+    else:
+        row = session.get(WhatIfOverlay, overlay_id)
+        if row is None:
+            raise _no_overlay(overlay_id)
+        old = {"name": row.name, "body": row.body}
+        row.name, row.body, row.updated_by, row.updated_at = name, body, actor, now
+    _audit(session, ctx, actor=actor, kind="overlay", subject=name,
+           action="create" if old is None else "update", old=old,
+           new={"name": name, "body": body}, reason="overlay saved", owner=owner)
+    session.flush()
+    return _overlay_view(row)
 
 
 def delete_overlay(ctx: AppContext, *, actor: str, overlay_id: str,
@@ -475,12 +569,13 @@ def _flat(values: dict | None) -> str:
     return "; ".join(f"{k}={v}" for k, v in values.items() if k not in ("reason", "body"))
 
 
-def audit_csv(ctx: AppContext) -> str:
-    """The whole audit trail as CSV (old and new as ``key=value; ...``)."""
+def audit_csv(ctx: AppContext, *, tenant: str | None = None) -> str:
+    """The whole audit trail as CSV (old and new as ``key=value; ...``); ``tenant``'s changes
+    only if given."""
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(AUDIT_COLUMNS)
-    for r in audit_rows(ctx, limit=None):
+    for r in audit_rows(ctx, limit=None, tenant=tenant):
         w.writerow([r["at"].isoformat(), r["actor"], r["kind"], r["subject"], r["action"],
                     _flat(r["old"]), _flat(r["new"]), r["reason"]])
     return buf.getvalue()

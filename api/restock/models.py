@@ -28,6 +28,10 @@ class RestockRunCreate(BaseModel):
     quarter: identifier(10) = Field(description="quarter to plan, YYYYQn (2000Q1 to 2099Q4)")
     budget: number(ge=0, le=1e15) | None = Field(
         default=None, description="cap on the buy amount (scenario currency)")
+    overlay: identifier(100) | None = Field(
+        default=None, description="a stored what-if overlay (`/v1/overlays`), by id or name: "
+        "the run plans and orders for the changed network (as `spares restock --overlay`) and "
+        "cannot be approved; an unknown one is a 422 naming `body.overlay`")
 
     @field_validator("quarter")
     @classmethod
@@ -68,6 +72,15 @@ class Approval(BaseModel):
     skipped: int
 
 
+class RunOverlay(BaseModel):
+    """The what-if overlay a run planned on, as it was when the run was requested."""
+
+    id: str = Field(description="the overlay's id (`/v1/overlays/{id}`; it may have changed "
+                                "or been deleted since)")
+    name: str
+    changes: list[str] = Field(description="one line per change the overlay made")
+
+
 class RestockRunBrief(BaseModel):
     """A run as listed: its status, times, approval and where to download its outputs."""
 
@@ -89,6 +102,9 @@ class RestockRunBrief(BaseModel):
         description="output name -> API path that downloads it (GET with a planner key): "
                     "the order tables as CSV, summary.json, report.xlsx and report.html")
     approval: Approval | None
+    overlay: RunOverlay | None = Field(
+        default=None, description="the what-if overlay the run planned on, None for the "
+                                  "network as it is")
 
 
 class RestockRunOut(RestockRunBrief):

@@ -148,8 +148,45 @@ def parse_quarter(text: str) -> Quarter:
 START_OPERATION = "POST /v1/restock-runs"
 
 
-def _start_digest(quarter: str, budget: float | None) -> str:
-    return idempotency.request_hash({"quarter": quarter, "budget": budget})
+def _start_digest(quarter: str, budget: float | None, overlay: str | None = None) -> str:
+    what = {"quarter": quarter, "budget": budget}
+    if overlay is not None:  # runs without an overlay keep the digests stored before
+        what["overlay"] = overlay
+    return idempotency.request_hash(what)
+
+
+WHAT_IF = "what_if"
+"""Key of a run row's ``summary`` JSON that holds the overlay it plans on (id, name, the text
+as requested, who last changed it, its changes in words), from the request on: a run row has
+no column of its own for it."""
+
+
+def what_if_for(ctx: AppContext, ref: str, *, tenant: str | None = None,
+                field: str = "body.overlay") -> dict[str, Any]:
+    """The stored overlay ``ref`` (id or name) a run is requested with, as the run keeps it;
+    a 422 naming ``field`` when there is none (or it is another organization's, with
+    ``tenant``) or when it no longer applies to the served scenario."""
+    from api.planning.service import check_overlay, find_overlay
+    from scenarios.overlay import describe
+
+    found = find_overlay(ctx, ref, tenant=tenant)
+    if found is None:
+        raise field_problem(422, field, f"no stored what-if overlay {ref!r} (give the id or "
+                            "the name of one in /v1/overlays)", "unknown-overlay")
+    try:
+        overlay, _ = check_overlay(ctx.scenario, found["body"])
+    except Problem as exc:
+        raise field_problem(422, field, f"overlay {found['name']!r} does not apply to the "
+                            f"served scenario: {exc.detail}", "invalid-overlay") from None
+    return {"id": found["id"], "name": found["name"], "body": found["body"],
+            "updated_by": found["updated_by"], "changes": describe(overlay)}
+
+
+def run_overlay(row: RestockRun) -> dict[str, Any] | None:
+    """The overlay a run plans on (id, name, changes), None for the network as it is."""
+    w = (row.summary or {}).get(WHAT_IF)
+    return None if w is None else {"id": w["id"], "name": w["name"],
+                                   "changes": list(w.get("changes") or [])}
 
 
 def started_with(ctx: AppContext, *, owner: str, key: str,
@@ -158,22 +195,26 @@ def started_with(ctx: AppContext, *, owner: str, key: str,
     a 422 naming the header when that start asked for another quarter or budget."""
     with ctx.sessions() as session:
         return idempotency.find(session, owner=owner, operation=START_OPERATION, key=key,
-                                digest=_start_digest(body.quarter, body.budget))
+                                digest=_start_digest(body.quarter, body.budget,
+                                                     getattr(body, "overlay", None)))
 
 
 def start_run(ctx: AppContext, *, owner: str, quarter: str, budget: float | None,
               out_root: Path, created_by: str | None = None,
-              idempotency_key: str | None = None) -> tuple[Any, Future | None]:
+              idempotency_key: str | None = None,
+              what_if: dict[str, Any] | None = None,
+              overlay_ref: str | None = None) -> tuple[Any, Future | None]:
     """Record a queued run and hand it to the background worker; returns its view and future.
 
     ``owner``: the organization the run belongs to; ``created_by``: the requesting key's id.
     Without ``created_by``, an ``owner`` that is a key's id stands for that key (the run
     belongs to the key's organization). With ``idempotency_key`` the answer is stored with the
     run; when a concurrent request with the key stored one first, that answer is returned as
-    a replay response (and no future)."""
+    a replay response (and no future). ``what_if``: the overlay to plan on
+    (:func:`what_if_for`), requested as ``overlay_ref`` (part of the idempotency digest)."""
     q = parse_quarter(quarter)
     run_id = f"rr_{secrets.token_hex(8)}"
-    digest = _start_digest(str(q), budget)
+    digest = _start_digest(str(q), budget, overlay_ref if what_if is not None else None)
     with ctx.sessions(write=True) as session:
         if created_by is None and session.get(Organization, owner) is None:
             key = session.get(ApiKey, owner)
@@ -187,7 +228,8 @@ def start_run(ctx: AppContext, *, owner: str, quarter: str, budget: float | None
                     "Location": f"/v1/restock-runs/{found.response['id']}"}), None
         row = RestockRun(id=run_id, owner=owner, created_by=created_by, quarter=str(q),
                          budget=budget, status=RunStatus.QUEUED.value,
-                         created_at=ctx.now())
+                         created_at=ctx.now(),
+                         summary=None if what_if is None else {WHAT_IF: what_if})
         session.add(row)
         session.flush()
         view = run_view(row)
@@ -238,12 +280,18 @@ def execute_run(ctx: AppContext, run_id: str, out_dir: Path) -> None:
             if row is None:
                 return
             quarter, budget = Quarter.parse(row.quarter), row.budget
+            what_if = (row.summary or {}).get(WHAT_IF)
         began = time.perf_counter()
         _executing.add(run_id)
-        result = compute(ctx, quarter, budget)
+        if what_if is None:
+            result = compute(ctx, quarter, budget)
+        else:
+            result = compute(ctx, quarter, budget, what_if=what_if)
         paths = write_outputs(result, out_dir)
+        if what_if is not None:  # the overlay as planned, beside the reports (as the CLI)
+            (out_dir / "overlay.toml").write_text(what_if["body"])
         _set(ctx, run_id, status=RunStatus.SUCCEEDED.value, finished_at=ctx.now(),
-             **run_outcome(result, paths))
+             **run_outcome(result, paths, what_if))
         status = RunStatus.SUCCEEDED.value
     except Exception as exc:  # noqa: BLE001 - a failed run is recorded, not lost in a thread
         # if the database itself is gone there is nothing left to record it in
@@ -256,11 +304,15 @@ def execute_run(ctx: AppContext, run_id: str, out_dir: Path) -> None:
             observability.restock_run_finished(status, time.perf_counter() - began)
 
 
-def run_outcome(result: RestockResult, paths: dict[str, Path]) -> dict[str, Any]:
+def run_outcome(result: RestockResult, paths: dict[str, Path],
+                what_if: dict[str, Any] | None = None) -> dict[str, Any]:
     """What a succeeded run row keeps of ``result``: the plan id (ledger references), the
-    summary, the order tables as records and the paths of the written outputs."""
-    return {"plan_ref": result.run_id,
-            "summary": json.loads(json.dumps(result.summary(), default=str)),
+    summary (with the ``what_if`` overlay it planned on, if any), the order tables as records
+    and the paths of the written outputs."""
+    summary = json.loads(json.dumps(result.summary(), default=str))
+    if what_if is not None:
+        summary[WHAT_IF] = what_if
+    return {"plan_ref": result.run_id, "summary": summary,
             "orders": {name: _records(getattr(result.plan, name)) for name in ORDER_TABLES},
             "outputs": {k: str(Path(p).resolve()) for k, p in paths.items()}}
 
@@ -312,18 +364,28 @@ def recover_runs(ctx: AppContext, out_root: Path, *,
     return queued, stale
 
 
-def compute(ctx: AppContext, quarter: Quarter, budget: float | None) -> RestockResult:
+def compute(ctx: AppContext, quarter: Quarter, budget: float | None, *,
+            what_if: dict[str, Any] | None = None) -> RestockResult:
     """The restock result for ``quarter`` on the app's scenario and the ledger as it is now,
     with the planners' unexpired overrides applied (:mod:`api.planning.service`) and named in
-    the run's notes."""
+    the run's notes. ``what_if`` (:func:`what_if_for`): plan and order for the scenario with
+    that overlay applied, as ``spares restock --overlay`` does (the forecast calibrated on the
+    scenario as it is, scaled by the overlay's demand changes)."""
     from dataclasses import replace
 
-    from api.planning.service import active_overrides
+    from api.planning.service import active_overrides, restock_what_if
     from optimizer.restock.run import run_restock
 
     with ctx.sessions() as session:
         positions = database_positions(session, ctx.scenario, quarter)
-    over = active_overrides(ctx)
+    scenario, notes, name = ctx.scenario, (), None
+    if what_if is not None:
+        name = what_if["name"]
+        w = restock_what_if(ctx.scenario, positions, what_if["body"],
+                            f"what-if overlay {name} (stored overlay {what_if['id']}, last "
+                            f"changed by {what_if['updated_by']})")
+        scenario, positions, notes = w.scenario, w.positions, w.notes
+    over = active_overrides(ctx, scenario)
     planner = None
     if over.stock_limits:
         from optimizer.stocking.analysis import plan_problem
@@ -332,12 +394,14 @@ def compute(ctx: AppContext, quarter: Quarter, budget: float | None) -> RestockR
         def planner(problem: Any) -> Any:  # the re-plan keeps the planners' min / max
             return plan_problem(problem, bounds=LevelBounds.from_limits(
                 problem.part_ids, problem.location_ids, over.stock_limits))
-    result = run_restock(ctx.scenario, positions, quarter, budget=budget, source="database",
+    result = run_restock(scenario, positions, quarter, budget=budget, source="database",
                          planner=planner, forecast_overrides=over.forecasts or None,
-                         minimums=over.restock_minimums())
-    if over.lines:
-        result = replace(result, notes=(*result.notes,
-                                        *(f"override: {line}" for line in over.lines)))
+                         minimums=over.restock_minimums(),
+                         forecast_from=ctx.scenario if what_if is not None else None)
+    if over.lines or notes:
+        result = replace(result, notes=(*result.notes, *notes,
+                                        *(f"override: {line}" for line in over.lines)),
+                         overlay=name)
     return result
 
 
@@ -368,12 +432,16 @@ def run_brief(row: RestockRun) -> dict[str, Any]:
             "status": row.status, "quarter": row.quarter, "budget": row.budget,
             "created_at": as_utc(row.created_at), "started_at": as_utc(row.started_at),
             "finished_at": as_utc(row.finished_at), "error": row.error, "plan_ref": row.plan_ref,
-            "outputs": output_links(row), "approval": approval}
+            "outputs": output_links(row), "approval": approval, "overlay": run_overlay(row)}
 
 
 def run_view(row: RestockRun, *, already_approved: bool = False) -> dict[str, Any]:
-    """The API view of a run row: :func:`run_brief` with the summary and the orders."""
-    return {**run_brief(row), "summary": row.summary, "orders": row.orders,
+    """The API view of a run row: :func:`run_brief` with the summary (once it succeeded; the
+    overlay is under ``overlay``) and the orders."""
+    summary = None
+    if row.status == RunStatus.SUCCEEDED.value and row.summary is not None:
+        summary = {k: v for k, v in row.summary.items() if k != WHAT_IF}
+    return {**run_brief(row), "summary": summary, "orders": row.orders,
             "already_approved": already_approved}
 
 
@@ -541,6 +609,13 @@ def approve_in(session: Session, run_id: str, *, approver: str, actor: str, now:
                       f"restock run {run_id!r} is {row.status}; only a succeeded run can be "
                       "approved", errors=[{"field": "path.run_id",
                                            "message": f"run status is {row.status}"}])
+    what_if = run_overlay(row)
+    if what_if is not None:
+        raise Problem(409, "restock-run-what-if", "What-if run not approvable",
+                      f"restock run {run_id!r} planned on the what-if overlay "
+                      f"{what_if['name']!r}: its orders are for a changed network and are not "
+                      "booked; start a run without an overlay to order",
+                      errors=[{"field": "path.run_id", "message": "a what-if run"}])
     won = session.execute(update(RestockRun)
                           .where(RestockRun.id == run_id, RestockRun.approved_at.is_(None))
                           .values(approved_at=now, approved_by=approver)).rowcount

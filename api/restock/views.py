@@ -41,7 +41,10 @@ def start_run(body: RestockRunCreate, request: Request,
     database's stock ledger; it belongs to the key's organization. Answers 202 at once with
     the run id; poll the Location. With three runs already waiting for the worker it is a 429
     with `Retry-After`. With an `Idempotency-Key`, a retry answers the first answer (the run
-    it queued, `Idempotent-Replayed: true`) and queues nothing."""
+    it queued, `Idempotent-Replayed: true`) and queues nothing. With `overlay` (a stored
+    what-if, by id or name) the run plans and orders for the changed network, names the
+    overlay in its outputs and cannot be approved; an unknown overlay is a 422 naming
+    `body.overlay`."""
     ctx = request.app.state.ctx
     if idempotency_key is not None:
         found = service.started_with(ctx, owner=who.organization_id, key=idempotency_key,
@@ -54,10 +57,13 @@ def start_run(body: RestockRunCreate, request: Request,
                       f"{queued} restock runs are queued for the worker (at most "
                       f"{MAX_QUEUED_RUNS}); retry when one has started",
                       headers={"Retry-After": str(QUEUE_RETRY_SECONDS)})
+    what_if = (service.what_if_for(ctx, body.overlay, tenant=who.tenant)
+               if body.overlay is not None else None)
     out_root = service.runs_dir(getattr(request.app.state, "restock_dir", None))
     view, _ = service.start_run(ctx, owner=who.organization_id, created_by=who.key_id,
                                 quarter=body.quarter, budget=body.budget, out_root=out_root,
-                                idempotency_key=idempotency_key)
+                                idempotency_key=idempotency_key, what_if=what_if,
+                                overlay_ref=body.overlay)
     if isinstance(view, JSONResponse):  # a concurrent retry with the key queued it first
         return view
     return JSONResponse(jsonable_encoder(RestockRunOut.model_validate(view)), status_code=202,

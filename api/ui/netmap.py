@@ -8,6 +8,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from markupsafe import Markup, escape
 
 from inventory.domain import DepotKind, Scenario
 
@@ -34,6 +35,26 @@ class NetworkMap:
     height: int
     marks: list[Mark]
     legend: list[tuple[str, str]]
+
+    def svg_marks(self) -> Markup:
+        """The marks as SVG elements (labels and colours escaped): one string built here
+        instead of a template loop, which took most of the overview's time on 1,500 sites."""
+        return Markup("".join(_mark_svg(m) for m in self.marks))
+
+
+def _mark_svg(m: Mark) -> str:
+    title = f"<title>{escape(m.label)}</title>"
+    if m.kind == "site":
+        return (f'<circle class="site" cx="{m.x}" cy="{m.y}" r="3" fill="{escape(m.colour)}">'
+                f"{title}</circle>\n")
+    if m.kind == "hq":
+        return (f'<rect class="hq" x="{m.x - 6}" y="{m.y - 6}" width="12" height="12" '
+                f'fill="#1f4e79" stroke="#fff">{title}</rect>\n')
+    if m.kind == "forward":
+        return (f'<path class="forward" d="M{m.x} {m.y - 5}L{m.x + 5} {m.y + 4}L{m.x - 5} '
+                f'{m.y + 4}Z" fill="#6a1b9a" stroke="#fff">{title}</path>\n')
+    return (f'<rect class="depot" x="{m.x - 4}" y="{m.y - 4}" width="8" height="8" fill="#222" '
+            f'stroke="#fff">{title}</rect>\n')
 
 
 def project(points: list[tuple[float, float]], width: int, height: int,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import secrets
 import threading
@@ -69,8 +70,41 @@ class PlanJob:
     """The overlay's changes and the planner overrides the plan applied, one line each."""
 
 
+_PLANS_DIRS: dict[tuple[tuple[str, str], ...], Path] = {}
+
+
 def plans_dir() -> Path:
-    return load_settings().plans_dir
+    """``SPARES_PLANS_DIR`` (any case, as :class:`api.settings.Settings` reads it), else
+    ``plans``. Remembered per value of the variable: building the settings from the environment
+    took ~10 ms, paid several times by every workspace page."""
+    key = tuple(sorted((k, v) for k, v in os.environ.items()
+                       if k.upper() == "SPARES_PLANS_DIR"))
+    found = _PLANS_DIRS.get(key)
+    if found is None:
+        found = _PLANS_DIRS[key] = load_settings().plans_dir
+    return found
+
+
+_FILE_CACHE: dict[Path, tuple[tuple[int, int], Any]] = {}
+_FILE_CACHE_MAX = 64
+_file_cache_lock = threading.Lock()
+
+
+def _cached_read(path: Path, read: Callable[[Path], Any]) -> Any:
+    """``read(path)``, kept until the file's modification time or size changes (a plan's
+    files are written once; the overview and the worklist read them on every request).
+    Callers must not change what it returns."""
+    st = path.stat()
+    stamp = (st.st_mtime_ns, st.st_size)
+    hit = _FILE_CACHE.get(path)
+    if hit is not None and hit[0] == stamp:
+        return hit[1]
+    value = read(path)
+    with _file_cache_lock:
+        if len(_FILE_CACHE) >= _FILE_CACHE_MAX:
+            _FILE_CACHE.pop(next(iter(_FILE_CACHE)))
+        _FILE_CACHE[path] = (stamp, value)
+    return value
 
 
 def _folder(plan_id: str) -> Path:
@@ -346,13 +380,19 @@ def frontier(plan_id: str) -> list[dict[str, Any]]:
     return pd.read_csv(path).to_dict("records")
 
 
-def site_reach(plan_id: str) -> dict[str, int | None]:
-    path = _finished(plan_id) / "site_reach.csv"
-    if not path.is_file():
-        return {}
+def _read_site_reach(path: Path) -> dict[str, int | None]:
     with path.open(newline="") as fh:
         return {r["site_id"]: int(r["reached_severity"]) if r["reached_severity"] else None
                 for r in csv.DictReader(fh)}
+
+
+def site_reach(plan_id: str) -> dict[str, int | None]:
+    """Site id -> the most demanding severity the plan reaches there in time (None: none);
+    read once per file version (:func:`_cached_read`): do not change the answer."""
+    path = _finished(plan_id) / "site_reach.csv"
+    if not path.is_file():
+        return {}
+    return _cached_read(path, _read_site_reach)
 
 
 def levels(plan_id: str, scenario: Scenario) -> pd.DataFrame:

@@ -3,8 +3,8 @@ signed-in person, download its reports. Over :mod:`api.restock.service`, the API
 functions; the approval records the key's name (the person) as the approver.
 
 Runs belong to organizations as in ``/v1/restock-runs``: a run started here belongs to the
-signed-in person's organization (a key's organization; password users belong to
-``org_default``), and who sees which runs follows the API's rule (:func:`tenant`)."""
+signed-in person's organization (a key's organization; a password user's, the one it was
+created with), and who sees which runs follows the API's rule (:func:`tenant`)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,8 @@ TABLES = {"transfers": "Transfers", "repairs": "Repairs", "buys": "Buys",
           "contractual": "Contractual minimums",
           "cut": "Cut by the budget", "excess": "Excess and obsolete"}
 APPROVER_MAX = 40
+OVERLAY_CHOICES = 500
+"""Stored what-ifs offered in the start form's select (by name)."""
 
 
 def tenant(user: Any) -> str | None:
@@ -71,17 +73,32 @@ def order_tables(orders: dict[str, list[dict[str, Any]]] | None) -> list[dict[st
     return out
 
 
+def _runs_page(request: Request, user: Any, *, status_code: int = 200,
+               error: str | None = None, form: dict[str, str] | None = None) -> HTMLResponse:
+    """The run list with the start form; its overlay choice: the stored what-ifs the person
+    may read (:func:`api.planning.service.list_overlays`, the ``/v1/overlays`` rule)."""
+    from api.planning.service import list_overlays
+
+    ctx = request.app.state.ctx
+    overlays = (list_overlays(ctx, tenant=tenant(user), limit=OVERLAY_CHOICES)
+                if user.can_change else [])
+    return page(request, "restock.html", user, status_code=status_code, nav="restock",
+                error=error, form=form or {}, overlays=overlays,
+                runs=service.list_runs(ctx, limit=100, tenant=tenant(user)))
+
+
 @router.get("/restock", response_class=HTMLResponse)
 def runs_page(request: Request) -> HTMLResponse:
-    user = current_user(request)
-    runs = service.list_runs(request.app.state.ctx, limit=100, tenant=tenant(user))
-    return page(request, "restock.html", user, nav="restock", runs=runs)
+    return _runs_page(request, current_user(request))
 
 
 @router.post("/restock")
 def start_run(request: Request, quarter: Annotated[str, Form(max_length=10)] = "",
               budget: Annotated[str, Form(max_length=40)] = "",
+              overlay: Annotated[str, Form(max_length=100)] = "",
               csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
+    """Queue a run; with ``overlay`` (a stored what-if's id) on the changed network, checked
+    as ``POST /v1/restock-runs`` checks it (:func:`api.restock.service.what_if_for`)."""
     user = current_user(request)
     check_change(request, user, csrf)
     ctx = request.app.state.ctx
@@ -92,16 +109,25 @@ def start_run(request: Request, quarter: Annotated[str, Form(max_length=10)] = "
         error = f"Quarter: {quarter!r} is not a quarter like 2027Q1."
     amount, bad = fmt.form_amount(budget, positive=False)
     error = bad or error  # a bad budget is reported over a bad quarter
+    what_if = None
+    if error is None and overlay.strip():
+        try:
+            what_if = service.what_if_for(ctx, overlay.strip(), tenant=tenant(user),
+                                          field="overlay")
+        except Problem as exc:
+            error = "What-if overlay: " + (exc.errors[0]["message"] if exc.errors
+                                            else exc.detail)
     if error is None and service.queued_runs(ctx) >= MAX_QUEUED_RUNS:
         error = f"{MAX_QUEUED_RUNS} runs are already waiting: start this one when one has begun."
     if error:
-        return page(request, "restock.html", user, status_code=422, nav="restock", error=error,
-                    runs=service.list_runs(ctx, limit=100, tenant=tenant(user)))
+        return _runs_page(request, user, status_code=422, error=error,
+                          form={"quarter": quarter, "budget": budget, "overlay": overlay})
     view, _ = service.start_run(ctx, owner=user.principal.organization_id,
                                 created_by=user.principal.key_id,
                                 quarter=quarter.strip().upper(), budget=amount,
                                 out_root=service.runs_dir(getattr(request.app.state,
-                                                                  "restock_dir", None)))
+                                                                  "restock_dir", None)),
+                                what_if=what_if, overlay_ref=overlay.strip() or None)
     return RedirectResponse(f"/restock/{view['id']}", status_code=303)
 
 

@@ -81,7 +81,8 @@ def worklist(ctx: Any, tenant: str | None = None) -> dict[str, Any]:
                 WebhookSubscription.owner == tenant)
         failed_hooks = session.scalar(q.where(failed)) or 0
     runs = restock.list_runs(ctx, limit=20, tenant=tenant)
-    last = next((r for r in runs if r["status"] == "succeeded"), None)
+    # a what-if run's orders are for another network (never approved): not a decision to make
+    last = next((r for r in runs if r["status"] == "succeeded" and not r.get("overlay")), None)
     run = restock.get_run(ctx, last["id"], tenant=tenant) if last else None
     orders = (run or {}).get("orders") or {}
     return {"plan": latest, "missed": missed, "uncovered": (uncovered or [])[:SHOWN],

@@ -283,6 +283,8 @@ def render_html(result: RestockResult) -> str:
     cur = html.escape(result.currency)
     head = [("Quarter", s["quarter"]), ("Scenario", s["scenario"]), ("Run id", s["run_id"]),
             ("Positions from", s["positions_from"]),
+            *([("What-if overlay", f"{s['overlay']} (a changed network: not to be booked)")]
+              if s.get("overlay") else []),
             ("Budget", "none" if s["budget"] is None else f"{s['budget']:,.2f} {cur}"),
             ("Step cap per quarter", "none" if s["max_step"] is None else
              f"{s['max_step']} ({s['max_step_amount']:,.2f} {cur})"),

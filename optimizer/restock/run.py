@@ -76,6 +76,8 @@ class RestockResult:
     max_step: str | None = None
     part_names: dict[str, str] = field(default_factory=dict)
     forecast_table: pd.DataFrame = field(default_factory=pd.DataFrame)
+    overlay: str | None = None
+    """The name of the what-if overlay the run planned on (:mod:`scenarios.overlay`), or None."""
 
     def summary(self) -> dict:
         """JSON-ready headline figures."""
@@ -99,6 +101,7 @@ class RestockResult:
                          for k, v in row.items()} for row in svc.to_dict("records")],
             "timings_s": {k: round(v, 3) for k, v in self.timings_s.items()},
             "notes": list(self.notes),
+            "overlay": self.overlay,
         }
 
 

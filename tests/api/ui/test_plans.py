@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import pytest
@@ -96,3 +97,31 @@ def tiny_year():
     from datetime import date
 
     return date(2025, 1, 6)
+
+
+def test_plans_dir_follows_the_variable(monkeypatch, tmp_path):
+    """Remembered per value of SPARES_PLANS_DIR (any case), never stale when it changes."""
+    for k in [k for k in os.environ if k.upper() == "SPARES_PLANS_DIR"]:
+        monkeypatch.delenv(k)
+    assert plans.plans_dir() == plans.load_settings().plans_dir
+    monkeypatch.setenv("SPARES_PLANS_DIR", str(tmp_path / "a"))
+    assert plans.plans_dir() == tmp_path / "a"
+    monkeypatch.setenv("SPARES_PLANS_DIR", str(tmp_path / "b"))
+    assert plans.plans_dir() == tmp_path / "b"
+    monkeypatch.delenv("SPARES_PLANS_DIR")
+    monkeypatch.setenv("spares_plans_dir", str(tmp_path / "c"))
+    assert plans.plans_dir() == tmp_path / "c"
+
+
+def test_site_reach_is_read_again_when_its_file_changes(monkeypatch, tmp_path):
+    monkeypatch.setenv("SPARES_PLANS_DIR", str(tmp_path))
+    folder = tmp_path / "20270101-000000-abcdef"
+    folder.mkdir()
+    (folder / "job.json").write_text("{}")
+    (folder / "summary.json").write_text("{}")
+    path = folder / "site_reach.csv"
+    path.write_text("site_id,reached_severity\nS1,1\nS2,\n")
+    assert plans.site_reach(folder.name) == {"S1": 1, "S2": None}
+    assert plans.site_reach(folder.name) is plans.site_reach(folder.name)  # read once
+    path.write_text("site_id,reached_severity\nS1,2\nS2,3\nS3,\n")
+    assert plans.site_reach(folder.name) == {"S1": 2, "S2": 3, "S3": None}

@@ -98,3 +98,28 @@ def test_set_an_override_and_see_it_in_the_next_plan_and_the_audit(tab: Tab, liv
     assert held >= 5
     page.screenshot(path=str(shots / "plan-with-override.png"), full_page=True)
     assert tab.offsite == []
+
+
+def test_restock_run_started_on_a_what_if_from_the_form(tab: Tab, live, shots):
+    """The start form's What-if select: the run plans on the overlay, names it on its page and
+    in the run list, and offers no approval."""
+    from api.planning import service
+
+    ov = service.save_overlay(live.ctx, actor="fixture", name="Restock surge",
+                              body='[[demand]]\nfactor = 3\n')
+    page = tab.page
+    login(tab, live, "planner", "/restock")
+    page.fill("#quarter", "2027Q1")
+    page.select_option("#roverlay", label="Restock surge")
+    page.click("button:has-text(\"Start run\")")
+    page.wait_for_url(re.compile(r"/restock/rr_[0-9a-f]+$"))
+    expect(page.locator("#run-overlay")).to_contain_text("Restock surge: demand x3 everywhere")
+    expect(page.locator("#restock-status")).to_have_text("succeeded", timeout=90_000)
+    expect(page.locator("#run-overlay")).to_contain_text("cannot be approved")
+    expect(page.locator("#approve")).to_have_count(0)
+    page.screenshot(path=str(shots / "restock-what-if.png"), full_page=True)
+    run_id = page.url.rsplit("/", 1)[1]
+    page.goto(live.url + "/restock")
+    row = page.locator("#runs tbody tr", has_text=run_id)
+    expect(row.locator("a[href^='/what-ifs/']")).to_have_attribute("href", f"/what-ifs/{ov['id']}")
+    assert tab.offsite == []
