@@ -2,6 +2,11 @@
 
 Usage: ``python benchmarks/travel_reach.py [--depots 33] [--sites 1500] [--scenario NAME]``.
 With ``--scenario`` the bundled scenario (``scenarios.load``) is used instead of the synthetic one.
+
+Side by side: ``python benchmarks/travel_reach.py --compare OLD_TREE [--rounds 2]`` builds the reach
+of bundled cn-telecom and of cn-telecom with its 140 candidates open (174 locations), each in a
+fresh process, alternating between ``OLD_TREE`` (e.g. ``git worktree add /tmp/old-d HEAD``) and
+this checkout, and prints the times, the old/new ratio and whether the two reaches are identical.
 """
 
 from __future__ import annotations
@@ -77,12 +82,57 @@ def synthetic(n_depots: int, n_sites: int, seed: int = 1) -> Scenario:
                     tuple(sites), tuple(contracts), (), modes, hubs=tuple(hubs))
 
 
+WORKER = """
+import hashlib, sys, time
+sys.path.insert(0, sys.argv[1])
+import scenarios
+from optimizer.reach import build_reach
+from optimizer.travel import TravelNetwork
+sc = scenarios.load("cn-telecom")
+if sys.argv[2] == "all-candidates":
+    sc = sc.with_design([c.candidate_id for c in sc.candidates])
+net = TravelNetwork(sc)
+t = time.perf_counter()
+r = build_reach(sc, net)
+dt = time.perf_counter() - t
+digest = hashlib.sha256(repr((r.keys, r.entries, r.patterns, r.no_part_deadline)).encode())
+print(dt, digest.hexdigest())
+"""
+
+
+def compare(old_tree: str, rounds: int) -> None:
+    """Old and new reach builds alternately, each in a fresh process (cold caches)."""
+    import statistics
+    import subprocess
+
+    new_tree = str(Path(__file__).resolve().parents[1])
+    for network in ("bundled", "all-candidates"):
+        times: dict[str, list[float]] = {"old": [], "new": []}
+        digests: dict[str, set[str]] = {"old": set(), "new": set()}
+        for _ in range(rounds):
+            for which, tree in (("old", old_tree), ("new", new_tree)):
+                out = subprocess.run([sys.executable, "-c", WORKER, tree, network], check=True,
+                                     capture_output=True, text=True, cwd=tree).stdout.split()
+                times[which].append(float(out[0]))
+                digests[which].add(out[1])
+                print(f"  {network:15s} {which}: {float(out[0]):7.2f} s", flush=True)
+        old, new = statistics.median(times["old"]), statistics.median(times["new"])
+        same = digests["old"] == digests["new"] and len(digests["new"]) == 1
+        print(f"{network}: old {old:.2f} s, new {new:.2f} s (medians of {rounds}), "
+              f"old/new {old / new:.2f}x, identical reach: {same}", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--depots", type=int, default=33)
     ap.add_argument("--sites", type=int, default=1500)
     ap.add_argument("--scenario")
+    ap.add_argument("--compare", metavar="OLD_TREE", help="time this checkout against OLD_TREE")
+    ap.add_argument("--rounds", type=int, default=2)
     a = ap.parse_args()
+    if a.compare:
+        compare(a.compare, a.rounds)
+        return
     if a.scenario:
         import scenarios
         sc = scenarios.load(a.scenario)

@@ -19,9 +19,11 @@ confirmation and approval time.
 
 The numbers are exactly those of :meth:`TravelNetwork.earliest_arrival` and
 :func:`~optimizer.deadlines.compute_deadline` at the sampled instants: the depot-side times
-(picking, departure, parcel pick-up, flights) are computed once per depot and instant with the
-network's own building blocks, and the site-side part (driving seconds, parcel delivery day,
-final courier leg) is added with numpy. Deadlines are cached per (site zone, country, term).
+(picking, departure, parcel pick-up, flights) are computed for all instants at once, once per
+group of depots with the same hours, calendar and handling time, with the calendar tables of
+:mod:`optimizer.calendars` (which give the scalar rules' instants), and the site-side part
+(driving seconds, parcel delivery day, final courier leg) is added with numpy. Deadlines are
+cached per (site zone, country, term).
 Only the ``near`` nearest depots that serve a site (road km), as many of the nearest forward
 locations, and the HQ are weighed for it, as the dispatch engine weighs the nearest sources with
 stock.
@@ -48,7 +50,16 @@ from inventory.domain import (
     TransportKind,
     TransportMode,
 )
-from optimizer.calendars import Calendar
+from optimizer.calendars import (
+    EPOCH_ORDINAL,
+    US,
+    Calendar,
+    cutoff_table,
+    day_number,
+    duration_us,
+    hours_table,
+    local_day,
+)
 from optimizer.deadlines import due_instants
 from optimizer.travel import TravelNetwork
 
@@ -159,59 +170,79 @@ def _epoch(t: datetime) -> int:
     return int(t.timestamp())
 
 
+SPAN_AFTER_DAYS = 60
+"""Local days after the last request instant that the calendar tables cover (picking, van runs
+and parcel pick-ups after a long holiday); anything later is computed one instant at a time."""
+
+
 class _ZoneTables:
-    """Depot-side times for the request instants of one site time zone (epoch seconds, int64)."""
+    """Depot-side times for the request instants of one site time zone (epoch seconds, int64).
+
+    Picking, departure and parcel pick-up depend on a depot only through its opening hours,
+    calendar (zone, country) and handling time, so they are computed once per group of depots
+    alike (:attr:`group`), for all instants at once with the calendar tables of
+    :mod:`optimizer.calendars`, and are the same instants the scalar rules give.
+    """
 
     def __init__(self, net: TravelNetwork, instants: list[datetime]) -> None:
         self.net = net
         self.instants = instants
         self.t = np.array([_epoch(t) for t in instants], dtype=np.int64)
         self.stamp = hashlib.blake2b(self.t.tobytes(), digest_size=16).digest()
-        nd = len(net.depots)
-        self.picked = [self._picked(i) for i in range(nd)]
+        self.span = (day_number(min(instants).date()) - 3,
+                     day_number(max(instants).date()) + SPAN_AFTER_DAYS)
+        keys: dict[tuple, int] = {}
+        self.group = np.array([keys.setdefault((d.hours, d.timezone, d.country, d.handling_hours),
+                                               len(keys)) for d in net.depots], dtype=np.int64)
+        """Group of each depot: depots with the same hours, calendar and handling time."""
+        self.rep = [int(np.argmax(self.group == g)) for g in range(len(keys))]
+        """A depot of each group."""
+        t_us = self.t * US
+        self.picked = [self._picked(i, t_us) for i in self.rep]
+        """Per group: picking instants (epoch µs) at its depots."""
         self._dep: dict[int, np.ndarray] = {}
         self._ship: dict[int, tuple[np.ndarray, list[date]]] = {}
         self._air: dict[tuple[int, int], np.ndarray] = {}
         self._flight: dict[int, np.ndarray] = {}
-        self._departures: dict[int, list[list[datetime]]] = {}
 
-    def _picked(self, i: int) -> list[datetime]:
-        """Picking instants at depot ``i`` (an always-open depot picks after its handling time)."""
+    def _picked(self, i: int, t_us: np.ndarray) -> np.ndarray:
+        """Picking instants at depot ``i`` (:meth:`TravelNetwork.picked_at`), epoch µs."""
         depot = self.net.depots[i]
-        if depot.hours.always:
-            step = timedelta(hours=depot.handling_hours)
-            return [t + step for t in self.instants]
-        return [self.net.picked_at(i, t) for t in self.instants]
-
-    def departures(self, m: int) -> list[list[datetime]]:
-        if m not in self._departures:
-            mode = self.net.modes[m]
-            if mode.hours.always:  # a 24x7 mode leaves when the part is picked
-                self._departures[m] = self.picked
-            else:
-                self._departures[m] = [[self.net.departure(i, mode, p) for p in row]
-                                       for i, row in enumerate(self.picked)]
-        return self._departures[m]
+        if depot.hours.always:  # picked after its handling time
+            return t_us + duration_us(depot.handling_hours)
+        tab = hours_table(depot.hours, self.net.depot_cal[i], *self.span)
+        return tab.add_open(tab.next_open(t_us), depot.handling_hours)
 
     def road_departure(self, m: int) -> np.ndarray:
-        """[depot, instant] departure epoch of a COURIER, VAN_RUN or AIR mode."""
+        """[depot, instant] departure epoch of a COURIER, VAN_RUN or AIR mode
+        (:meth:`TravelNetwork.departure`)."""
         if m not in self._dep:
-            self._dep[m] = np.array([[_epoch(t) for t in row] for row in self.departures(m)],
-                                    dtype=np.int64)
+            mode = self.net.modes[m]
+            rows = []
+            for i, picked in zip(self.rep, self.picked, strict=True):
+                if mode.hours.always:  # a 24x7 mode leaves when the part is picked
+                    dep = picked
+                else:
+                    tab = hours_table(mode.hours, self.net.depot_cal[i], *self.span)
+                    dep = (tab.window_start(picked) if mode.kind is TransportKind.VAN_RUN
+                           else tab.next_open(picked))
+                rows.append(dep // US)
+            self._dep[m] = np.stack(rows)[self.group]
         return self._dep[m]
 
     def parcel_days(self, m: int) -> tuple[np.ndarray, list[date]]:
         """[depot, instant] index into the list of distinct local ship days of a PARCEL mode."""
         if m not in self._ship:
-            mode = self.net.modes[m]
-            days: dict[date, int] = {}
-            idx = np.empty((len(self.net.depots), len(self.instants)), dtype=np.int64)
-            for i, row in enumerate(self.picked):
-                zone = self.net.depot_cal[i].zone
-                for k, p in enumerate(row):
-                    d = self.net.parcel_ship(i, mode, p).astimezone(zone).date()
-                    idx[i, k] = days.setdefault(d, len(days))
-            self._ship[m] = (idx, list(days))
+            net, mode = self.net, self.net.modes[m]
+            days = []
+            for i, picked in zip(self.rep, self.picked, strict=True):
+                cal = net.depot_cal[i]
+                ship = cutoff_table(net.parcel_ship_days(i, mode), cal, mode.cutoff,  # type: ignore[arg-type]
+                                    *self.span).ship_at(picked)
+                days.append(local_day(cal.timezone, ship, *self.span))
+            distinct, idx = np.unique(np.stack(days), return_inverse=True)
+            self._ship[m] = (idx.reshape(len(days), -1)[self.group],
+                             [date.fromordinal(int(n) + EPOCH_ORDINAL) for n in distinct])
         return self._ship[m]
 
     def flights(self, m: int) -> np.ndarray:
@@ -259,25 +290,48 @@ def _next_flight(net: TravelNetwork, h: int, x: np.ndarray) -> np.ndarray:
     return np.where(x <= first[k], first[k], np.where(x <= last[k], x, first[k + 1]))
 
 
+class _Scratch:
+    """Reused (rows, instants) work arrays of one zone, by name: on the project's hosts a fresh
+    array of a site's size (about 1 MB) costs more in page faults than the arithmetic on it."""
+
+    def __init__(self, rows: int, instants: int) -> None:
+        self.shape = (rows, instants)
+        self.arrays: dict[object, np.ndarray] = {}
+
+    def get(self, name: object, k: int, dtype: type = np.int64) -> np.ndarray:
+        """The first ``k`` rows of the array ``name`` (contents undefined)."""
+        a = self.arrays.get(name)
+        if a is None:
+            a = self.arrays[name] = np.empty(self.shape, dtype=dtype)
+        return a[:k]
+
+
 def _arrivals(net: TravelNetwork, z: _ZoneTables, j: int, m: int, mode: TransportMode,
-              parcel_cache: dict) -> np.ndarray:
-    """[depot, instant] arrival epoch at site ``j`` by mode ``m`` (NEVER if infeasible)."""
+              parcel_cache: dict, rows: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out`` (rows, instants) filled with the arrival epochs at site ``j`` from the depots
+    ``rows`` by mode ``m`` (NEVER if infeasible)."""
     if mode.kind in (TransportKind.COURIER, TransportKind.VAN_RUN):
-        drive = net.drive_seconds(net.road_km[:, j], mode.speed_kmh)
-        return z.road_departure(m) + drive[:, None]
+        drive = net.drive_seconds(net.road_km[rows, j], mode.speed_kmh)
+        np.take(z.road_departure(m), rows, axis=0, out=out)
+        out += drive[:, None]
+        return out
     if mode.kind is TransportKind.PARCEL:
         idx, days = z.parcel_days(m)
         cal = net.site_cal[j]
         key = (m, cal, id(z))
         if key not in parcel_cache:
-            parcel_cache[key] = np.array([_epoch(net.parcel_delivery(cal, mode, d)) for d in days],
-                                         dtype=np.int64)
-        return parcel_cache[key][idx]
-    out = np.full((len(net.depots), len(z.instants)), NEVER, dtype=np.int64)
-    ok = [i for i in range(len(net.depots)) if net.air_possible(i, j, mode)]
-    if ok:
-        last = int(net.drive_seconds(np.array(net.site_hub_road_km[j]), mode.road_speed_kmh))
-        out[ok] = z.air_ready(m, int(net.site_hub[j]))[ok] + last
+            by_day = np.array([_epoch(net.parcel_delivery(cal, mode, d)) for d in days],
+                              dtype=np.int64)
+            parcel_cache[key] = by_day[idx]  # [depot, instant]
+        return np.take(parcel_cache[key], rows, axis=0, out=out)
+    ok = np.array([net.air_possible(int(i), j, mode) for i in rows], dtype=bool)
+    if not ok.any():
+        out.fill(NEVER)
+        return out
+    last = int(net.drive_seconds(np.array(net.site_hub_road_km[j]), mode.road_speed_kmh))
+    np.take(z.air_ready(m, int(net.site_hub[j])), rows, axis=0, out=out)
+    out += last
+    out[~ok] = NEVER
     return out
 
 
@@ -327,12 +381,14 @@ def build_reach(scenario: Scenario, network: TravelNetwork | None = None, *,
     for tz, site_js in by_zone.items():
         instants, weight = sample_year(tz, week_list, step_minutes)
         z = _ZoneTables(net, instants)
+        scratch = _Scratch(2 * near + 1, len(instants))
         for j in site_js:
             site = net.sites[j]
             contract = scenario.contract(site.contract_id)
             rows = _near_depots(net, j, hq, near, forward)
             arrivals: dict[int, np.ndarray] = {}
-            timed: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}  # per mode set
+            timed: dict[tuple[int, ...], tuple[np.ndarray, _RowMedians]] = {}  # per mode set
+            ranked: dict[tuple[tuple[int, ...], SeverityTerm], tuple] = {}
             for term in sorted(contract.terms, key=lambda t: t.severity):
                 due = _due(due_cache, term, site, z)
                 if due is None:
@@ -344,13 +400,19 @@ def build_reach(scenario: Scenario, network: TravelNetwork | None = None, *,
                         for m in ms:
                             if m not in arrivals:
                                 arrivals[m] = _arrivals(net, z, j, m, net.modes[m],
-                                                        parcel_cache)[rows]
-                        eta = (np.minimum.reduce([arrivals[m] for m in ms]) if ms else
-                               np.full((len(rows), len(z.instants)), NEVER, dtype=np.int64))
-                        timed[ms] = eta, _typical(eta, z.t)
+                                                        parcel_cache, rows,
+                                                        scratch.get(("mode", m), len(rows)))
+                        eta = scratch.get(("eta", ms), len(rows))
+                        eta.fill(NEVER)
+                        for m in ms:
+                            np.minimum(eta, arrivals[m], out=eta)
+                        timed[ms] = eta, _RowMedians(eta, z.t, scratch.get("median", len(rows)))
                     eta, typical = timed[ms]
                     keys.append((site.site_id, term.severity, str(size)))
-                    e, pat = _rank(net, site, rows, eta, due, z.t, weight, typical)
+                    if (ms, term) not in ranked:  # sizes moved by the same modes agree
+                        ranked[ms, term] = _rank(net, site, rows, eta, due, z.t, weight, typical,
+                                                 scratch.get("on", len(rows), float))
+                    e, pat = ranked[ms, term]
                     entries.append(e)
                     patterns.append(pat)
             done += 1
@@ -402,20 +464,44 @@ _DUE_MEMO_SIZE = 1024
 over the same sites and year); oldest dropped first."""
 
 
-def _typical(eta: np.ndarray, t: np.ndarray) -> np.ndarray:
+def _typical(eta: np.ndarray, t: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """(R,) median ETA of each row of ``eta`` (R, T) over the instants ``t`` (seconds after the
-    request; NEVER where a depot cannot arrive)."""
-    return np.median(np.minimum(eta - t[None, :], NEVER), axis=1)
+    request; NEVER where a depot cannot arrive). ``out``: a work array shaped as ``eta``."""
+    work = np.subtract(eta, t[None, :], out=out)
+    np.minimum(work, NEVER, out=work)
+    return np.median(work, axis=1, overwrite_input=True)
+
+
+class _RowMedians:
+    """:func:`_typical` of ``eta`` (R, T), computed for a row when first asked for (most sites
+    have rows that are never on time, whose median is not needed); a row's median does not
+    depend on the other rows. ``work``: a scratch array shaped as ``eta``."""
+
+    def __init__(self, eta: np.ndarray, t: np.ndarray, work: np.ndarray) -> None:
+        self.eta, self.t, self.work = eta, t, work
+        self.values = np.zeros(eta.shape[0])
+        self.known = np.zeros(eta.shape[0], dtype=bool)
+
+    def __getitem__(self, rows: np.ndarray) -> np.ndarray:
+        todo = rows[~self.known[rows]]
+        if todo.size:
+            part = np.take(self.eta, todo, axis=0, out=self.work[:todo.size])
+            self.values[todo] = _typical(part, self.t, part)
+            self.known[todo] = True
+        return self.values[rows]
 
 
 def _rank(net: TravelNetwork, site: Site, rows: np.ndarray, eta: np.ndarray, due: np.ndarray,
-          t: np.ndarray, weight: np.ndarray, typical: np.ndarray | None = None
+          t: np.ndarray, weight: np.ndarray, typical: np.ndarray | _RowMedians | None = None,
+          work: np.ndarray | None = None
           ) -> tuple[tuple[tuple[str, float], ...], tuple[Pattern, ...]]:
     """Entries ((depot_id, p_on_time) of the depots on time at least once, preferred first) and
     the patterns of depots on time together, weighted by ``weight`` (per instant).
-    ``typical``: :func:`_typical` of ``eta`` when already known (it does not depend on the
-    deadline, so the terms of a site share it)."""
-    on = (eta <= due[None, :]).astype(float)
+    ``typical``: :func:`_typical` of ``eta`` (or its :class:`_RowMedians`) when already known (it
+    does not depend on the deadline, so the terms of a site share it). ``work``: a float array
+    shaped as ``eta`` to compute in."""
+    on = np.less_equal(eta, due[None, :], out=np.empty(eta.shape) if work is None else work,
+                       casting="unsafe")  # 1.0 where on time
     p = on @ weight
     reach = np.nonzero(p > 0)[0]
     if reach.size == 0:
@@ -425,24 +511,30 @@ def _rank(net: TravelNetwork, site: Site, rows: np.ndarray, eta: np.ndarray, due
     # primary first, then by median ETA, then by share on time (stable: ties keep row order)
     order = np.lexsort((-p[reach], typical, rows[reach] != primary))
     ranked = reach[order]
-    masks, inverse = _masks(on[ranked])
+    masks, inverse = _masks(on, ranked)
     w = np.bincount(inverse, weights=weight, minlength=masks.size)
-    pats = tuple((float(wk), int(mk)) for wk, mk in zip(w, masks, strict=True) if wk > 0)
-    return tuple((net.depots[rows[k]].depot_id, float(p[k])) for k in ranked), pats
+    pats = tuple((wk, mk) for wk, mk in zip(w.tolist(), masks.tolist(), strict=True) if wk > 0)
+    share = p.tolist()
+    return tuple((net.depots[rows[k]].depot_id, share[k]) for k in ranked.tolist()), pats
 
 
-def _masks(on: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct bitmasks (ascending) of the columns of ``on`` (K, T) 0/1 (bit k = row k),
-    and each column's index among them. Runs of equal columns (instants next to each other
-    mostly agree) are looked up once."""
-    K = on.shape[0]
+def _masks(on: np.ndarray, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct bitmasks (ascending) of the columns of ``on[rows]`` (K, T) 0/1 (bit k = row
+    ``rows[k]``; all rows in order if None), and each column's index among them. Runs of equal
+    columns (instants next to each other mostly agree) are looked up once."""
+    if rows is None:
+        rows = np.arange(on.shape[0])
+    K = rows.size
     if K <= 52:  # the sum of distinct powers of two below 2**53 is exact in float64
-        bits = (np.exp2(np.arange(K)) @ on).astype(np.int64)
+        coef = np.zeros(on.shape[0])
+        coef[rows] = np.exp2(np.arange(K))
+        bits = (coef @ on).astype(np.int64)
     else:
-        bits = (on.astype(np.int64) << np.arange(K, dtype=np.int64)[:, None]).sum(axis=0)
-    run = np.zeros(bits.size, dtype=np.int64)
-    run[1:] = bits[1:] != bits[:-1]
-    run = np.cumsum(run)
-    first = np.flatnonzero(np.r_[True, bits[1:] != bits[:-1]])
+        bits = (on[rows].astype(np.int64) << np.arange(K, dtype=np.int64)[:, None]).sum(axis=0)
+    change = bits[1:] != bits[:-1]
+    run = np.empty(bits.size, dtype=np.int64)
+    run[0] = 0
+    np.cumsum(change, out=run[1:])
+    first = np.flatnonzero(np.concatenate(([True], change)))
     masks, run_index = np.unique(bits[first], return_inverse=True)
     return masks, run_index[run]

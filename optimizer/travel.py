@@ -254,7 +254,7 @@ class TravelNetwork:
         holidays of the depot's country excluded.
         """
         cal = self.depot_cal[depot_i]
-        ship_days = next((h for h in (mode.hours, self.depots[depot_i].hours) if not h.always), WEEKDAYS)
+        ship_days = self.parcel_ship_days(depot_i, mode)
         day = picked.astimezone(cal.zone).date()
         for _ in range(400):
             if business_day(cal, day, ship_days):
@@ -263,6 +263,11 @@ class TravelNetwork:
                     return ship
             day += timedelta(days=1)
         raise ValueError(f"depot {self.depots[depot_i].depot_id}: no parcel pick-up within 400 days")
+
+    def parcel_ship_days(self, depot_i: int, mode: TransportMode) -> WeeklyHours:
+        """The days a PARCEL ``mode`` picks up at depot ``depot_i``: the mode's hours if not 24x7,
+        else the depot's, else Mon-Fri (:meth:`parcel_ship`)."""
+        return next((h for h in (mode.hours, self.depots[depot_i].hours) if not h.always), WEEKDAYS)
 
     def parcel_delivery(self, site_cal: Calendar, mode: TransportMode, ship_local_day: date) -> datetime:
         """Delivery at ``mode.delivery_time`` on the next business day after the ship day at the site."""

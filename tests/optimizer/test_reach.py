@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import random
-from datetime import date
+from collections import defaultdict
+from dataclasses import replace
+from datetime import date, time
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inventory.domain import SizeClass
-from optimizer.deadlines import compute_deadline
+from inventory.domain import SizeClass, WeeklyHours
+from optimizer.deadlines import compute_deadline, due_instants
 from optimizer.reach import (
+    FORWARD_KINDS,
     NEVER,
+    Reach,
     _masks,
+    _near_depots,
     _rank,
     _typical,
     build_reach,
@@ -207,3 +212,152 @@ def test_ranking_is_primary_then_median_eta_then_share(setup, seed: int) -> None
     assert sum(w for w, _ in patterns) == pytest.approx(1.0)
     # the medians of every row, computed once per site and size, give the same ranking
     assert _rank(net, site, rows, eta, due, t, weight, _typical(eta, t)) == (entries, patterns)
+
+
+# --- the vectorised reach equals the one-instant-at-a-time reference element by element ----------
+
+def reference_reach(sc, net: TravelNetwork, *, year_start: date, weeks: int, step_minutes: int,
+                    near: int = 16) -> Reach:
+    """The reach as the scalar rules give it, one (depot, site, mode, instant) at a time: picking
+    and every leg by ``TravelNetwork`` (as :meth:`~TravelNetwork.earliest_arrival`), due
+    instants by :func:`due_instants`, the shares and patterns summed instant by instant and the
+    depots ranked by a plain sort (primary, median ETA, share, row order). Slow: tiny inputs."""
+    countries = {d.country for d in sc.depots} | {s.country for s in sc.sites}
+    week_list = sampled_weeks(year_start, weeks, countries)
+    by_zone = defaultdict(list)
+    for j, site in enumerate(net.sites):
+        by_zone[site.timezone].append(j)
+    hq = net.depot_index[sc.hq.depot_id]
+    forward = np.array([d.kind in FORWARD_KINDS for d in net.depots])
+    keys, entries, patterns, none_due = [], [], [], []
+    for tz, site_js in by_zone.items():
+        instants, weight = sample_year(tz, week_list, step_minutes)
+        t = np.array([int(x.timestamp()) for x in instants], dtype=np.int64)
+        picked = [[net.picked_at(i, x) for x in instants] for i in range(len(net.depots))]
+        for j in site_js:
+            site = net.sites[j]
+            contract = sc.contract(site.contract_id)
+            rows = _near_depots(net, j, hq, near, forward)
+            arrive = {}  # (row, mode) -> arrival epochs
+            for r in rows:
+                for m, mode in enumerate(net.modes):
+                    legs = [net._arrival(int(r), j, mode, p) for p in picked[r]]
+                    arrive[r, m] = [NEVER if g is None else int(g.arrives_at.timestamp())
+                                    for g in legs]
+            for term in sorted(contract.terms, key=lambda x: x.severity):
+                dues = due_instants(term, site, instants)
+                if dues is None:
+                    none_due.append((site.site_id, term.severity))
+                    continue
+                due = [int(d.timestamp()) for d in dues]
+                for size in SizeClass:
+                    ms = [net.mode_index[m.mode_id] for m in net.allowed_modes(size)]
+                    eta = np.array([[min([arrive[r, m][k] for m in ms], default=NEVER)
+                                     for k in range(len(instants))] for r in rows], dtype=np.int64)
+                    on = eta <= np.array(due)[None, :]
+                    p = on.astype(float) @ weight  # the same product as the package
+                    med = [float(np.median(np.minimum(eta[k] - t, NEVER))) for k in range(len(rows))]
+                    primary = net.depot_index[site.primary_depot_id]
+                    ranked = sorted((k for k in range(len(rows)) if p[k] > 0),
+                                    key=lambda k: (rows[k] != primary, med[k], -p[k]))
+                    acc: dict[int, float] = {}
+                    for c in range(len(instants)):
+                        mask = sum(1 << b for b, k in enumerate(ranked) if on[k, c])
+                        acc[mask] = acc.get(mask, 0.0) + float(weight[c])
+                    keys.append((site.site_id, term.severity, str(size)))
+                    if ranked:
+                        entries.append(tuple((net.depots[rows[k]].depot_id, float(p[k]))
+                                             for k in ranked))
+                        patterns.append(tuple((w, m) for m, w in sorted(acc.items()) if w > 0))
+                    else:
+                        entries.append(())
+                        patterns.append(((1.0, 0),))
+    return Reach(keys, entries, patterns, none_due, year_start, weeks, step_minutes)
+
+
+def _assert_same(got: Reach, want: Reach) -> None:
+    assert got.keys == want.keys
+    assert got.no_part_deadline == want.no_part_deadline
+    for k, key in enumerate(want.keys):
+        assert got.entries[k] == want.entries[k], key
+        assert got.patterns[k] == want.patterns[k], key
+
+
+def test_tiny_equals_the_reference() -> None:
+    import scenarios
+
+    sc = scenarios.load("tiny")
+    sc = sc.with_design([c.candidate_id for c in sc.candidates])
+    net = TravelNetwork(sc)
+    kw = {"year_start": date(2026, 9, 21), "weeks": 3, "step_minutes": 180}  # National Day
+    _assert_same(build_reach(sc, net, **kw), reference_reach(sc, net, **kw))
+
+
+ODD_PLACES = [("America/Santiago", "CL"), ("Australia/Lord_Howe", "AU"), ("Asia/Kathmandu", "NP"),
+              ("Europe/Berlin", "DE"), ("America/St_Johns", "CA"), ("Asia/Shanghai", "CN")]
+
+
+def odd_scenario(seed: int = 0):
+    """A generated scenario whose depots, sites and hubs are spread over zones with
+    daylight-saving changes at midnight, half-hour and 45-minute offsets and several countries'
+    holidays, some depots with Saturday hours, and its candidates open."""
+    from scenarios.generator import generate
+
+    sc = generate(2, 5, 8, seed, candidates=2)
+    sc = sc.with_design([c.candidate_id for c in sc.candidates])
+    rng = random.Random(seed)
+    sat = WeeklyHours.parse("mon-sat 07:30-12:30")
+    depots = tuple(replace(d, timezone=z, country=c, hours=sat if rng.random() < 0.3 else d.hours)
+                   for d, (z, c) in zip(sc.depots, rng.choices(ODD_PLACES, k=len(sc.depots)),
+                                        strict=True))
+    sites = tuple(replace(s, timezone=z, country=c)
+                  for s, (z, c) in zip(sc.sites, rng.choices(ODD_PLACES, k=len(sc.sites)),
+                                       strict=True))
+    hubs = tuple(replace(h, timezone=rng.choice(ODD_PLACES)[0]) for h in sc.hubs)
+    return replace(sc, depots=depots, sites=sites, hubs=hubs)
+
+
+@pytest.mark.parametrize("kind", [None, "courier", "van_run", "parcel", "air"])
+def test_generated_odd_zones_equal_the_reference(kind: str | None) -> None:
+    """The whole network, and each transport kind alone (with every mode, the 24x7 courier is
+    mostly the earliest and would hide the others' times)."""
+    sc = odd_scenario()
+    if kind is not None:
+        sc = replace(sc, transport_modes=tuple(replace(m, size_classes=frozenset(SizeClass))
+                                               for m in sc.transport_modes if m.kind == kind))
+    net = TravelNetwork(sc)
+    # March-April 2026: daylight saving starts or ends in every zone above, and Easter
+    kw = {"year_start": date(2026, 3, 2), "weeks": 6, "step_minutes": 210}
+    got = build_reach(sc, net, **kw)
+    _assert_same(got, reference_reach(sc, net, **kw))
+    assert sum(map(len, got.entries)) > 0
+
+
+clock_st = st.integers(0, 47).map(lambda h: h * 30)
+hours_st = st.one_of(
+    st.just(WeeklyHours()),
+    st.builds(lambda days, a, length: WeeklyHours(False, frozenset(days), a, min(1440, a + length)),
+              st.sets(st.integers(0, 6), min_size=1), clock_st, st.integers(1, 48).map(lambda h: h * 30)))
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.tuples(hours_st, st.sampled_from(ODD_PLACES),
+                          st.sampled_from([0.0, 0.25, 1.0, 2.5])), min_size=3, max_size=3),
+       st.fixed_dictionaries({m: hours_st for m in ("courier", "parcel", "air", "van")}),
+       st.sets(st.sampled_from(["courier", "parcel", "air", "van"]), min_size=1),
+       st.sampled_from([time(0), time(12, 30), time(17)]),
+       st.sampled_from([date(2026, 3, 23), date(2026, 9, 28), date(2026, 12, 21)]))
+def test_random_calendars_equal_the_reference(depots, mode_hours, kept, cutoff, start) -> None:
+    """Random depot hours, zones, holiday countries and handling times, random mode hours, a
+    random subset of the modes (each moving every size) and parcel cut-off: reach equals the
+    reference element by element."""
+    sc = make_scenario()
+    sc = replace(sc, depots=tuple(replace(d, hours=h, timezone=z, country=c, handling_hours=x)
+                                  for d, (h, (z, c), x) in zip(sc.depots, depots, strict=True)),
+                 transport_modes=tuple(
+                     replace(m, hours=mode_hours[m.mode_id], size_classes=frozenset(SizeClass),
+                             cutoff=cutoff if m.mode_id == "parcel" else m.cutoff)
+                     for m in sc.transport_modes if m.mode_id in kept))
+    net = TravelNetwork(sc)
+    kw = {"year_start": start, "weeks": 2, "step_minutes": 300}
+    _assert_same(build_reach(sc, net, **kw), reference_reach(sc, net, **kw))
