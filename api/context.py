@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.settings import load as env_settings
-from inventory.db.engine import reading
+from inventory.db.engine import WriterBusy, nowait, reading
 from inventory.domain import Scenario
 from optimizer.dispatch import CriticalLevels, critical_levels
 from optimizer.travel import TravelNetwork
@@ -143,6 +143,7 @@ class AppContext:
         # (other programs, e.g. the CLI, do not take them).
         sqlite = self.engine.dialect.name == "sqlite"
         self._read_sessions = sessionmaker(bind=reading(self.engine), expire_on_commit=False)
+        self._nowait_engine = nowait(self.engine)
         if self.read_engine is None:
             self.read_engine = reading(self.engine)
         self._write_lock = threading.Lock() if sqlite else None
@@ -152,22 +153,30 @@ class AppContext:
         self._lock_fd: int | None = None
 
     @contextmanager
-    def _writer(self) -> Iterator[None]:
-        """Hold the writer locks (none on PostgreSQL, whose row locks do the queueing)."""
+    def _writer(self, wait: bool = True) -> Iterator[None]:
+        """Hold the writer locks (none on PostgreSQL, whose row locks do the queueing);
+        ``wait=False``: :class:`WriterBusy` at once when another writer holds one."""
         if self._write_lock is None:
             yield
             return
-        with self._write_lock:
+        if not self._write_lock.acquire(blocking=wait):
+            raise WriterBusy("another thread of this process is writing")
+        try:
             if self._lock_path is None:
                 yield
                 return
             if self._lock_fd is None:
                 self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise WriterBusy("another server process is writing") from None
             try:
                 yield
             finally:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+        finally:
+            self._write_lock.release()
 
     @contextmanager
     def sessions(self, *, write: bool = False, exclusive: bool = False) -> Iterator[Session]:
@@ -204,11 +213,24 @@ class AppContext:
         session.info["exclusive"] = True
 
     @contextmanager
-    def transaction(self) -> Iterator[Connection]:
+    def transaction(self, *, wait: bool = True) -> Iterator[Connection]:
         """A Core connection in a write transaction (commit on success, rollback on error),
-        queued like ``sessions(write=True)``: the hot path's lighter alternative to a Session."""
-        with self._writer(), self.engine.begin() as conn:
+        queued like ``sessions(write=True)``: the hot path's lighter alternative to a Session.
+        ``wait=False`` (only where :attr:`nowait_writes`): never wait for a lock, raise
+        :class:`WriterBusy` instead, so that an event loop can run the transaction itself."""
+        if wait:
+            with self._writer(), self.engine.begin() as conn:
+                yield conn
+            return
+        assert self._nowait_engine is not None, "wait=False needs nowait_writes"
+        with self._writer(wait=False), self._nowait_engine.begin() as conn:
             yield conn
+
+    @property
+    def nowait_writes(self) -> bool:
+        """Write transactions can be opened without waiting (``transaction(wait=False)``):
+        SQLite, whose one write lock is taken at ``BEGIN``; not PostgreSQL."""
+        return self._nowait_engine is not None
 
     @contextmanager
     def snapshot(self) -> Iterator[Connection]:

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
+from api import idempotency
 from api.context import AppContext
 from api.dispatches import render, service
 from api.problems import Problem
@@ -116,6 +117,31 @@ def redecide(ctx: AppContext, dispatch_id: str, *, db_session: Session,
     on_units_landed(ctx, db_session, service.candidate_parts(ctx, row.part_id), only=row.id)
     db_session.refresh(row)
     return service.answers(ctx, db_session, [row])[0]
+
+
+REDECIDE_OPERATION = "POST /v1/dispatches/{dispatch_id}/redecide"
+
+
+def redecide_once(ctx: AppContext, dispatch_id: str, *, db_session: Session,
+                  tenant: str | None, owner: str, created_by: str,
+                  idempotency_key: str | None) -> tuple[dict[str, Any], bool]:
+    """:func:`redecide` with an optional Idempotency-Key (per ``owner`` organization), as the
+    other booking POSTs: returns the answer and whether it is a replay. The first answer is
+    stored in the re-decision's transaction; a retry with the key for the same dispatch gets it
+    back and decides nothing (also after the dispatch moved on); the key with another dispatch
+    is a 422 naming the header. A refusal (not a backorder, unknown dispatch) stores nothing."""
+    if idempotency_key is None:
+        return redecide(ctx, dispatch_id, db_session=db_session, tenant=tenant), False
+    digest = idempotency.request_hash(dispatch_id)
+    found = idempotency.find(db_session, owner=owner, operation=REDECIDE_OPERATION,
+                             key=idempotency_key, digest=digest)
+    if found is not None:
+        return found.response, True
+    view = redecide(ctx, dispatch_id, db_session=db_session, tenant=tenant)
+    idempotency.store(db_session, owner=owner, operation=REDECIDE_OPERATION,
+                      key=idempotency_key, digest=digest, status_code=200, response=view,
+                      created_by=created_by, now=ctx.now())
+    return view, False
 
 
 def _any_free(db_session: Session, part_ids: list[str]) -> bool:

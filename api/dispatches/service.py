@@ -127,15 +127,36 @@ def candidate_parts(ctx: AppContext, part_id: str) -> list[str]:
 def create_dispatch(ctx: AppContext, body: DispatchCreate, *, owner: str,
                     idempotency_key: str) -> Created:
     """Decide and reserve for organization ``owner``; replay the stored answer for a key it
-    used before; a 409 when it has an open dispatch for the ticket and part already.
+    used before; a 409 when it has an open dispatch for the ticket and part already
+    (:func:`prepare_create`, then :func:`commit_create`)."""
+    step = prepare_create(ctx, body, owner=owner, idempotency_key=idempotency_key)
+    return step if isinstance(step, Created) else commit_create(ctx, step)
 
-    The decision is made on a snapshot of the free stock read without any lock
+
+@dataclass
+class Pending:
+    """A create decided on a snapshot of the free stock, waiting for its write transaction
+    (``free`` and ``dec`` are updated when the stock changed meanwhile)."""
+
+    body: DispatchCreate
+    owner: str
+    key: str
+    digest: str
+    req: DispatchRequest
+    deadline: Deadline
+    parts: list[str]
+    ready: datetime
+    free: dict[tuple[str, str], int]
+    dec: DispatchDecision
+
+
+def prepare_create(ctx: AppContext, body: DispatchCreate, *, owner: str,
+                   idempotency_key: str) -> Created | Pending:
+    """Everything before the write transaction: the stored answer for a replay, else the
+    decision on a snapshot of the free stock read without any lock
     (:meth:`AppContext.snapshot`), so writers (other threads, other server processes) only
-    queue for the short write transaction. Inside it the free stock is read again: when it
-    changed, the decision is made again on the fresh figures, so the committed choice is exactly
-    the one the committed stock gives (rationing included); the guarded ``UPDATE`` of the ledger
-    then makes the reservation itself safe.
-    """
+    queue for the short write transaction. CPU and one lock-free read: it never waits for a
+    writer."""
     _check_known(ctx, body)
     digest = request_hash(body)
     req = DispatchRequest(body.site_id, body.part_id, body.severity, body.reported_at,
@@ -150,26 +171,37 @@ def create_dispatch(ctx: AppContext, body: DispatchCreate, *, owner: str,
         free = ledger.free_stock(session=conn, part_ids=parts)
     dec = decide(req, scenario=ctx.scenario, network=ctx.network, free_stock=free,
                  levels=ctx.levels, deadline=deadline, ready_at=ready)
+    return Pending(body, owner, idempotency_key, digest, req, deadline, parts, ready, free, dec)
+
+
+def commit_create(ctx: AppContext, p: Pending, *, wait: bool = True) -> Created:
+    """The write transaction of a prepared create. Inside it the free stock is read again:
+    when it changed, the decision is made again on the fresh figures, so the committed choice
+    is exactly the one the committed stock gives (rationing included); the guarded ``UPDATE``
+    of the ledger then makes the reservation itself safe. ``wait=False``
+    (:meth:`AppContext.transaction`): :class:`~inventory.db.engine.WriterBusy` instead of
+    waiting for another writer; ``p`` keeps what was decided, so the caller can commit it
+    again, waiting, elsewhere (a worker thread)."""
     for _ in range(MAX_RESERVE_ATTEMPTS):
         try:
-            with ctx.transaction() as conn:
+            with ctx.transaction(wait=wait) as conn:
                 # a concurrent first request with this key is caught by the unique
                 # (owner, idempotency_key) on insert, below
-                now_free = ledger.free_stock(session=conn, part_ids=parts)
-                if now_free != free:
-                    free = now_free
-                    dec = decide(req, scenario=ctx.scenario, network=ctx.network,
-                                 free_stock=free, levels=ctx.levels, deadline=deadline,
-                                 ready_at=ready)
-                return _record(ctx, conn, body, req, dec, deadline, ready, owner,
-                               idempotency_key, digest)
+                now_free = ledger.free_stock(session=conn, part_ids=p.parts)
+                if now_free != p.free:
+                    p.free = now_free
+                    p.dec = decide(p.req, scenario=ctx.scenario, network=ctx.network,
+                                   free_stock=now_free, levels=ctx.levels, deadline=p.deadline,
+                                   ready_at=p.ready)
+                return _record(ctx, conn, p.body, p.req, p.dec, p.deadline, p.ready, p.owner,
+                               p.key, p.digest)
         except _Raced:
             observability.reservation_conflict("retried")
             continue
         except IntegrityError:
             # a concurrent request with the same key committed first: answer as it did
             with ctx.snapshot() as conn:
-                found = _stored(conn, owner, idempotency_key, digest)
+                found = _stored(conn, p.owner, p.key, p.digest)
             if found:
                 return found
             raise

@@ -11,6 +11,7 @@ never the write lock) or :func:`snapshot_engine` (single lock-free statements).
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -78,14 +79,47 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        deferred = conn.get_execution_options().get(READ_OPTION, False)
-        conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+        options = conn.get_execution_options()
+        if options.get(NOWAIT_OPTION, False):
+            _begin_nowait(conn.connection.driver_connection)
+            return
+        conn.exec_driver_sql("BEGIN" if options.get(READ_OPTION, False) else "BEGIN IMMEDIATE")
 
     return engine
 
 
 READ_OPTION = "spares_read"
 """Execution option that marks a read transaction (SQLite: a deferred ``BEGIN``)."""
+NOWAIT_OPTION = "spares_nowait"
+"""Execution option of a write transaction that must not wait for SQLite's write lock:
+``BEGIN IMMEDIATE`` with no busy timeout, :class:`WriterBusy` when another connection holds it."""
+
+
+class WriterBusy(Exception):
+    """Another writer holds the write lock now (a write transaction asked not to wait)."""
+
+
+def _begin_nowait(dbapi_conn: Any) -> None:
+    """``BEGIN IMMEDIATE`` without SQLite's busy handler (restored after): it takes the write
+    lock at once or raises :class:`WriterBusy`."""
+    dbapi_conn.execute("PRAGMA busy_timeout=0")
+    try:
+        dbapi_conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:  # not a lock refusal
+            raise
+        raise WriterBusy(str(exc)) from exc
+    finally:
+        dbapi_conn.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+
+
+def nowait(engine: Engine) -> Engine | None:
+    """``engine`` for write transactions that never wait for the write lock (see
+    :data:`NOWAIT_OPTION`); None where the database does not offer that (PostgreSQL: row
+    locks are taken statement by statement, so a transaction may wait at any of them)."""
+    if engine.dialect.name != "sqlite":
+        return None
+    return engine.execution_options(**{NOWAIT_OPTION: True})
 
 
 def reading(engine: Engine) -> Engine:

@@ -9,7 +9,19 @@ import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import JSON, Boolean, Column, Float, Integer, MetaData, String, Table, bindparam, select
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    cast,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from inventory.db.base import UtcDateTime
@@ -98,3 +110,51 @@ def test_database_errors_are_sqlalchemys(engine) -> None:
         add.run(conn, {"id": 1, "name": "a"})
         with pytest.raises(IntegrityError):
             add.run(conn, {"id": 1, "name": "b"})
+
+
+@pytest.fixture(scope="module")
+def backend(db_url):
+    """The table on each backend (SQLite and, when one answers, PostgreSQL)."""
+    eng = make_engine(db_url, json_serializer=lambda v: orjson.dumps(v).decode(),
+                      json_deserializer=orjson.loads)
+    _META.drop_all(eng)
+    _META.create_all(eng)
+    yield eng
+    _META.drop_all(eng)
+    eng.dispose()
+
+
+@settings(max_examples=25, deadline=None)
+@given(row=rows)
+def test_every_backend_runs_them_on_the_driver_with_the_values_core_gives(backend, row) -> None:
+    """SQLite and PostgreSQL (psycopg) both take the direct path; what it stores and reads
+    equals ``Connection.execute``'s, JSON and instants included."""
+    with backend.begin() as conn:
+        conn.execute(_T.delete())
+        assert Prepared(_BY_ID)._direct(conn) is not None
+        conn.execute(_T.insert(), {"id": 1, **row})
+        assert insert_of(_T, _COLS).run(conn, {"id": 2, **row}) == 1
+        stored = select(_T.c.name, _T.c.at, _T.c.ok, _T.c.x, cast(_T.c.doc, String),
+                        _T.c.note).order_by(_T.c.id)
+        raw = [tuple(r) for r in conn.execute(stored)]
+        assert raw[0] == raw[1]
+        core = tuple(conn.execute(_BY_ID, {"id": 1}).one())
+        assert Prepared(_BY_ID).first(conn, {"id": 2}) == core
+        assert core[1] == row["at"] and core[1].tzinfo is UTC
+
+
+def test_every_backend_counts_updates_and_raises_sqlalchemys_errors(backend) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    bump = Prepared(_T.update().where(_T.c.id == bindparam("k")).values(x=_T.c.x + bindparam("d")))
+    add = insert_of(_T, ("id", "x"))
+    with backend.begin() as conn:
+        conn.execute(_T.delete())
+        add.run(conn, {"id": 1, "x": 1.5})
+        assert bump.run(conn, {"k": 1, "d": 2.0}) == 1
+        assert bump.run(conn, {"k": 9, "d": 2.0}) == 0
+        assert Prepared(select(_T.c.x)).rows(conn, {}) == [(3.5,)]
+    with backend.begin() as conn, pytest.raises(IntegrityError):
+        add.run(conn, {"id": 1, "x": 0.0})
+    with backend.connect() as conn:  # the failed transaction was rolled back
+        assert Prepared(select(_T.c.x)).rows(conn, {}) == [(3.5,)]
