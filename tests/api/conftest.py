@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 import scenarios
 from api.app import build_context, create_app
@@ -29,6 +29,7 @@ from inventory.db.dispatch_models import (
     WebhookOutbox,
     WebhookSubscription,
 )
+from inventory.db.restock_models import RestockRun
 
 NOW = datetime(2025, 6, 4, 2, 0, tzinfo=UTC)
 """The pinned server clock of the API tests: Wednesday 2025-06-04 10:00 in Shanghai, the
@@ -100,3 +101,19 @@ def body(**over):
            "reported_at": "2025-06-04T10:00:00+08:00"}
     out.update(over)
     return out
+
+
+@pytest.fixture
+def planner_api(api, tmp_path):
+    """``api`` with no restock runs stored and their outputs written under ``tmp_path``."""
+    with api.ctx.sessions() as s:
+        s.execute(delete(RestockRun))
+    api.client.app.state.restock_dir = tmp_path / "runs"
+    return api
+
+
+def idempotency_owners(api: Api, operation: str, key: str) -> list[str]:
+    """Owners of the stored answers of ``operation`` under Idempotency-Key ``key``."""
+    with api.ctx.sessions() as s:
+        return list(s.scalars(select(IdempotencyRecord.owner).where(
+            IdempotencyRecord.operation == operation, IdempotencyRecord.idempotency_key == key)))

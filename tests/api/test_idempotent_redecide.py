@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from api.app import create_app
 from api.dispatches.flows import REDECIDE_OPERATION
 from inventory import ledger
-from inventory.db.dispatch_models import DispatchEvent, IdempotencyRecord
-from tests.api.conftest import body
+from inventory.db.dispatch_models import DispatchEvent
+from tests.api.conftest import body, idempotency_owners
 from tests.api.tenant_keys import org_key
 
 
@@ -48,10 +48,7 @@ def fills(api, dispatch_id: str) -> int:
 
 
 def records(api, key: str) -> list[str]:
-    with api.ctx.sessions() as s:
-        return list(s.scalars(select(IdempotencyRecord.owner).where(
-            IdempotencyRecord.operation == REDECIDE_OPERATION,
-            IdempotencyRecord.idempotency_key == key)))
+    return idempotency_owners(api, REDECIDE_OPERATION, key)
 
 
 def test_a_retry_answers_the_first_redecision_and_decides_nothing(api):

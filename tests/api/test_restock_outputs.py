@@ -12,21 +12,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete
 
 from api.app import create_app
 from api.restock import service
 from inventory.db.restock_models import RestockRun
 
 POLL_LIMIT_S = 300.0  # a hang guard for the background thread, not a speed target
-
-
-@pytest.fixture
-def planner_api(api, tmp_path):
-    with api.ctx.sessions() as s:
-        s.execute(delete(RestockRun))
-    api.client.app.state.restock_dir = tmp_path / "runs"
-    return api
 
 
 def _wait(api, run_id: str, until: tuple[str, ...] = ("succeeded", "failed")) -> dict:

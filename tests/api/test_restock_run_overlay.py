@@ -8,20 +8,10 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from sqlalchemy import delete
 
-from inventory.db.restock_models import RestockRun
 from tests.api.test_restock_runs import _wait
 
 SURGE = '[[demand]]\nfactor = 3\n'
-
-
-@pytest.fixture
-def planner_api(api, tmp_path):
-    with api.ctx.sessions() as s:
-        s.execute(delete(RestockRun))
-    api.client.app.state.restock_dir = tmp_path / "runs"
-    return api
 
 
 def _overlay(api, body: str = SURGE) -> dict:

@@ -5,23 +5,12 @@ from __future__ import annotations
 
 import time
 
-import pytest
-from sqlalchemy import delete
-
 from api.restock import service
 from inventory import ledger
 from inventory.db.restock_models import RestockRun
 from optimizer.restock.quarter import Quarter
 
 POLL_LIMIT_S = 300.0  # a hang guard for the background thread, not a speed target
-
-
-@pytest.fixture
-def planner_api(api, tmp_path):
-    with api.ctx.sessions() as s:
-        s.execute(delete(RestockRun))
-    api.client.app.state.restock_dir = tmp_path / "runs"
-    return api
 
 
 def _wait(api, run_id: str) -> dict:

@@ -16,8 +16,8 @@ from sqlalchemy import delete, func, select
 
 from api.app import create_app
 from api.planning.service import CREATE_OVERLAY_OPERATION
-from inventory.db.dispatch_models import IdempotencyRecord
 from inventory.db.planning_models import PlanningAudit, WhatIfOverlay
+from tests.api.conftest import idempotency_owners
 from tests.api.tenant_keys import org_key
 
 SURGE = '[[demand]]\nfactor = 1.5\nregions = ["GZ"]\n'
@@ -47,10 +47,7 @@ def audit_rows(api) -> int:
 
 
 def kept(api, key: str) -> list[str]:
-    with api.ctx.sessions() as s:
-        return list(s.scalars(select(IdempotencyRecord.owner).where(
-            IdempotencyRecord.operation == CREATE_OVERLAY_OPERATION,
-            IdempotencyRecord.idempotency_key == key)))
+    return idempotency_owners(api, CREATE_OVERLAY_OPERATION, key)
 
 
 def test_a_retry_answers_the_first_answer_and_creates_nothing(api):
