@@ -13,9 +13,9 @@ with shared read-only inputs), warm-started from the previous round's availabili
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from time import time as wall_clock
 
 import numpy as np
 
@@ -164,7 +164,7 @@ def marginal_paths(problem: StockingProblem, prices: np.ndarray, pool: ColumnPoo
     A_warm = np.zeros((P, L))
     has_warm = False
     for rnd in range(max_rounds):
-        if active.size == 0 or (stop_at is not None and time.time() >= stop_at):
+        if active.size == 0 or (stop_at is not None and wall_clock() >= stop_at):
             break
         sub = subproblem(problem, active)
         ev = evaluate_parts(sub, S[active], tol=LOOP_TOL, with_fill=False,

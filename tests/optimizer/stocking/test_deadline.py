@@ -37,7 +37,7 @@ def test_a_path_stops_at_the_round_where_the_clock_passes(monkeypatch: pytest.Mo
                            stop_ratio=1e-12, max_rounds=3)
     assert full.sum() > three.sum()  # the path is longer than three rounds
     ticks = count(1000)
-    monkeypatch.setattr(columns.time, "time", lambda: float(next(ticks)))
+    monkeypatch.setattr(columns, "wall_clock", lambda: float(next(ticks)))  # this module only
     cut = marginal_paths(pr, _prices(pr), ColumnPool(pr.n_locations, pr.n_classes),
                          stop_ratio=1e-12, stop_at=1002.5)
     assert np.array_equal(cut, three)
