@@ -1,7 +1,8 @@
 """`spares users ...`: the planner workspace's people (log in at ``/`` with a password):
-create, list, set a password, disable. Passwords are stored only as Argon2 hashes; a password
-is typed at a hidden prompt, or read from standard input with ``--password-stdin``. A user
-belongs to an organization (``--organization``, default ``org_default``) and acts as it."""
+create, list, set a password, move to another organization, disable. Passwords are stored
+only as Argon2 hashes; a password is typed at a hidden prompt, or read from standard input
+with ``--password-stdin``. A user belongs to an organization (``--organization``, default
+``org_default``) and acts as it."""
 
 from __future__ import annotations
 
@@ -97,6 +98,27 @@ def password(username: str = typer.Argument(..., help="the user"),
     new = _password(password_stdin)
     _run(url, lambda s: set_password(session=s, username=username, password=new))
     Console().print(f"password of {username!r} changed; its sessions ended")
+
+
+@app.command("move")
+def move(username: str = typer.Argument(..., help="the user"),
+         organization: str = typer.Option(..., "--organization", "--org",
+                                           help="id or name of the organization the user "
+                                                "acts as from now on"),
+         url: str | None = typer.Option(None, "--url", help=URL_HELP)) -> None:
+    """Move a user to another organization; the user's open sessions end."""
+    from api.auth.service import find_organization
+    from api.ui.people import move_user
+
+    def moved(s) -> tuple[str, bool]:
+        row, changed = move_user(session=s, username=username, organization=organization)
+        org = find_organization(session=s, ref=row.organization_id)
+        return (org.name if org else row.organization_id), changed
+
+    org_name, changed = _run(url, moved)
+    Console().print(f"moved {username!r} to organization {org_name!r}; its sessions ended"
+                    if changed else f"{username!r} is of organization {org_name!r} already; "
+                    "nothing changed", highlight=False)
 
 
 @app.command("disable")

@@ -10,12 +10,15 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
-from api.ui import designs
+from api.problems import Problem
+from api.ui import designs, submit
 from api.ui import format as fmt
 from api.ui.session import check_change, current_user
 from api.ui.views import page
 
 router = APIRouter(include_in_schema=False)
+START_DESIGN = "workspace POST /designs"
+"""The idempotency operation of the start-design form (:mod:`api.ui.submit`)."""
 
 
 def _form(request: Request, user, *, status_code: int = 200, error: str | None = None,
@@ -37,8 +40,10 @@ def start_design(request: Request, method: Annotated[str, Form(max_length=20)] =
                  max_new: Annotated[str, Form(max_length=6)] = "",
                  open_ids: Annotated[list[str], Form(alias="open", max_length=200)] = [],  # noqa: B006
                  close_ids: Annotated[list[str], Form(alias="close", max_length=200)] = [],  # noqa: B006
-                 csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
-    """Queue a design; a bad field answers the form again (422) naming it, nothing queued."""
+                 csrf: Annotated[str, Form(max_length=100)] = "",
+                 token: submit.SubmissionToken = "") -> Response:
+    """Queue a design; a bad field answers the form again (422) naming it, nothing queued. The
+    same form posted again (its submission token) answers the first design, queuing none."""
     user = current_user(request)
     check_change(request, user, csrf)
     scenario = request.app.state.ctx.scenario
@@ -53,16 +58,24 @@ def start_design(request: Request, method: Annotated[str, Form(max_length=20)] =
             error = f"At most new locations: {max_new!r} is not a whole number of 0 or more."
         else:
             limit = int(max_new.strip())
+    location = ""
     if not error:
-        try:
+        def start() -> str:
             job = designs.start_design(scenario, method=method, budget=amount, max_new=limit,
                                        force_open=open_ids, force_closed=close_ids,
                                        started_by=user.name)
+            return f"/designs/{job.id}"
+
+        try:
+            location = submit.once(request.app.state.ctx, user, operation=START_DESIGN,
+                                   token=token, request=values, start=start)
         except ValueError as exc:
             error = str(exc)[:1].upper() + str(exc)[1:]
+        except Problem as exc:  # the token came before with other values
+            error = submit.reused(exc) or exc.detail
     if error:
         return _form(request, user, status_code=422, error=error, values=values)
-    return RedirectResponse(f"/designs/{job.id}", status_code=303)
+    return RedirectResponse(location, status_code=303)
 
 
 @router.get("/designs/{design_id}", response_class=HTMLResponse)

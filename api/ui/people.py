@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.auth.service import default_organization, find_organization
-from inventory.db.dispatch_models import DEFAULT_ORGANIZATION_ID
+from inventory.db.dispatch_models import DEFAULT_ORGANIZATION_ID, Organization
 from inventory.db.people_models import PlannerUser, SessionSecret
 
 SCOPES = ("planner", "viewer")
@@ -55,6 +55,19 @@ def _check_password(password: str) -> None:
         raise UserError("password: at most 1000 characters")
 
 
+def _organization(session: Session, ref: str) -> Organization:
+    """The organization ``ref`` (its id or name; the default one made if missing); UserError
+    naming ``organization`` when malformed or unknown."""
+    if not ref.strip() or len(ref) > 200 or not ref.isprintable():
+        raise UserError("organization: an organization's id or name (1 to 200 printable "
+                        "characters)")
+    org = (default_organization(session=session) if ref == DEFAULT_ORGANIZATION_ID
+           else find_organization(session=session, ref=ref.strip()))
+    if org is None:
+        raise UserError(f"organization: no organization {ref!r} (an id or a name)")
+    return org
+
+
 def create_user(*, session: Session, username: str, display_name: str, password: str,
                 scope: str, organization: str = DEFAULT_ORGANIZATION_ID,
                 now: datetime | None = None) -> PlannerUser:
@@ -70,13 +83,7 @@ def create_user(*, session: Session, username: str, display_name: str, password:
     if scope not in SCOPES:
         raise UserError(f"scope: one of {', '.join(SCOPES)}")
     _check_password(password)
-    if not organization.strip() or len(organization) > 200 or not organization.isprintable():
-        raise UserError("organization: an organization's id or name (1 to 200 printable "
-                        "characters)")
-    org = (default_organization(session=session) if organization == DEFAULT_ORGANIZATION_ID
-           else find_organization(session=session, ref=organization.strip()))
-    if org is None:
-        raise UserError(f"organization: no organization {organization!r} (an id or a name)")
+    org = _organization(session, organization)
     if session.scalar(select(PlannerUser.id).where(PlannerUser.username == username)):
         raise UserError(f"username: {username!r} is taken")
     row = PlannerUser(id="usr_" + secrets.token_hex(6), username=username,
@@ -114,6 +121,23 @@ def disable_user(*, session: Session, username: str, now: datetime | None = None
         row.session_version += 1
         session.flush()
     return row
+
+
+def move_user(*, session: Session, username: str, organization: str) -> tuple[PlannerUser, bool]:
+    """Make the user one of ``organization`` (its id or name); every session of the user ends,
+    since a session's organization decides what it sees. Returns the user and whether it moved
+    (False: it was of that organization already, nothing changed). UserError naming the field
+    for an unknown user or organization."""
+    row = find_user(session=session, username=username)
+    if row is None:
+        raise UserError(f"username: no user {username!r}")
+    org = _organization(session, organization)
+    if row.organization_id == org.id:
+        return row, False
+    row.organization_id = org.id
+    row.session_version += 1
+    session.flush()
+    return row, True
 
 
 def list_users(*, session: Session) -> list[PlannerUser]:

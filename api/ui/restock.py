@@ -8,17 +8,20 @@ created with), and who sees which runs follows the API's rule (:func:`tenant`)."
 
 from __future__ import annotations
 
+import json
 import math
+from types import SimpleNamespace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from api.inputs import identifier
 from api.problems import Problem
 from api.restock import service
 from api.restock.views import MAX_QUEUED_RUNS
 from api.ui import format as fmt
+from api.ui import submit
 from api.ui.session import check_change, current_user
 from api.ui.views import page
 
@@ -96,19 +99,31 @@ def runs_page(request: Request) -> HTMLResponse:
 def start_run(request: Request, quarter: Annotated[str, Form(max_length=10)] = "",
               budget: Annotated[str, Form(max_length=40)] = "",
               overlay: Annotated[str, Form(max_length=100)] = "",
-              csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
+              csrf: Annotated[str, Form(max_length=100)] = "",
+              token: submit.SubmissionToken = "") -> Response:
     """Queue a run; with ``overlay`` (a stored what-if's id) on the changed network, checked
-    as ``POST /v1/restock-runs`` checks it (:func:`api.restock.service.what_if_for`)."""
+    as ``POST /v1/restock-runs`` checks it (:func:`api.restock.service.what_if_for`). The
+    form's submission token is the start's Idempotency-Key (as in the API): the same form
+    posted again answers the first run, queuing none."""
     user = current_user(request)
     check_change(request, user, csrf)
     ctx = request.app.state.ctx
     error = None
     try:
-        service.parse_quarter(quarter.strip().upper())
+        parsed = str(service.parse_quarter(quarter.strip().upper()))
     except (ValueError, Problem):
         error = f"Quarter: {quarter!r} is not a quarter like 2027Q1."
     amount, bad = fmt.form_amount(budget, positive=False)
     error = bad or error  # a bad budget is reported over a bad quarter
+    if error is None and token:  # answered before the checks (a full queue, a gone overlay)
+        asked = SimpleNamespace(quarter=parsed, budget=amount, overlay=overlay.strip() or None)
+        try:
+            found = service.started_with(ctx, owner=user.org, key=token, body=asked)
+        except Problem as exc:
+            error = submit.reused(exc) or exc.detail
+        else:
+            if found is not None:
+                return RedirectResponse(f"/restock/{found.response['id']}", status_code=303)
     what_if = None
     if error is None and overlay.strip():
         try:
@@ -127,7 +142,10 @@ def start_run(request: Request, quarter: Annotated[str, Form(max_length=10)] = "
                                 quarter=quarter.strip().upper(), budget=amount,
                                 out_root=service.runs_dir(getattr(request.app.state,
                                                                   "restock_dir", None)),
+                                idempotency_key=token or None,
                                 what_if=what_if, overlay_ref=overlay.strip() or None)
+    if isinstance(view, JSONResponse):  # a concurrent post of the form queued it first
+        view = json.loads(view.body)
     return RedirectResponse(f"/restock/{view['id']}", status_code=303)
 
 

@@ -27,7 +27,7 @@ from sqlalchemy import select
 from api.auth.models import Principal, Scope
 from api.auth.service import authenticate, principal_of, usable
 from api.ui import people
-from inventory.db.dispatch_models import ApiKey
+from inventory.db.dispatch_models import ApiKey, Organization
 from inventory.db.people_models import PlannerUser
 
 COOKIE = "spares_ui"
@@ -50,11 +50,13 @@ class Forbidden(Exception):
 
 @dataclass(frozen=True)
 class User:
-    """The signed-in key: its principal, whether it may change things, its CSRF token."""
+    """The signed-in key: its principal, whether it may change things, its CSRF token and its
+    organization as the header shows it (the name, else the id)."""
 
     principal: Principal
     can_change: bool
     csrf: str
+    organization: str = ""
 
     @property
     def name(self) -> str:
@@ -131,6 +133,19 @@ def lookup(request: Request, key: str) -> Principal | None:
     return found
 
 
+def organization_label(request: Request, org_id: str) -> str:
+    """The organization's name (its id when it has none or is gone), cached as the keys are."""
+    ctx = request.app.state.ctx
+    cache_key = f"ui-org:{org_id}"
+    label = ctx.key_cache.get(cache_key)
+    if label is None:
+        with ctx.sessions() as session:
+            org = session.get(Organization, org_id)
+            label = (org.name if org is not None else "") or org_id
+        ctx.key_cache[cache_key] = label
+    return label
+
+
 def may_look(p: Principal) -> bool:
     return p.has(Scope.PLANNER) or Scope.VIEWER in p.scopes
 
@@ -148,7 +163,8 @@ def current_user(request: Request) -> User:
         raise LoginRequired
     if not may_look(p):
         raise Forbidden(f"{p.name!r} has neither the 'planner' nor the 'viewer' scope")
-    return User(p, p.has(Scope.PLANNER), csrf_token(secret, data.sid))
+    return User(p, p.has(Scope.PLANNER), csrf_token(secret, data.sid),
+                organization_label(request, p.organization_id))
 
 
 def check_change(request: Request, user: User, form_token: str | None) -> None:

@@ -18,9 +18,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from api.auth.service import hash_key
+from api.problems import Problem
 from api.ui import compare as comparing
 from api.ui import format as fmt
-from api.ui import people, plans
+from api.ui import people, plans, submit
 from api.ui.board import board
 from api.ui.netmap import network_map
 from api.ui.overview import overview
@@ -41,8 +42,11 @@ from optimizer.stocking.methods import DEPRECATED, METHODS
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 templates.env.filters.update(fmt.FILTERS)
+templates.env.globals["submission_token"] = submit.new_token  # a fresh one per rendered form
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
+START_PLAN = "workspace POST /plans"
+"""The idempotency operation of the start-plan form (:mod:`api.ui.submit`)."""
 SORTABLE = ("part_id", "part_name", "depot_id", "location_name", "location_kind", "base_stock",
             "unit_cost", "value")
 COLUMN_NAMES = {"part_id": "Part", "part_name": "Part name", "depot_id": "Location",
@@ -147,7 +151,9 @@ def plans_page(request: Request) -> HTMLResponse:
 def start_plan(request: Request, method: Annotated[str, Form(max_length=20)] = METHODS[0],
                budget: Annotated[str, Form(max_length=40)] = "",
                frontier: Annotated[str | None, Form(max_length=10)] = None,
-               csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
+               csrf: Annotated[str, Form(max_length=100)] = "",
+               token: submit.SubmissionToken = "") -> Response:
+    """Queue a plan; a post of the same form again (its submission token) queues no second."""
     user = current_user(request)
     check_change(request, user, csrf)
     ctx = request.app.state.ctx
@@ -160,10 +166,23 @@ def start_plan(request: Request, method: Annotated[str, Form(max_length=20)] = M
                     plans=plans.list_plans(), methods=METHODS, error=error)
     from api.planning.service import active_overrides
 
-    job = plans.start_plan(ctx.scenario, ctx.network, method=method, budget=amount,
-                           frontier=frontier is not None, started_by=user.name,
-                           overrides=active_overrides(ctx), clock=ctx.now)
-    return RedirectResponse(f"/plans/{job.id}", status_code=303)
+    overrides = active_overrides(ctx)
+
+    def start() -> str:
+        job = plans.start_plan(ctx.scenario, ctx.network, method=method, budget=amount,
+                               frontier=frontier is not None, started_by=user.name,
+                               overrides=overrides, clock=ctx.now)
+        return f"/plans/{job.id}"
+
+    try:
+        location = submit.once(ctx, user, operation=START_PLAN, token=token, start=start,
+                               request={"method": method, "budget": amount,
+                                        "frontier": frontier is not None})
+    except Problem as exc:  # the token came before with other values
+        return page(request, "plans.html", user, status_code=exc.status, nav="plans",
+                    plans=plans.list_plans(), methods=METHODS,
+                    error=submit.reused(exc) or exc.detail)
+    return RedirectResponse(location, status_code=303)
 
 
 @router.get("/plans/{plan_id}", response_class=HTMLResponse)

@@ -9,18 +9,22 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.inputs import identifier
 from api.planning import service
+from api.planning.models import OverlayOut
 from api.problems import Problem
-from api.ui import plans
+from api.ui import plans, submit
 from api.ui.session import User, check_change, current_user
 from api.ui.views import page
 from optimizer.stocking.methods import METHODS
 from scenarios.overlay import describe, parse_overlay
 
 router = APIRouter(include_in_schema=False)
+PLAN_OVERLAY = "workspace POST /what-ifs/{id}/plan"
+"""The idempotency operation of a what-if's plan form (:mod:`api.ui.submit`)."""
 OverlayId = Annotated[identifier(40), Path()]
 BODY_MAX = 64_000
 EXAMPLE = '''# Scale demand, add or remove locations, change contract terms (docs/what-if.md).
@@ -52,7 +56,8 @@ def _base_plan(exclude_overlay: bool = True) -> plans.PlanJob | None:
 
 
 def _overlay_page(request: Request, user: User, ov: dict[str, Any], *, status_code: int = 200,
-                  error: str | None = None, body: str | None = None) -> HTMLResponse:
+                  error: str | None = None, body: str | None = None,
+                  plan_error: str | None = None) -> HTMLResponse:
     text = ov["body"] if body is None else body
     try:
         lines = describe(parse_overlay(ov["body"]))
@@ -61,7 +66,7 @@ def _overlay_page(request: Request, user: User, ov: dict[str, Any], *, status_co
     runs = [j for j in plans.list_plans() if j.overlay == ov["name"]]
     return page(request, "whatif.html", user, status_code=status_code, nav="whatifs", ov=ov,
                 body=text, lines=lines, runs=runs, base=_base_plan(), methods=METHODS,
-                error=error)
+                error=error, plan_error=plan_error)
 
 
 @router.get("/what-ifs", response_class=HTMLResponse)
@@ -72,19 +77,31 @@ def overlays_page(request: Request) -> HTMLResponse:
                 example=EXAMPLE, ov_name="")
 
 
+def _answer(view: dict[str, Any]) -> dict[str, Any]:
+    """The stored first answer of a create: what ``POST /v1/overlays`` answers (they share the
+    idempotency operation)."""
+    return jsonable_encoder(OverlayOut.model_validate(
+        {**view, "changes": describe(parse_overlay(view["body"]))}))
+
+
 @router.post("/what-ifs")
 def create_overlay(request: Request, name: Annotated[str, Form(max_length=200)] = "",
                    body: Annotated[str, Form(max_length=BODY_MAX)] = "",
-                   csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
+                   csrf: Annotated[str, Form(max_length=100)] = "",
+                   token: submit.SubmissionToken = "") -> Response:
+    """Create an overlay; the same form posted again (its submission token, as the
+    Idempotency-Key of ``POST /v1/overlays``) answers the first overlay, creating none."""
     user = current_user(request)
     check_change(request, user, csrf)
     ctx = request.app.state.ctx
     try:
-        ov = service.save_overlay(ctx, actor=user.name, owner=user.org, name=name, body=body)
+        ov, _ = service.create_overlay_once(ctx, actor=user.name, name=name, body=body,
+                                            owner=user.org, created_by=user.principal.key_id,
+                                            idempotency_key=token or None, render=_answer)
     except Problem as exc:
         return page(request, "whatifs.html", user, status_code=exc.status, nav="whatifs",
-                    overlays=service.list_overlays(ctx), example=body, ov_name=name,
-                    error=_problem_text(exc))
+                    overlays=service.list_overlays(ctx, tenant=user.principal.tenant),
+                    example=body, ov_name=name, error=submit.reused(exc) or _problem_text(exc))
     return RedirectResponse(f"/what-ifs/{ov['id']}", status_code=303)
 
 
@@ -123,11 +140,20 @@ def update_overlay(request: Request, overlay_id: OverlayId,
 @router.post("/what-ifs/{overlay_id}/plan")
 def plan_overlay(request: Request, overlay_id: OverlayId,
                  method: Annotated[str, Form(max_length=20)] = METHODS[0],
-                 csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
-    """Plan the overlaid network as a background job, with the active overrides."""
+                 csrf: Annotated[str, Form(max_length=100)] = "",
+                 token: submit.SubmissionToken = "") -> Response:
+    """Plan the overlaid network as a background job, with the active overrides; the same form
+    posted again (its submission token) answers the first job, starting none."""
     user = current_user(request)
     check_change(request, user, csrf)
     ctx = request.app.state.ctx
+    asked = {"overlay_id": overlay_id, "method": method}
+    try:
+        done = submit.replayed(ctx, user, operation=PLAN_OVERLAY, token=token, request=asked)
+    except Problem as exc:
+        return _plan_refused(request, user, overlay_id, exc)
+    if done is not None:  # answered before the checks: the overlay may be gone since
+        return RedirectResponse(done, status_code=303)
     try:
         ov = service.get_overlay(ctx, overlay_id)
         overlay, scenario = service.check_overlay(ctx.scenario, ov["body"])
@@ -139,11 +165,33 @@ def plan_overlay(request: Request, overlay_id: OverlayId,
     from optimizer.travel import TravelNetwork
 
     network = ctx.network if scenario.depots == ctx.scenario.depots else TravelNetwork(scenario)
-    job = plans.start_plan(scenario, network, method=method, budget=None, frontier=False,
-                           started_by=user.name, overlay=ov["name"],
-                           overlay_lines=describe(overlay),
-                           overrides=service.active_overrides(ctx, scenario), clock=ctx.now)
-    return RedirectResponse(f"/plans/{job.id}", status_code=303)
+    overrides = service.active_overrides(ctx, scenario)
+
+    def start() -> str:
+        job = plans.start_plan(scenario, network, method=method, budget=None, frontier=False,
+                               started_by=user.name, overlay=ov["name"],
+                               overlay_lines=describe(overlay), overrides=overrides,
+                               clock=ctx.now)
+        return f"/plans/{job.id}"
+
+    try:
+        location = submit.once(ctx, user, operation=PLAN_OVERLAY, token=token, request=asked,
+                               start=start)
+    except Problem as exc:  # a concurrent post of the token with other values
+        return _plan_refused(request, user, overlay_id, exc)
+    return RedirectResponse(location, status_code=303)
+
+
+def _plan_refused(request: Request, user: User, overlay_id: str, exc: Problem) -> HTMLResponse:
+    """The what-if's page again with the plan form's error (its token sent before with other
+    values), or the error page when the what-if is gone."""
+    try:
+        ov = service.get_overlay(request.app.state.ctx, overlay_id)
+    except Problem as gone:
+        return page(request, "error.html", user, status_code=gone.status, title=gone.title,
+                    detail=gone.detail)
+    return _overlay_page(request, user, ov, status_code=exc.status,
+                         plan_error=submit.reused(exc) or _problem_text(exc))
 
 
 @router.post("/what-ifs/{overlay_id}/delete")

@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 
 import pytest
 from itsdangerous import URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from api.auth.service import create_organization, revoke_key
@@ -247,3 +248,39 @@ def test_users_create_takes_an_organization(migrated_url):
                             "planner", "--org", org_id, "--password-stdin",
                             "--url", migrated_url], input=PASSWORD + "\n")
     assert r.exit_code == 0 and f"of organization {name!r}" in r.output, r.output
+
+
+def test_users_move_refuses_an_unknown_user_or_organization_and_changes_nothing(migrated_url):
+    """``users move`` names the unknown argument (exit 2, no traceback); the user keeps its
+    organization and its session version (its sessions go on)."""
+    runner = CliRunner(env={"COLUMNS": "200"})
+    name = f"partner-{uuid.uuid4().hex[:6]}"
+    assert runner.invoke(cli, ["orgs", "create", "--name", name, "--url", migrated_url]
+                         ).exit_code == 0
+    r = runner.invoke(cli, ["users", "create", "--username", "mo", "--name", "Mo", "--scope",
+                            "viewer", "--password-stdin", "--url", migrated_url],
+                      input=PASSWORD + "\n")
+    assert r.exit_code == 0, r.output
+
+    def state() -> tuple[str, int]:
+        engine = create_engine(migrated_url)
+        with Session(engine) as s:
+            row = s.scalar(select(PlannerUser).where(PlannerUser.username == "mo"))
+            out = (row.organization_id, row.session_version)
+        engine.dispose()
+        return out
+
+    before = state()
+    for args, words in ((["mo", "--organization", "no-such-org"], ("organization", "no-such-org")),
+                        (["nobody", "--organization", name], ("username", "no user 'nobody'")),
+                        (["mo", "--organization", " "], ("organization",))):
+        r = runner.invoke(cli, ["users", "move", *args, "--url", migrated_url])
+        assert r.exit_code == 2 and all(w in r.output for w in words), r.output
+        assert r.exception is None or isinstance(r.exception, SystemExit)
+        assert state() == before
+    r = runner.invoke(cli, ["users", "move", "mo", "--org", name, "--url", migrated_url])
+    assert r.exit_code == 0 and f"moved 'mo' to organization {name!r}" in r.output, r.output
+    after = state()
+    assert after[0] != before[0] and after[1] == before[1] + 1  # its sessions end
+    listed = runner.invoke(cli, ["users", "list", "--url", migrated_url]).output
+    assert name in next(line for line in listed.splitlines() if " mo " in line)

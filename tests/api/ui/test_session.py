@@ -11,14 +11,18 @@ import uuid
 
 import pytest
 from sqlalchemy import delete, update
+from typer.testing import CliRunner
 
+from api.cli.main import app as cli
 from api.ui import people
-from inventory.db.dispatch_models import DEFAULT_ORGANIZATION_ID, WebhookOutbox
+from api.ui.session import COOKIE
+from inventory.db.dispatch_models import DEFAULT_ORGANIZATION_ID, Organization, WebhookOutbox
 from inventory.db.people_models import PlannerUser
 from inventory.db.planning_models import PlanningAudit, StockOverride, WhatIfOverlay
 from tests.api.conftest import body
 from tests.api.tenant_keys import org_key
 from tests.api.ui.conftest import LOGIN_TOKEN
+from tests.api.ui.conftest import http_login as key_login
 
 PASSWORD = "a long enough secret 42"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -113,3 +117,69 @@ def test_a_users_changes_belong_to_its_organization_and_viewers_see_their_own(ap
     listed = api.client.get("/what-ifs").text
     assert "A surge" in listed and "B surge" not in listed
     assert api.client.get(f"/what-ifs/{b_overlay}").status_code == 404
+
+
+ORG_IN_HEADER = re.compile(r'id="user-org"[^>]*>of ([^<]+)<')
+
+
+def header_org(api, path: str = "/") -> str:
+    page = api.client.get(path)
+    assert page.status_code == 200, page.text[-500:]
+    return ORG_IN_HEADER.search(page.text).group(1)
+
+
+def test_the_header_names_the_signed_in_persons_organization(api, two_orgs):
+    login(api, "bea", "viewer", organization="partner-b")
+    assert {header_org(api, p) for p in ("/", "/plans", "/what-ifs", "/overrides", "/restock",
+                                         "/dispatches", "/worklist")} == {"partner-b"}
+    login(api, "ann", "viewer")  # another person, of another organization
+    assert {header_org(api, p) for p in ("/", "/what-ifs")} == {"default"}
+    key_login(api, api.keys["b-planner"])  # a key's session: the key's organization
+    assert header_org(api, "/plans") == "partner-b"
+    named = update(Organization).where(Organization.id == two_orgs)
+    with api.ctx.sessions(write=True) as s:  # an organization without a name: its id
+        s.execute(named.values(name=""))
+    try:
+        api.ctx.key_cache.clear()
+        assert header_org(api, "/plans") == two_orgs
+    finally:
+        with api.ctx.sessions(write=True) as s:
+            s.execute(named.values(name="partner-b"))
+
+
+def relogin(api, username: str) -> None:
+    c = api.client
+    c.cookies.clear()
+    token = LOGIN_TOKEN.search(c.get("/login").text).group(1)
+    r = c.post("/login", data={"username": username, "password": PASSWORD, "login_token": token,
+                               "next": "/"}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+
+
+def test_a_moved_user_loses_its_sessions_and_then_sees_the_new_organizations_data(
+        api, two_orgs, migrated_url):
+    for who, name in (("planner", "A surge"), ("b-planner", "B surge")):
+        r = api.client.post("/v1/overlays", json={"name": name, "body": SURGE}, headers=api.h(who))
+        assert r.status_code == 201, r.text
+    login(api, "bea", "viewer", organization="partner-b")
+    listed = api.client.get("/what-ifs").text
+    assert "B surge" in listed and "A surge" not in listed
+    old = api.client.cookies[COOKIE]
+    runner = CliRunner()
+    r = runner.invoke(cli, ["users", "move", "bea", "--organization", "default",
+                            "--url", migrated_url])
+    assert r.exit_code == 0 and "moved 'bea' to organization 'default'" in r.output, r.output
+    api.ctx.key_cache.clear()  # the server checks a session again within key_cache_seconds
+    api.client.cookies.set(COOKIE, old)
+    r = api.client.get("/what-ifs", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+    relogin(api, "bea")
+    listed = api.client.get("/what-ifs").text
+    assert "A surge" in listed and "B surge" not in listed
+    assert header_org(api, "/what-ifs") == "default"
+    # moving to the organization the user is of already changes nothing: the session stays
+    r = runner.invoke(cli, ["users", "move", "bea", "--org", DEFAULT_ORGANIZATION_ID,
+                            "--url", migrated_url])
+    assert r.exit_code == 0 and "nothing changed" in r.output, r.output
+    api.ctx.key_cache.clear()
+    assert api.client.get("/what-ifs", follow_redirects=False).status_code == 200
