@@ -272,6 +272,16 @@ def plan_restock(inp: RestockInputs, budget: float | None = None, *,
         floor = grown
     if floor_units is not None:
         floor, final = contract_floor(model, lines, before, final, floor_units, min_gain)
+        if cap is not None and _spend(unit, final.qty) > _left(cap, inp, floor) + 1e-6:
+            # the rounds ran out with the valued buys over what the contractual units leave:
+            # fit them in what the minimums would take with no valued line at all (never less
+            # than they take now), so the cap holds
+            floor0 = np.clip(floor_units - lines.positions(before, np.zeros_like(final.qty)), 0,
+                             None)
+            capped = fit(lines, order, final.qty, _left(cap, inp, floor0))
+            final = prune(model, lines, before + floor0, capped, min_gain, gains=final.gains,
+                          stale=np.isin(lines.part, lines.part[capped != final.qty]))
+            floor, final = contract_floor(model, lines, before, final, floor_units, min_gain)
     reason = "budget" if max_step is None or (budget is not None and budget <= max_step) \
         else "step_cap"
     contractual = contract_table(inp, model, lines.positions(before, final.qty) + floor, floor,
@@ -279,6 +289,16 @@ def plan_restock(inp: RestockInputs, budget: float | None = None, *,
     return _assemble(inp, lines, before, planned, final, order, repairs0, sent0, credit0,
                      model.classes, budget, max_step, min_gain, reason, excess_quarters,
                      floor, contractual)
+
+
+def _spend(unit: np.ndarray, qty: np.ndarray) -> float:
+    """Money of the lines at quantities ``qty``."""
+    return float(unit @ qty)
+
+
+def _left(cap: float, inp: RestockInputs, floor: np.ndarray) -> float:
+    """What ``cap`` leaves for valued lines after the contractual units ``floor`` (P, L)."""
+    return max(cap - float(inp.unit_cost @ floor.sum(axis=1)), 0.0)
 
 
 def contract_floor(model: OrderModel, lines: Lines, before: np.ndarray, valued: Valued,

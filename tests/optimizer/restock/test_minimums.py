@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
@@ -122,6 +122,9 @@ def test_a_minimum_the_stock_meets_orders_nothing() -> None:
        gain=arrays(np.float64, (2, 3), elements=st.sampled_from([-0.5, 0.0, 0.0005, 0.2, 1.0])),
        minimum=arrays(np.int64, (2, 3), elements=st.integers(0, 5)),
        budget=st.one_of(st.none(), st.floats(0, 2000)))
+@example(target=np.zeros((2, 3), dtype=np.int64), on_hand=np.array([[2, 0, 0], [0, 0, 0]]),
+         gain=np.full((2, 3), 0.2), minimum=np.full((2, 3), 4), budget=1540.0)  # more cut
+# rounds than MAX_CAP_ROUNDS: a valued buy of 180 was kept beside minimums taking 1,720
 def test_minimums_always_hold_and_valued_buys_keep_to_the_budget(target, on_hand, gain, minimum,
                                                                  budget) -> None:
     inp = make_inputs(target, on_hand, unit_cost=[100.0, 60.0], defective=np.zeros((2, 3)))
