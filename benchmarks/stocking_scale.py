@@ -48,7 +48,7 @@ def run_mode(problem_file: str, mode: str, max_runtime: float, gap: float) -> di
         problem = pickle.load(fh)
     params = SolveParams()
     P, L = problem.n_parts, problem.n_locations
-    chunk = params.chunk_parts(L)
+    chunk = params.chunk_parts(L, P)
     out: dict = {"mode": mode, "chunk_parts": chunk, "tasks_per_pass": -(-P // chunk)}
     t = time.perf_counter()
     cluster = connect(mode, use_env=False)

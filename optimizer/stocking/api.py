@@ -227,4 +227,4 @@ def _evaluate(problem: StockingProblem, S: np.ndarray, cluster: Cluster | None,
     from optimizer.stocking.chunks import evaluate_levels
 
     return evaluate_levels(problem, S, cluster=cluster,
-                           chunk_parts=params.chunk_parts(problem.n_locations))
+                           chunk_parts=params.chunk_parts(problem.n_locations, problem.n_parts))

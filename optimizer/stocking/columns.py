@@ -108,7 +108,7 @@ def evaluate_columns(problem: StockingProblem, parts: np.ndarray, levels: np.nda
     levels = np.asarray(levels, dtype=np.int64)
     if parts.size == 0:
         return
-    n = chunk_parts or SolveParams().chunk_parts(problem.n_locations)
+    n = chunk_parts or SolveParams().chunk_parts(problem.n_locations, problem.n_parts)
     chunks, handles = chunk_inputs(problem, n, cluster)
     which = parts // n
     tasks, groups = [], []
@@ -229,7 +229,7 @@ def paths(problem: StockingProblem, prices: np.ndarray, pool: ColumnPool, *,
     S = np.zeros((P, L), dtype=np.int64) if start is None else start.astype(np.int64).copy()
     active = np.arange(P) if parts is None else np.asarray(parts, dtype=np.int64)
     kw.pop("progress", None)  # per-round callbacks cannot follow the chunks to the workers
-    n = chunk_parts or SolveParams().chunk_parts(L)
+    n = chunk_parts or SolveParams().chunk_parts(L, P)
     chunks, handles = chunk_inputs(problem, n, cluster)
     tasks, used = [], []
     for c, h in zip(chunks, handles, strict=True):

@@ -259,7 +259,8 @@ def evaluate_parts(problem: StockingProblem, S: np.ndarray, *, tol: float = 1e-1
 
     The fixed point runs on the preference lists restricted to stocked locations
     (:func:`compact_lists`, exact), damped and Anderson-accelerated per part
-    (:func:`_anderson_step`). ``initial_availability``
+    (:func:`_anderson_step`), each part until its own availabilities move less than ``tol``
+    (:func:`_fixed_point`). ``initial_availability``
     (P, L) warm-starts it (e.g. from the evaluation of nearby levels); ``with_fill=False``
     skips the (N, K) ``stream_fill`` output (an (N, 0) array then), which the solvers do not need.
     """
@@ -278,53 +279,7 @@ def evaluate_parts(problem: StockingProblem, S: np.ndarray, *, tol: float = 1e-1
         A = stocked.astype(float)
     else:
         A = np.where(stocked, initial_availability, 0.0)
-    # The iteration works on transposed (K', N) copies, list position first, so every per-
-    # position step reads contiguous memory; padding points at an extra always-zero entry.
-    flat_t = np.ascontiguousarray(np.where(ok, flat, P * L).T)
-    A_ext = np.zeros(P * L + 1)
-    it = 0
-    dX: list[np.ndarray] = []
-    dF: list[np.ndarray] = []
-    A_prev = g_prev = None
-    K = loc.shape[1]
-    width = K
-    while True:
-        it += 1
-        # Positions whose prefix (probability that every earlier location is out) is below
-        # TAIL_EPS for every stream fill at most that much: they are left out (see TAIL_EPS).
-        A_ext[:-1] = A.ravel()
-        a_t = A_ext[flat_t[:width]]  # (width, N)
-        out_t = 1.0 - a_t
-        prefix_t = np.empty_like(a_t)
-        prefix_t[0] = 1.0
-        for k in range(1, width):
-            np.multiply(prefix_t[k - 1], out_t[k - 1], out=prefix_t[k])
-        miss = prefix_t[-1] * out_t[-1]
-        if width < K and miss.max(initial=0.0) > TAIL_EPS:
-            width = K
-            continue
-        live = np.nonzero(prefix_t.max(axis=1) > TAIL_EPS)[0]
-        fill_t = prefix_t * a_t
-        fill_t *= rate
-        direct = np.bincount(flat_t[:width].ravel(), weights=fill_t.ravel(), minlength=P * L + 1)
-        width = min(width, int(live[-1]) + 2) if live.size else 1
-        direct = direct[:-1] + np.bincount(primary_flat, weights=rate * miss, minlength=P * L)
-        lam = location_rates(problem, direct.reshape(P, L), order)
-        A_new = pipelines(problem, S, lam, order)[2]
-        g = A_new - A
-        delta = float(np.max(np.abs(g))) if A.size else 0.0
-        if delta < tol or it >= max_iter:
-            A = A_new
-            break
-        if A_prev is not None:
-            dX.append(A - A_prev)
-            dF.append(g - g_prev)
-            if len(dX) > ANDERSON_MEMORY:
-                dX.pop(0)
-                dF.pop(0)
-        A_prev, g_prev = A, g
-        A = _anderson_step(A, g, dX, dF)
-        A = np.where(stocked, np.clip(A, 0.0, 1.0), 0.0)
+    A, it = _fixed_point(problem, S, A, loc, ok, order, tol, max_iter)
     # Final pass: rates, pipelines and availability from the converged availabilities.
     A_pref = A.ravel()[flat] * okf
     fill, miss, on_time = stream_flows(A_pref, p_on_time)
@@ -424,3 +379,115 @@ def evaluate(problem: StockingProblem, S: np.ndarray, *, chunk_parts: int | None
     return Evaluation(shares, overall, on_time, fill, fields["availability"],
                       fields["rate_per_year"], fields["pipeline_mean"], fields["pipeline_var"],
                       fields["backorders"], fields["backorder_var"], delay, iters)
+
+
+@dataclass
+class _Moving:
+    """The parts still iterating in :func:`_fixed_point`, as a problem of their own: ``parts``
+    (their indices in the caller's problem), their restricted lists ``loc`` / ``ok`` and the
+    index arrays of the iteration."""
+
+    problem: StockingProblem
+    parts: np.ndarray
+    S: np.ndarray
+    loc: np.ndarray
+    ok: np.ndarray
+
+    def __post_init__(self) -> None:
+        P, L = self.S.shape
+        pr = self.problem
+        # transposed (K', N) copies, list position first, so every per-position step reads
+        # contiguous memory; padding points at an extra always-zero entry
+        self.flat_t = np.ascontiguousarray(
+            np.where(self.ok, pr.stream_part[:, None] * L + self.loc, P * L).T)
+        self.primary_flat = pr.stream_part * L + pr.stream_primary
+        self.stocked = self.S > 0
+        self.A_ext = np.zeros(P * L + 1)
+
+    def keep(self, rows: np.ndarray) -> _Moving:
+        """The same for the subset ``rows`` of its parts (streams re-indexed, order kept)."""
+        pr = self.problem
+        remap = np.full(len(self.parts), -1, dtype=np.int64)
+        remap[rows] = np.arange(len(rows))
+        streams = np.nonzero(remap[pr.stream_part] >= 0)[0]
+        sub = select_streams(pr, rows, streams, remap[pr.stream_part[streams]])
+        return _Moving(sub, self.parts[rows], self.S[rows], self.loc[streams], self.ok[streams])
+
+
+def _fixed_point(problem: StockingProblem, S: np.ndarray, A: np.ndarray, loc: np.ndarray,
+                 ok: np.ndarray, order: np.ndarray, tol: float, max_iter: int
+                 ) -> tuple[np.ndarray, int]:
+    """Availabilities (P, L) at the fixed point of steps 1-3, from ``A``, and the iterations.
+
+    Parts are independent, so each stops at the first iterate whose step moves none of its
+    availabilities by ``tol`` or more (then ``A = T(A)`` for it, as for all parts at once
+    before); once at most half the parts still move, the iteration goes on with those only, so
+    the work follows the slowest parts rather than multiplying them by the whole set.
+    """
+    out = A.copy()
+    if A.size == 0:
+        return out, 0
+    cur = _Moving(problem, np.arange(S.shape[0]), S, loc, ok)
+    frozen = np.zeros(S.shape[0], dtype=bool)
+    K = loc.shape[1]
+    width = K
+    it = 0
+    dX: list[np.ndarray] = []
+    dF: list[np.ndarray] = []
+    A_prev = g_prev = None
+    while True:
+        it += 1
+        P, L = cur.S.shape
+        rate = cur.problem.stream_rate_per_year
+        # Positions whose prefix (probability that every earlier location is out) is below
+        # TAIL_EPS for every stream fill at most that much: they are left out (see TAIL_EPS).
+        cur.A_ext[:-1] = A.ravel()
+        a_t = cur.A_ext[cur.flat_t[:width]]  # (width, N)
+        out_t = 1.0 - a_t
+        prefix_t = np.empty_like(a_t)
+        prefix_t[0] = 1.0
+        for k in range(1, width):
+            np.multiply(prefix_t[k - 1], out_t[k - 1], out=prefix_t[k])
+        miss = prefix_t[-1] * out_t[-1]
+        if width < K and miss.max(initial=0.0) > TAIL_EPS:
+            width = K
+            continue
+        live = np.nonzero(prefix_t.max(axis=1) > TAIL_EPS)[0]
+        fill_t = prefix_t * a_t
+        fill_t *= rate
+        direct = np.bincount(cur.flat_t[:width].ravel(), weights=fill_t.ravel(),
+                             minlength=P * L + 1)
+        width = min(width, int(live[-1]) + 2) if live.size else 1
+        direct = direct[:-1] + np.bincount(cur.primary_flat, weights=rate * miss,
+                                           minlength=P * L)
+        lam = location_rates(cur.problem, direct.reshape(P, L), order)
+        A_new = pipelines(cur.problem, cur.S, lam, order)[2]
+        g = A_new - A
+        newly = ~frozen & (np.abs(g).max(axis=1) < tol)
+        if it >= max_iter:
+            newly = ~frozen
+        out[cur.parts[newly]] = A_new[newly]
+        frozen |= newly
+        if frozen.all():
+            return out, it
+        if A_prev is not None:
+            dX.append(A - A_prev)
+            dF.append(g - g_prev)
+            if len(dX) > ANDERSON_MEMORY:
+                dX.pop(0)
+                dF.pop(0)
+        A_prev, g_prev = A, g
+        A = _anderson_step(A, g, dX, dF)
+        A = np.where(cur.stocked, np.clip(A, 0.0, 1.0), 0.0)
+        if 2 * int((~frozen).sum()) <= len(frozen):
+            rows = np.nonzero(~frozen)[0]
+            cur = cur.keep(rows)
+            A, A_prev, g_prev = A[rows], A_prev[rows], g_prev[rows]
+            dX = [d[rows] for d in dX]
+            dF = [d[rows] for d in dF]
+            frozen = np.zeros(len(rows), dtype=bool)
+            K = cur.loc.shape[1]
+            width = K
+        else:
+            A[frozen] = out[cur.parts[frozen]]
+

@@ -146,7 +146,7 @@ def plan_levels(problem: StockingProblem, targets: np.ndarray | None = None, *,
     say = progress or (lambda f: None)
     P, L, C = problem.n_parts, problem.n_locations, problem.n_classes
     prm = params or SolveParams()
-    chunk = prm.chunk_parts(L)
+    chunk = prm.chunk_parts(L, P)
     work = {"cluster": cluster, "chunk_parts": chunk}
 
     # the deadline as a wall-clock instant, which the chunks check on any worker
@@ -419,7 +419,7 @@ def budget_sweep(problem: StockingProblem, budgets: np.ndarray, *,
     say = progress or (lambda f: None)
     P, L, C = problem.n_parts, problem.n_locations, problem.n_classes
     prm = params or SolveParams()
-    work = {"cluster": cluster, "chunk_parts": prm.chunk_parts(L)}
+    work = {"cluster": cluster, "chunk_parts": prm.chunk_parts(L, P)}
     D = problem.class_demand_per_year
     pool = ColumnPool(L, C)
     evaluate_columns(problem, np.arange(P), np.zeros((P, L), dtype=np.int64), pool, **work)
@@ -450,8 +450,8 @@ def _finish(problem: StockingProblem, S: np.ndarray, bound: float | None, pool: 
             cluster: Cluster | None = None, chunk_parts: int | None = None, rounds: int = 0,
             cut_short: bool = False) -> LagrangeResult:
     t = time.perf_counter()
-    ev = evaluate_levels(problem, S, cluster=cluster,
-                         chunk_parts=chunk_parts or SolveParams().chunk_parts(problem.n_locations))
+    n = chunk_parts or SolveParams().chunk_parts(problem.n_locations, problem.n_parts)
+    ev = evaluate_levels(problem, S, cluster=cluster, chunk_parts=n)
     timings["final evaluation"] = time.perf_counter() - t
     return LagrangeResult(S, ev, bound, len(pool), feasible, notes, timings, rounds, cut_short)
 
@@ -460,7 +460,7 @@ def _first_ratio(problem: StockingProblem, prices: np.ndarray, *, cluster: Clust
                  chunk_parts: int | None = None) -> float:
     """Largest ``prices . gain / cost`` of a first unit anywhere (the scale of the thresholds),
     chunk by chunk of parts on ``cluster`` (None: here)."""
-    n = chunk_parts or SolveParams().chunk_parts(problem.n_locations)
+    n = chunk_parts or SolveParams().chunk_parts(problem.n_locations, problem.n_parts)
     _, handles = chunk_inputs(problem, n, cluster)
     best = max(workers_of(cluster).run(_first_ratio_task, [(h, prices) for h in handles]),
                default=0.0)

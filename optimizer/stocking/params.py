@@ -32,6 +32,10 @@ class SolveParams:
     chunk_pairs : the per-part work (pricing paths, column and plan evaluations) runs in chunks
         of about this many (part, location) pairs, each a task on a cluster; this bounds the
         memory of one task (and of the in-process run) whatever the problem size.
+    min_chunks : below ``chunk_pairs`` the work is still cut into this many chunks (of at
+        least ``min_chunk_parts`` parts), so every worker of a small cluster gets some: parts
+        are independent, so the cut changes no path.
+    min_chunk_parts : see ``min_chunks``.
     min_mip_s : seconds a master problem (LP or MIP) gets even when the ``MaxRuntime`` is used
         up, so a run ends within about this much (plus the final plan evaluation) of its limit.
         A MIP stopped before its first plan of its own keeps the plan rounded from the pool LP
@@ -48,10 +52,12 @@ class SolveParams:
     neighbourhood_pairs: int = 5_000
     swap_limit: int = 20_000
     chunk_pairs: int = 100_000
+    min_chunks: int = 4
+    min_chunk_parts: int = 32
     min_mip_s: float = 2.0
 
     def __post_init__(self) -> None:
-        for name in ("units_per_round", "chunk_pairs"):
+        for name in ("units_per_round", "chunk_pairs", "min_chunks", "min_chunk_parts"):
             if getattr(self, name) < 1:
                 raise ValueError(f"SolveParams.{name} must be >= 1, got {getattr(self, name)}")
         for name in ("single_unit_pairs", "max_phase1", "rounds", "neighbourhood_pairs",
@@ -73,6 +79,8 @@ class SolveParams:
             return self.neighbourhood
         return 3 if pairs <= self.neighbourhood_pairs else 0
 
-    def chunk_parts(self, n_locations: int) -> int:
-        """Parts per chunk of the per-part work."""
-        return max(1, self.chunk_pairs // max(n_locations, 1))
+    def chunk_parts(self, n_locations: int, n_parts: int) -> int:
+        """Parts per chunk of the per-part work on ``n_parts`` parts x ``n_locations``."""
+        by_size = max(1, self.chunk_pairs // max(n_locations, 1))
+        spread = max(-(-n_parts // self.min_chunks), self.min_chunk_parts)
+        return max(1, min(by_size, spread))

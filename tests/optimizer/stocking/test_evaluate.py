@@ -114,3 +114,25 @@ def test_pipelines_on_a_three_level_tree_match_a_per_location_recursion() -> Non
             assert A[p, j] == pytest.approx(a, abs=1e-9)
             assert ebo[p, j] == pytest.approx(e, abs=1e-9)
             assert vbo[p, j] == pytest.approx(ve, abs=1e-8)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), warm=st.booleans())
+def test_parts_evaluated_together_equal_each_part_alone(seed: int, warm: bool) -> None:
+    """Parts are independent: each stops iterating on its own and the slower ones go on as a
+    smaller problem, which must not mix their streams (a part without stock and parts with
+    much converge at different speeds)."""
+    from optimizer.stocking.evaluate import evaluate_parts, subproblem
+
+    pr = random_problem(seed, n_parts=7, n_depots=3, rate_scale=6.0)
+    rng = np.random.default_rng(seed)
+    S = rng.integers(0, 6, (pr.n_parts, pr.n_locations))
+    S[rng.integers(pr.n_parts)] = 0
+    start = rng.uniform(0, 1, S.shape) if warm else None
+    together = evaluate_parts(pr, S, tol=1e-12, initial_availability=start)
+    for p in range(pr.n_parts):
+        alone = evaluate_parts(subproblem(pr, np.array([p])), S[[p]], tol=1e-12,
+                               initial_availability=None if start is None else start[[p]])
+        assert np.allclose(together.availability[p], alone.availability[0], atol=1e-10)
+        mine = pr.stream_part == p
+        assert np.allclose(together.stream_on_time[mine], alone.stream_on_time, atol=1e-10)
