@@ -3,7 +3,9 @@ cn-telecom).
 
 Loads the scenario into a SQLite database in ``--work``, plans it once with its cost/service
 frontier (per class) and designs its network once, both through the workspace's own jobs (reused
-on a second run with the same ``--work``; ``--no-design`` skips the design and its page), logs
+on a second run with the same ``--work``; ``--no-design`` skips the design and its page;
+``--design-from DIR`` registers a design written by ``benchmarks/design.py --out DIR`` instead of
+running the job, whose page renders from the same files), logs
 in with a password user and times each page ``--repeat`` times in-process (ASGI, no socket: the
 server's time, not the network's).
 
@@ -26,6 +28,8 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=Path("/tmp/ui-bench"))
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--no-design", action="store_true", help="skip the network design job")
+    ap.add_argument("--design-from", type=Path, default=None,
+                    help="a folder written by benchmarks/design.py --out, shown as the design")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     os.environ["SPARES_PLANS_DIR"] = str(args.work / "plans")
@@ -72,7 +76,9 @@ def main() -> None:
     design_id = None
     if not args.no_design:
         made = [j for j in designs.list_designs() if j.status == "succeeded" and j.scenario == sc.name]
-        if made:
+        if args.design_from is not None:
+            design_id = register_design(args.design_from, sc.name)
+        elif made:
             design_id = made[0].id
         else:
             t0 = time.perf_counter()
@@ -124,6 +130,32 @@ def main() -> None:
             p95 = times[min(len(times) - 1, int(0.95 * len(times)))]
             print(f"| {name} | {statistics.median(times):.0f} | {p95:.0f} | {times[-1]:.0f} |")
     ctx.dispose()
+
+
+def register_design(folder: Path, scenario: str) -> str:
+    """A design folder of ``benchmarks/design.py --out`` copied in as a succeeded workspace
+    design job (its job.json from the summary); returns its id."""
+    import json
+    import secrets
+    import shutil
+    from dataclasses import asdict
+    from datetime import UTC, datetime
+
+    from api.ui import designs
+
+    summary = json.loads((folder / "summary.json").read_text())
+    design_id = "d" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+    target = designs.designs_dir() / design_id
+    shutil.copytree(folder, target)
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    job = designs.DesignJob(design_id, scenario, "integrated", None, None, [], [], "bench", now,
+                            status="succeeded", progress=1.0, finished_at=now,
+                            yearly_cost=summary.get("yearly_cost"),
+                            currency=summary.get("currency"),
+                            opened=list(summary.get("opened", [])),
+                            closed=list(summary.get("closed", [])))
+    (target / "job.json").write_text(json.dumps(asdict(job), indent=2))
+    return design_id
 
 
 if __name__ == "__main__":
