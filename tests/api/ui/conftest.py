@@ -208,6 +208,16 @@ def http_login(api, key: str):
                   follow_redirects=False)
 
 
+def http_password_login(api, username: str, password: str, next_page: str = "/"):
+    """Sign in a password user through the login form with a TestClient; returns the answer."""
+    c = api.client
+    c.cookies.clear()
+    token = LOGIN_TOKEN.search(c.get("/login").text).group(1)
+    return c.post("/login", data={"username": username, "password": password,
+                                  "login_token": token, "next": next_page},
+                  follow_redirects=False)
+
+
 @pytest.fixture
 def ui(api, plan_dir, monkeypatch):
     """The API tests' app (``api``) with the module's finished plan in the plans folder."""

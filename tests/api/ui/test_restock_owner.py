@@ -18,8 +18,8 @@ from inventory.db.dispatch_models import DEFAULT_ORGANIZATION_ID, ApiKey, Dispat
 from inventory.db.people_models import PlannerUser
 from inventory.db.restock_models import RestockRun
 from tests.api.tenant_keys import org_key
-from tests.api.ui.conftest import LOGIN_TOKEN
 from tests.api.ui.conftest import http_login as key_login
+from tests.api.ui.conftest import http_password_login
 
 PASSWORD = "a long enough secret 42"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -42,11 +42,7 @@ def password_login(api, username: str, scope: str) -> None:
     with api.ctx.sessions(write=True) as s:
         people.create_user(session=s, username=username, display_name=username.title(),
                            password=PASSWORD, scope=scope)
-    c = api.client
-    c.cookies.clear()
-    token = LOGIN_TOKEN.search(c.get("/login").text).group(1)
-    r = c.post("/login", data={"username": username, "password": PASSWORD, "login_token": token,
-                               "next": "/plans"}, follow_redirects=False)
+    r = http_password_login(api, username, PASSWORD, next_page="/plans")
     assert r.status_code == 303, r.text
 
 

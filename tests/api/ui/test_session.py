@@ -21,8 +21,8 @@ from inventory.db.people_models import PlannerUser
 from inventory.db.planning_models import PlanningAudit, StockOverride, WhatIfOverlay
 from tests.api.conftest import body
 from tests.api.tenant_keys import org_key
-from tests.api.ui.conftest import LOGIN_TOKEN
 from tests.api.ui.conftest import http_login as key_login
+from tests.api.ui.conftest import http_password_login
 
 PASSWORD = "a long enough secret 42"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -46,12 +46,7 @@ def login(api, username: str, scope: str, organization: str = DEFAULT_ORGANIZATI
     with api.ctx.sessions(write=True) as s:
         people.create_user(session=s, username=username, display_name=username.title(),
                            password=PASSWORD, scope=scope, organization=organization)
-    c = api.client
-    c.cookies.clear()
-    token = LOGIN_TOKEN.search(c.get("/login").text).group(1)
-    r = c.post("/login", data={"username": username, "password": PASSWORD, "login_token": token,
-                               "next": "/"}, follow_redirects=False)
-    assert r.status_code == 303, r.text
+    relogin(api, username)
 
 
 def dispatch(api, who: str, ticket: str) -> dict:
@@ -148,11 +143,7 @@ def test_the_header_names_the_signed_in_persons_organization(api, two_orgs):
 
 
 def relogin(api, username: str) -> None:
-    c = api.client
-    c.cookies.clear()
-    token = LOGIN_TOKEN.search(c.get("/login").text).group(1)
-    r = c.post("/login", data={"username": username, "password": PASSWORD, "login_token": token,
-                               "next": "/"}, follow_redirects=False)
+    r = http_password_login(api, username, PASSWORD)
     assert r.status_code == 303, r.text
 
 
