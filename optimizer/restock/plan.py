@@ -257,7 +257,7 @@ def plan_restock(inp: RestockInputs, budget: float | None = None, *,
     for _ in range(MAX_CAP_ROUNDS):  # the contractual units take their money first
         if cap is None:
             break
-        left = max(cap - float(inp.unit_cost @ floor.sum(axis=1)), 0.0)
+        left = _left(cap, inp, floor)
         if float(unit[order] @ planned.qty[order]) <= left + 1e-6:
             break
         capped = fit(lines, order, planned.qty, left)
@@ -272,7 +272,7 @@ def plan_restock(inp: RestockInputs, budget: float | None = None, *,
         floor = grown
     if floor_units is not None:
         floor, final = contract_floor(model, lines, before, final, floor_units, min_gain)
-        if cap is not None and _spend(unit, final.qty) > _left(cap, inp, floor) + 1e-6:
+        if cap is not None and float(unit @ final.qty) > _left(cap, inp, floor) + 1e-6:
             # the rounds ran out with the valued buys over what the contractual units leave:
             # fit them in what the minimums would take with no valued line at all (never less
             # than they take now), so the cap holds
@@ -289,11 +289,6 @@ def plan_restock(inp: RestockInputs, budget: float | None = None, *,
     return _assemble(inp, lines, before, planned, final, order, repairs0, sent0, credit0,
                      model.classes, budget, max_step, min_gain, reason, excess_quarters,
                      floor, contractual)
-
-
-def _spend(unit: np.ndarray, qty: np.ndarray) -> float:
-    """Money of the lines at quantities ``qty``."""
-    return float(unit @ qty)
 
 
 def _left(cap: float, inp: RestockInputs, floor: np.ndarray) -> float:
