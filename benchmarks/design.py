@@ -73,6 +73,9 @@ def bench_scenario(name: str, out: str | None, cluster: str | None) -> None:
               f"{d.plan.class_on_time[k]:.2%} met {bool(d.plan.class_met[k])}")
     print("  timings:", {k: round(v, 1) for k, v in d.timings.items()})
     print("  master timings:", {k: round(v, 1) for k, v in d.design.timings.items()})
+    for b in (d.sequential, c, d.before):
+        if b is not None:
+            print(f"  {b.name} stocking timings:", {k: round(v, 1) for k, v in b.plan.timings.items()})
     for note in d.notes:
         print("  note:", note)
     if out:

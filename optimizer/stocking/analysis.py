@@ -64,8 +64,8 @@ def make_plan(problem: StockingProblem, result: Result, *,
         bound=result.bound if proven else None, gap=result.gap if proven else None,
         budget=result.objective.budget, feasible=result.feasible,
         effective_target=None if result.objective.mode == "budget" else result.aimed_at,
-        class_ceiling=result.ceiling, notes=tuple(notes(problem, result)), frontier=frontier,
-        baselines=baselines)
+        class_ceiling=result.ceiling, notes=tuple(notes(problem, result)),
+        timings=dict(result.stats.timings), frontier=frontier, baselines=baselines)
 
 
 def plan_problem(problem: StockingProblem, objective: Objective | None = None,

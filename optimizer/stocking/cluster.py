@@ -183,14 +183,24 @@ def connect(spec: str | None = None, *, use_env: bool = True) -> Cluster:
                      "local:N")
 
 
+WORKER_ENVIRON = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+"""Dask's nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which also switches off
+glibc's adaptive mmap threshold: every large temporary array of the per-part work becomes a
+fresh mapping, and the workers spend a third of their CPU in the kernel. Local workers start
+with glibc's defaults instead (BENCHMARKS.md, "Network design")."""
+
+
 def local_cluster(n_workers: int) -> DaskCluster:
     """A ``distributed.LocalCluster`` of ``n_workers`` single-threaded worker processes on the
-    loopback interface, with its client."""
+    loopback interface, with its client; workers keep glibc's malloc defaults
+    (:data:`WORKER_ENVIRON`)."""
+    import dask
     from distributed import Client, LocalCluster
 
     try:
-        lc = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                          host="127.0.0.1", dashboard_address=None)
+        with dask.config.set(WORKER_ENVIRON):
+            lc = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                              host="127.0.0.1", dashboard_address=None)
     except (OSError, TimeoutError) as exc:
         raise ClusterError(f"cluster local:{n_workers}: the local Dask cluster did not start "
                            f"({exc})") from None

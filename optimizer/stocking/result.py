@@ -97,6 +97,7 @@ class StockingPlan:
         just below the ceiling for classes no stock can reach (see ``notes``).
     class_ceiling : (C,) on-time share with stock at every location (None if not computed).
     notes : human-readable remarks (capped targets, unconstrained classes, ...).
+    timings : seconds per phase of the solve (start, pricing rounds, MIP, ...).
     frontier, baselines : optional extras.
     """
 
@@ -121,6 +122,7 @@ class StockingPlan:
     effective_target: np.ndarray | None = None
     class_ceiling: np.ndarray | None = None
     notes: tuple[str, ...] = ()
+    timings: dict[str, float] = field(default_factory=dict)
     frontier: tuple[FrontierPoint, ...] = ()
     baselines: tuple[BaselineResult, ...] = ()
 

@@ -64,6 +64,12 @@ def test_cluster_has_two_worker_processes(cluster: DaskCluster) -> None:
     assert len(set(pids.values())) == 2
 
 
+def test_local_workers_keep_the_malloc_defaults(cluster: DaskCluster) -> None:
+    # Dask's nanny would set MALLOC_TRIM_THRESHOLD_, which costs the workers system time
+    seen = cluster.client.run(lambda: __import__("os").environ.get("MALLOC_TRIM_THRESHOLD_"))
+    assert len(seen) == 2 and set(seen.values()) == {None}
+
+
 @pytest.mark.parametrize("chunk_pairs", [SolveParams().chunk_pairs, 40])
 def test_tiny_plan_on_the_cluster_equals_the_in_process_plan(cluster, tiny, chunk_pairs) -> None:
     params = SolveParams(chunk_pairs=chunk_pairs)
