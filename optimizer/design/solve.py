@@ -9,9 +9,10 @@ master (:mod:`optimizer.design.master`):
 2. **Price**: the LP master (locations fractional, big-M class slacks) gives class prices; paths
    under them with every allowed location, until the pool meets the targets, then ``rounds`` more.
 3. **Choose**: the MIP master picks one vector per part and the open locations together.
-4. **Refine**: paths restricted to the chosen design (prices of that design's LP) and, on small
-   instances, every chosen vector +-1 unit at its open locations join the pool; the MIP is
-   re-solved while it improves.
+4. **Refine**: paths restricted to the chosen design (prices of that design's LP; in the first
+   round also to every location but the closable depots) and, on small instances, every
+   chosen vector +-1 unit at its open locations join the pool; the MIP is re-solved while it
+   improves.
 
 The result carries a lower bound over every design and stock level
 (:func:`optimizer.design.bound.coverage_bound`) and its gap. :func:`coverage_design` is the
@@ -114,6 +115,12 @@ def solve_design(dp: DesignProblem, objective: DesignObjective = DesignObjective
     rules = objective.rules(dp)
     closed_always = np.zeros(L, dtype=bool)
     closed_always[list(rules.force_closed)] = True
+    # existing depots the design may close (not forced open): when the chosen design keeps one,
+    # the first refine also prices every location but them, since paths priced with every
+    # location allowed rarely give every part a vector that avoids a depot (which the master
+    # needs to close it)
+    closable = dp.switchable & ~dp.is_candidate
+    closable[list(rules.force_open)] = False
     tp = design_targets(dp, rules)
     aimed = tp.aimed_at if objective.targets is None else np.asarray(objective.targets, float)
     st = _State(ColumnPool(L, C))
@@ -222,6 +229,8 @@ def solve_design(dp: DesignProblem, objective: DesignObjective = DesignObjective
         before = len(st.pool)
         designs = [is_open] + ([seq_open] if k == 0 and seq_open is not None
                                and np.any(seq_open != is_open) else [])
+        if k == 0 and np.any(is_open & closable):  # every location but the closable depots
+            designs.append(~(closed_always | closable))
         for mask in designs if not budget_mode else []:
             # the stock each design needs, priced at that design's own class prices
             lp_fixed = solve_design_master(st.pool, dp, aimed, fixed_rules(dp, mask), integer=False,

@@ -102,3 +102,24 @@ def cheapest_saving_design(dp: DesignProblem) -> float:
             if evaluate_parts(dp.stocking, full).meets_targets(dp.stocking, aimed):
                 best = min(best, 0.2 * 100_000 * S.sum() + (50_000 if design else 0))
     return float(best)
+
+
+
+def closable_depot(depot_fixed: float = 20_000.0, kit_fixed: float = 10_000.0,
+                   n_parts: int = 5) -> Scenario:
+    """Sites in Shanghai reached in time by a closable partner depot P-SHA (refilled from the HQ
+    in 1 day, ``depot_fixed`` a year) and by a candidate consignment K-SHA (refilled in 3 days,
+    ``kit_fixed`` a year); 5 failures a year of each part, bought by the HQ in 1 day; 95 %."""
+    depots = (Depot("HQ", "Beijing HQ", DepotKind.HQ, 39.90, 116.40, "Asia/Shanghai", "CN", ALWAYS,
+                    None, 0.0, 0.5),
+              Depot("P-SHA", "Shanghai partner", DepotKind.PARTNER, 31.23, 121.47,
+                    "Asia/Shanghai", "CN", ALWAYS, "HQ", 1.0, 0.5, closable=True,
+                    annual_fixed_cost=depot_fixed))
+    cand = (Candidate("K-SHA", "Shanghai consignment", DepotKind.CONSIGNMENT, 31.20, 121.40,
+                      "Asia/Shanghai", "CN", ALWAYS, "HQ", 3.0, 0.5, kit_fixed),)
+    sites = (Site("S1", "Pudong DC", "Acme", 31.25, 121.55, "Asia/Shanghai", "CN", "PLAT",
+                  "P-SHA"),)
+    parts = tuple(part(f"P{k}", 100_000.0, 1.0) for k in range(n_parts))
+    base = tuple(InstalledBase("S1", p.part_id, 5) for p in parts)
+    return Scenario("closable", "CNY", 365, SEV1_ONLY, parts, depots, sites, (contract(0.95),),
+                    base, (courier(),), candidates=cand)

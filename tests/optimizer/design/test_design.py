@@ -13,7 +13,12 @@ from optimizer.design.bound import coverage_bound
 from optimizer.design.plan import plan_design
 from optimizer.stocking.evaluate import evaluate_parts
 from optimizer.stocking.targets import class_ceiling, target_plan
-from tests.optimizer.design.scenarios import cheapest_saving_design, remote_site, stock_saving
+from tests.optimizer.design.scenarios import (
+    cheapest_saving_design,
+    closable_depot,
+    remote_site,
+    stock_saving,
+)
 
 
 def _poisson_level(mean: float, target: float) -> int:
@@ -220,3 +225,29 @@ def test_the_chosen_network_is_stocked_from_the_designs_levels(monkeypatch) -> N
     assert initial is not None
     assert np.array_equal(initial, d.design.levels[:, [ix[x] for x in locs]])
     assert d.plan.feasible and d.plan.investment <= d.design.investment + 1e-6
+
+
+def test_a_design_keeping_a_closable_depot_is_refined_without_it(monkeypatch) -> None:
+    """When the chosen design keeps a closable depot, the first refine prices every location but
+    the closable depots, so that the master has a vector per part that lets it close them."""
+    import optimizer.design.solve as solve_mod
+
+    blocked_seen = []
+    real = solve_mod.paths
+
+    def spy(problem, prices, pool, **kw):
+        blocked_seen.append(np.asarray(kw.get("blocked")).copy())
+        return real(problem, prices, pool, **kw)
+
+    monkeypatch.setattr(solve_mod, "paths", spy)
+    dp = build_design_problem(closable_depot())
+    ix = {str(x): j for j, x in enumerate(dp.location_ids)}
+    res = solve_design(dp)
+    assert res.open[ix["P-SHA"]] and res.feasible  # 20,000 + 5 units beat the kit's route
+    lean = np.zeros(dp.stocking.n_locations, dtype=bool)
+    lean[ix["P-SHA"]] = True
+    assert any(np.array_equal(b, lean) for b in blocked_seen)
+    blocked_seen.clear()
+    forced = solve_design(dp, DesignObjective(force_open=("P-SHA",)))  # not closable then
+    assert forced.open[ix["P-SHA"]]
+    assert not any(np.array_equal(b, lean) for b in blocked_seen)
