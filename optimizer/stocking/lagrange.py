@@ -59,12 +59,15 @@ FIRST_PLAN_MIP_S = 60.0
 """Seconds the first master MIP gets past a deadline that waits for a first plan when it has no
 first incumbent (with location caps no plan is rounded from the LP)."""
 CAP_ROUNDS = 8
-"""Extra pricing rounds allowed, on a problem with location caps, while the pool LP improves."""
+"""Extra pricing rounds allowed, on a problem with location caps, while the pool LP improves by
+:data:`SETTLE`."""
 SEED_REPAIR_UNITS = 50
 """Most units added to an initial plan to meet the targets (it is for plans a hair short, e.g. a
 network design's levels on the network's own reach; a plan far short only lends its vectors)."""
-SEED_SETTLE = 1e-3
-"""After an initial plan, pricing rounds go on while each lowers the pool LP by this share."""
+SETTLE = 1e-3
+"""After an initial plan, or on a problem with location caps, pricing rounds go on past
+``rounds`` while each lowers the pool LP by at least this share: later rounds cost a pricing
+pass each for hundredths of a percent."""
 SURCHARGE_SCALES = (0.5, 1.0, 2.0)
 """A round with binding caps prices the parts at these multiples of the capacity prices (the
 LP's prices of a full location are one point of a range; paths at several give the master
@@ -235,11 +238,10 @@ def plan_levels(problem: StockingProblem, targets: np.ndarray | None = None, *,
             if late():
                 break
             if not short:
-                # with capacities, the prices of full locations take rounds to settle: go on
-                # while the pool's LP keeps falling
-                # after an initial plan (no phase-1 columns), while it falls by SEED_SETTLE
-                settling = ((capped and lp.objective < last * (1 - 1e-6))
-                            or (seeded is not None and lp.objective < last * (1 - SEED_SETTLE)))
+                # with capacities, the prices of full locations take rounds to settle, and after
+                # an initial plan there were no phase-1 columns: go on while the pool's LP falls
+                settling = ((capped or seeded is not None)
+                            and lp.objective < last * (1 - SETTLE))
                 if extra >= rounds and not settling:
                     break
                 extra += 1
