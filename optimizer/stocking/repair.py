@@ -69,7 +69,8 @@ def repair_levels(pr: StockingProblem, S: np.ndarray, targets: np.ndarray, is_op
             cp, cj, vecs = cp[fits], cj[fits], vecs[fits]
             if not cp.size:
                 break
-        evaluate_columns(pr, cp, vecs, pool, chunk=CHUNK)
+        new = pool.index(cp, vecs) < 0  # only the changed part's vectors are new after a step
+        evaluate_columns(pr, cp[new], vecs[new], pool, chunk=CHUNK)
         ontime = pool.arrays()[3]
         gain = ontime[pool.index(cp, vecs)] - contrib[cp]
         useful = np.minimum(np.maximum(gain, 0.0), np.maximum(need - total, 0.0)[None, :])
