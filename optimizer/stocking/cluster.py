@@ -186,7 +186,7 @@ def connect(spec: str | None = None, *, use_env: bool = True) -> Cluster:
 WORKER_ENVIRON = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
 """Dask's nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which also switches off
 glibc's adaptive mmap threshold: every large temporary array of the per-part work becomes a
-fresh mapping, and the workers spend a third of their CPU in the kernel. Local workers start
+fresh mapping, and the workers spend much of their CPU time in the kernel. Local workers start
 with glibc's defaults instead (BENCHMARKS.md, "Network design")."""
 
 
