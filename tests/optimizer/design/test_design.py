@@ -155,6 +155,18 @@ def test_system_bound_charges_the_units_the_resupply_pipeline_holds() -> None:
     assert n_star - 1 <= (best - 50_000) / 2_000
 
 
+def test_the_designs_system_bound_is_left_out_above_its_size(monkeypatch) -> None:
+    """The design reports the real network's bound where its model is small enough and no figure
+    (rather than a timed-out 0) above :data:`SYSTEM_GROUPS` groups."""
+    import optimizer.design.solve as solve_mod
+
+    dp = build_design_problem(remote_site(target=0.9))
+    assert solve_design(dp).system_bound is not None
+    monkeypatch.setattr(solve_mod, "SYSTEM_GROUPS", 0)
+    res = solve_design(dp)
+    assert res.system_bound is None and res.bound is not None
+
+
 def test_location_capacity_is_kept_by_the_plan(tmp_path) -> None:
     """A forced-open candidate of 2 units (the uncapped plan stocks one unit of each of 5 parts
     there): the plan holds at most 2 units there, still meets every target, and the files say
