@@ -96,14 +96,15 @@ class _State:
 
 
 def solve_design(dp: DesignProblem, objective: DesignObjective = DesignObjective(), *,
-                 rounds: int = 1, refine: int = 2, time_limit_s: float = 20.0,
+                 rounds: int = 1, refine: int = 3, time_limit_s: float = 20.0,
                  mip_gap: float = 1e-3, with_bound: bool = True, cluster: Cluster | None = None,
                  progress: Progress | None = None, method: str = "integrated",
                  seeds: Sequence[tuple[np.ndarray, np.ndarray]] = ()) -> DesignResult:
     """The cheapest design and stock levels meeting the targets (see the module docstring).
 
-    ``rounds`` pricing rounds after the targets are met; ``refine`` rounds of design-restricted
-    columns and neighbours; each master MIP stops at ``mip_gap`` or ``time_limit_s``;
+    ``rounds`` pricing rounds after the targets are met; up to ``refine`` rounds of
+    design-restricted columns and neighbours, while each lowers the MIP's cost (on cn-telecom
+    the third still finds a cheaper design); each master MIP stops at ``mip_gap`` or ``time_limit_s``;
     ``cluster``: where the pricing paths run (:func:`optimizer.stocking.columns.paths`; None:
     in this process). ``seeds``: designs
     with stock plans known beforehand, ``(open (L,), levels (P, L))`` (e.g. the locate-then-stock
