@@ -290,3 +290,31 @@ def test_an_initial_plan_keeps_to_the_planner_maximums() -> None:
     bounds = LevelBounds(np.zeros_like(upper), upper)
     res = plan_levels(pr, tg, bounds=bounds, initial=np.full_like(upper, 6))
     assert bounds.holds(res.levels)
+
+
+@pytest.mark.parametrize("seed", [0, 3, 9])
+def test_capped_extra_rounds_stop_once_the_pool_lp_settles(seed: int, monkeypatch) -> None:
+    """With a location cap, pricing rounds past ``rounds`` go on only while each lowers the pool
+    LP by at least ``SETTLE`` (patched to 50 % here, which no later round reaches)."""
+    import optimizer.stocking.lagrange as lg
+
+    pr = random_problem(seed, n_parts=6, targets=(0.75, 0.65))
+    tg, _ = effective_targets(pr)
+    free = plan_levels(pr, tg)
+    j = int(np.argmax(free.levels.sum(axis=0)[1:])) + 1
+    capped = _capped(pr, j, max(int(free.levels[:, j].sum()) - 1, 0))
+    met: list[float] = []
+    real = lg.solve_master
+
+    def spy(*args, **kw):
+        res = real(*args, **kw)
+        # the pricing loop's LPs (with the phase-1 penalty) once the pool meets the targets
+        if (kw.get("integer") is False and kw.get("penalty") is not None
+                and not np.any(res.shortfall > 1e-9)):
+            met.append(res.objective)
+        return res
+
+    monkeypatch.setattr(lg, "solve_master", spy)
+    monkeypatch.setattr(lg, "SETTLE", 0.5)
+    plan_levels(capped, tg)
+    assert 1 <= len(met) <= 2  # the pool met the targets, then the first extra round only
