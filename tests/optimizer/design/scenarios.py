@@ -104,7 +104,6 @@ def cheapest_saving_design(dp: DesignProblem) -> float:
     return float(best)
 
 
-
 def closable_depot(depot_fixed: float = 20_000.0, kit_fixed: float = 10_000.0,
                    n_parts: int = 5) -> Scenario:
     """Sites in Shanghai reached in time by a closable partner depot P-SHA (refilled from the HQ
