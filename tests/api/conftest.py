@@ -67,13 +67,16 @@ def api(migrated_url, tiny, monkeypatch):
 
     ctx = build_context(ApiSettings(database_url=migrated_url, scenario=tiny, clock=lambda: NOW,
                                     webhook_resolver=no_dns))
-    with ctx.sessions() as session:
+    # write transactions (BEGIN IMMEDIATE on SQLite): a deferred one that reads, then writes,
+    # fails at once when another connection committed in between (e.g. a restock run a former
+    # test queued, still finishing on its daemon thread)
+    with ctx.sessions(write=True) as session:
         for table in (WebhookOutbox, WebhookSubscription, DispatchEvent, DispatchOrder,
                       Dispatch, ApiKey, IdempotencyRecord, RateLimitCounter):
             session.execute(delete(table))
         load_scenario(tiny, session=session, replace=True)
     keys = {}
-    with ctx.sessions() as session:
+    with ctx.sessions(write=True) as session:
         for scope in ("ticketing", "planner", "admin"):
             keys[scope] = create_key(session=session, name=f"test-{scope}", scopes=scope)[1]
     with TestClient(create_app(context=ctx), raise_server_exceptions=False) as client:
