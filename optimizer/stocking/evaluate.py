@@ -140,21 +140,31 @@ def pipelines(problem: StockingProblem, S: np.ndarray, lam: np.ndarray, order: n
     ebo = np.zeros((P, L))
     vbo = np.zeros((P, L))
     pmf = np.zeros((P, L))
-    hq_years = problem.hq_resupply_days / DAYS_PER_YEAR
     for js in depth_levels(problem.parent, order):
-        q = problem.parent[js]
-        root = q < 0
-        qq = np.where(root, 0, q)
-        lj, lq = lam[:, js], lam[:, qq]
-        transit = lj * problem.transit_days[js] / DAYS_PER_YEAR
-        with np.errstate(divide="ignore", invalid="ignore"):
-            f = np.clip(np.where(lq > 0, lj / np.where(lq > 0, lq, 1.0), 0.0), 0.0, 1.0)
-        eq, vq = ebo[:, qq], vbo[:, qq]
-        m = np.where(root, lj * hq_years[:, None], transit + f * eq)
-        v = np.where(root, m, transit + f * (1 - f) * eq + f * f * vq)
+        m, v = level_moments(problem, lam, js, ebo, vbo)
         mean[:, js], var[:, js] = m, v
         A[:, js], ebo[:, js], vbo[:, js], pmf[:, js] = backorder_stats(m, v, S[:, js])
     return mean, var, A, ebo, vbo, pmf
+
+
+def level_moments(problem: StockingProblem, lam: np.ndarray, js: np.ndarray, ebo: np.ndarray,
+                  vbo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pipeline mean and variance (P, len(js)) of locations ``js`` (one tree level) given the
+    resupply rates ``lam`` (P, L) and their parents' backorder mean ``ebo`` and variance ``vbo``
+    (P, L): the HQ's Palm pipeline, a depot's transit plus its thinned share of the parent's
+    backorders (module docstring, step 3)."""
+    q = problem.parent[js]
+    root = q < 0
+    qq = np.where(root, 0, q)
+    lj, lq = lam[:, js], lam[:, qq]
+    transit = lj * problem.transit_days[js] / DAYS_PER_YEAR
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f = np.clip(np.where(lq > 0, lj / np.where(lq > 0, lq, 1.0), 0.0), 0.0, 1.0)
+    eq, vq = ebo[:, qq], vbo[:, qq]
+    hq_years = problem.hq_resupply_days / DAYS_PER_YEAR
+    m = np.where(root, lj * hq_years[:, None], transit + f * eq)
+    v = np.where(root, m, transit + f * (1 - f) * eq + f * f * vq)
+    return m, v
 
 
 def location_rates(problem: StockingProblem, direct: np.ndarray, order: np.ndarray) -> np.ndarray:
@@ -205,12 +215,13 @@ def compact_lists(problem: StockingProblem, S: np.ndarray
     """
     pref = problem.stream_pref
     N, K = pref.shape
-    valid = pref >= 0
-    stocked = valid & (S[problem.stream_part[:, None], np.where(valid, pref, 0)] > 0)
-    pos = np.cumsum(stocked, axis=1) - 1
-    width = max(1, int(pos[:, -1].max()) + 1) if N and K else 1
-    rows, cols = np.nonzero(stocked)
-    at = pos[rows, cols]
+    P, L = S.shape
+    held = np.append((S > 0).ravel(), False)  # the extra entry: padding of the lists
+    stocked = held[np.where(pref >= 0, pref + (problem.stream_part * L)[:, None], P * L)]
+    rows, cols = np.nonzero(stocked)  # row-major: each stream's stocked entries in list order
+    counts = np.bincount(rows, minlength=N)
+    width = max(1, int(counts.max(initial=0)))
+    at = np.arange(len(rows)) - (np.cumsum(counts) - counts)[rows]
     loc = np.zeros((N, width), dtype=np.int64)
     p = np.zeros((N, width))
     ok = np.zeros((N, width), dtype=bool)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from optimizer.stocking.distributions import backorder_stats
-from optimizer.stocking.evaluate import Evaluation, pipelines
+from optimizer.stocking.evaluate import Evaluation, level_moments
 from optimizer.stocking.problem import StockingProblem
 
 
@@ -56,20 +56,52 @@ def step_gains(problem: StockingProblem, S: np.ndarray, ev: Evaluation, step: in
         coef = availability_coefficients(problem, ev)
     P, L = S.shape
     out = np.zeros((P, L, problem.n_classes))
-    has_children = np.zeros(L, dtype=bool)
-    has_children[problem.parent[problem.parent >= 0]] = True
-    order = problem.depth_order
-    leaves = np.nonzero(~has_children)[0]
+    below = descendant_levels(problem.parent)
+    leaves = np.array([j for j in range(L) if not below[j]], dtype=np.int64)
     m, v, S_l = ev.pipeline_mean[:, leaves], ev.pipeline_var[:, leaves], S[:, leaves]
     moved = S_l + step
-    dA = backorder_stats(m, v, np.maximum(moved, 0))[0] - backorder_stats(m, v, S_l)[0]
+    dA = backorder_stats(m, v, np.maximum(moved, 0))[0] - ev.availability[:, leaves]
     dA = np.where(moved >= 0, dA, 0.0)
     out[:, leaves, :] = dA[:, :, None] * coef[:, leaves, :]
-    for j in np.nonzero(has_children)[0]:
-        S2 = S.copy()
-        S2[:, j] = np.maximum(S2[:, j] + step, 0)
-        A2 = pipelines(problem, S2, ev.rate_per_year, order)[2]
-        dA_all = A2 - ev.availability
-        dA_all[S[:, j] + step < 0] = 0.0
-        out[:, j, :] = np.einsum("pl,plc->pc", dA_all, coef)
+    for j in range(L):
+        if not below[j]:
+            continue
+        sub, dA_sub = _subtree_change(problem, S, ev, j, step, below[j])
+        dA_sub[S[:, j] + step < 0] = 0.0
+        out[:, j, :] = np.einsum("pl,plc->pc", dA_sub, coef[:, sub, :])
     return out
+
+
+def descendant_levels(parent: np.ndarray) -> list[list[np.ndarray]]:
+    """Per location, its descendants level by level (children first); [] for a leaf."""
+    L = len(parent)
+    children = [np.nonzero(parent == j)[0] for j in range(L)]
+    out: list[list[np.ndarray]] = []
+    for j in range(L):
+        levels, cur = [], children[j]
+        while cur.size:
+            levels.append(cur)
+            cur = np.concatenate([children[c] for c in cur])
+        out.append(levels)
+    return out
+
+
+def _subtree_change(problem: StockingProblem, S: np.ndarray, ev: Evaluation, j: int, step: int,
+                    levels: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Locations ``j`` and its descendants (``levels``) and the change (P, n) of their
+    availabilities when S[:, j] moves by ``step`` at the evaluation's resupply rates: ``j``'s own
+    pipeline is unchanged, its backorders change and, through them, every descendant's pipeline
+    (the rest of the network is untouched)."""
+    lam = ev.rate_per_year
+    ebo, vbo = ev.backorders.copy(), ev.backorder_var.copy()
+    s_j = np.maximum(S[:, j] + step, 0)
+    A_j, ebo[:, j], vbo[:, j], _ = backorder_stats(ev.pipeline_mean[:, j], ev.pipeline_var[:, j],
+                                                   s_j)
+    sub = [np.array([j])]
+    dA = [(A_j - ev.availability[:, j])[:, None]]
+    for js in levels:
+        m, v = level_moments(problem, lam, js, ebo, vbo)
+        A_new, ebo[:, js], vbo[:, js], _ = backorder_stats(m, v, S[:, js])
+        sub.append(js)
+        dA.append(A_new - ev.availability[:, js])
+    return np.concatenate(sub), np.concatenate(dA, axis=1)

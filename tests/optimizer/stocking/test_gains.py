@@ -1,0 +1,77 @@
+"""Step gains: the subtree-only recomputation equals recomputing every pipeline of the network."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from optimizer.stocking.evaluate import compact_lists, evaluate_parts, pipelines
+from optimizer.stocking.gains import availability_coefficients, descendant_levels, step_gains
+from tests.optimizer.stocking.fixtures import random_problem
+
+TREE = np.array([-1, 0, 0, 1, 2, 1, 3])
+"""HQ -> 1, 2; 1 -> 3, 5; 2 -> 4; 3 -> 6: three levels below the HQ."""
+
+
+def _whole_network_gains(pr, S, ev, step, coef):
+    """The gains with every location's pipelines recomputed at the evaluation's rates (the
+    direct method: a unit at a parent changes its whole subtree)."""
+    P, L = S.shape
+    out = np.zeros((P, L, pr.n_classes))
+    for j in range(L):
+        S2 = S.copy()
+        S2[:, j] = np.maximum(S2[:, j] + step, 0)
+        dA = pipelines(pr, S2, ev.rate_per_year, pr.depth_order)[2] - ev.availability
+        dA[S[:, j] + step < 0] = 0.0
+        out[:, j, :] = np.einsum("pl,plc->pc", dA, coef)
+    return out
+
+
+def test_descendants_are_listed_level_by_level() -> None:
+    levels = descendant_levels(TREE)
+    assert [sorted(x.tolist()) for x in levels[0]] == [[1, 2], [3, 4, 5], [6]]
+    assert [sorted(x.tolist()) for x in levels[1]] == [[3, 5], [6]]
+    assert [x.tolist() for x in levels[3]] == [[6]]
+    assert levels[4] == [] and levels[6] == []
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), step=st.sampled_from([-2, -1, 1, 2]))
+def test_step_gains_equal_the_whole_network_recomputed(seed: int, step: int) -> None:
+    """Moving a parent's stock changes only its subtree's availabilities, so recomputing that
+    subtree gives the same gains as recomputing the whole network (up to the order of the
+    sums)."""
+    pr = replace(random_problem(seed, n_parts=4, n_depots=6, max_pref=4, rate_scale=5.0),
+                 parent=TREE)
+    rng = np.random.default_rng(seed)
+    S = rng.integers(0, 4, (pr.n_parts, pr.n_locations))
+    ev = evaluate_parts(pr, S, tol=1e-12)
+    coef = availability_coefficients(pr, ev)
+    got = step_gains(pr, S, ev, step, coef)
+    want = _whole_network_gains(pr, S, ev, step, coef)
+    assert np.abs(want).max() > 0
+    assert np.allclose(got, want, rtol=1e-12, atol=1e-12 * np.abs(want).max())
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), density=st.floats(0.0, 1.0))
+def test_compact_lists_keep_the_stocked_entries_in_list_order(seed: int, density: float) -> None:
+    """Each stream's restricted list is its preference list without the unstocked locations."""
+    pr = random_problem(seed, n_parts=3, n_depots=5, max_pref=5)
+    rng = np.random.default_rng(seed)
+    S = (rng.random((pr.n_parts, pr.n_locations)) < density) * rng.integers(1, 3, (pr.n_parts,
+                                                                                pr.n_locations))
+    loc, p, ok, orig = compact_lists(pr, S)
+    width = max([1] + [int(sum(S[pr.stream_part[n], j] > 0 for j in row if j >= 0))
+                       for n, row in enumerate(pr.stream_pref)])
+    assert loc.shape == p.shape == ok.shape == orig.shape == (len(pr.stream_part), width)
+    for n, row in enumerate(pr.stream_pref):
+        cols = [k for k, j in enumerate(row) if j >= 0 and S[pr.stream_part[n], j] > 0]
+        assert orig[n, ok[n]].tolist() == cols
+        assert loc[n, ok[n]].tolist() == [int(row[k]) for k in cols]
+        assert p[n, ok[n]].tolist() == [float(pr.stream_p_on_time[n, k]) for k in cols]
+        assert ok[n].tolist() == [True] * len(cols) + [False] * (width - len(cols))
+        assert not loc[n, ~ok[n]].any() and not p[n, ~ok[n]].any()
