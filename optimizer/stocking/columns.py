@@ -172,7 +172,7 @@ def marginal_paths(problem: StockingProblem, prices: np.ndarray, pool: ColumnPoo
         A_warm[active] = ev.availability
         has_warm = True
         pool.add(active, S[active], cost[active], part_contributions(sub, ev))
-        coef = availability_coefficients(sub, ev)
+        coef = availability_coefficients(sub, ev, prices)  # (Pa, L, 1): valued
         Pa = len(active)
         best = np.full((Pa, L), -np.inf)
         best_step = np.ones((Pa, L), dtype=np.int64)
@@ -180,7 +180,7 @@ def marginal_paths(problem: StockingProblem, prices: np.ndarray, pool: ColumnPoo
                  else np.where(S[active] == 0, entry_cost[active], 0.0))
         unit = cost[active, None] + (0.0 if surcharge is None else surcharge[active])
         for k in range(1, lookahead + 1):
-            value = step_gains(sub, S[active], ev, k, coef) @ prices  # (Pa, L)
+            value = step_gains(sub, S[active], ev, k, coef)[:, :, 0]  # (Pa, L)
             ratio = value / (k * unit + extra)
             if bounds is not None:
                 ratio = np.where(S[active] + k <= bounds.upper[active], ratio, -np.inf)

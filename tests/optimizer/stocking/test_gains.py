@@ -75,3 +75,20 @@ def test_compact_lists_keep_the_stocked_entries_in_list_order(seed: int, density
         assert p[n, ok[n]].tolist() == [float(pr.stream_p_on_time[n, k]) for k in cols]
         assert ok[n].tolist() == [True] * len(cols) + [False] * (width - len(cols))
         assert not loc[n, ~ok[n]].any() and not p[n, ~ok[n]].any()
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), step=st.sampled_from([-1, 1, 2]))
+def test_priced_coefficients_value_the_gains_at_the_class_prices(seed: int, step: int) -> None:
+    """Coefficients priced in one pass give the per-class gains valued at the prices."""
+    pr = replace(random_problem(seed, n_parts=3, n_depots=6, max_pref=4, rate_scale=5.0),
+                 parent=TREE)
+    rng = np.random.default_rng(seed)
+    S = rng.integers(0, 4, (pr.n_parts, pr.n_locations))
+    prices = rng.uniform(0.0, 3.0, pr.n_classes)
+    ev = evaluate_parts(pr, S, tol=1e-12)
+    per_class = step_gains(pr, S, ev, step, availability_coefficients(pr, ev)) @ prices
+    priced = availability_coefficients(pr, ev, prices)
+    assert priced.shape == (pr.n_parts, pr.n_locations, 1)
+    got = step_gains(pr, S, ev, step, priced)[:, :, 0]
+    assert np.allclose(got, per_class, rtol=1e-12, atol=1e-12 * np.abs(per_class).max())
