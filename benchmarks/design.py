@@ -78,6 +78,9 @@ def bench_scenario(name: str, out: str | None, cluster: str | None) -> None:
             print(f"  {b.name} stocking timings:", {k: round(v, 1) for k, v in b.plan.timings.items()})
     for note in d.notes:
         print("  note:", note)
+    for note in d.design.notes:
+        if "master MIP" in note:
+            print("  design:", note)
     if out:
         write_design(d, out)
         print(f"  written to {out}")

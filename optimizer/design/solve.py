@@ -37,7 +37,13 @@ from optimizer.design.result import DesignResult
 from optimizer.stocking.cluster import Cluster
 from optimizer.stocking.columns import ColumnPool, evaluate_columns, paths
 from optimizer.stocking.evaluate import evaluate_parts
-from optimizer.stocking.lagrange import BIG_M, _first_ratio, _neighbours, surcharge_scales
+from optimizer.stocking.lagrange import (
+    BIG_M,
+    TIME_LIMIT,
+    _first_ratio,
+    _neighbours,
+    surcharge_scales,
+)
 from optimizer.stocking.repair import repair_levels
 from optimizer.stocking.targets import TargetPlan, class_ceiling, target_plan
 
@@ -51,6 +57,9 @@ SYSTEM_GROUPS = 10_000
 """The real network's bound (coverage rows plus the units of every resupply pipeline) is solved
 up to this many groups of the coverage model; above it its LP runs several times longer than a
 master's time limit (cn-telecom: 23,548 groups), so it is not tried and no figure is given."""
+RETRY_TIME = 3
+"""A refine MIP stopped by its time limit before it held a whole design is solved once more with
+this many times the time limit."""
 NEIGHBOURHOOD_PAIRS = 5_000
 """Chosen vectors +-1 unit join the pool while parts x open locations is at most this (each
 neighbour is a full evaluation of the part: at scale the design-restricted pricing does it)."""
@@ -224,6 +233,7 @@ def solve_design(dp: DesignProblem, objective: DesignObjective = DesignObjective
                                   time_limit_s=time_limit_s,
                                   mip_gap=mip_gap)
     st.timings["mip"] = time.perf_counter() - t
+    _log_mip(st, "first master MIP", mip)
     if mip.choice is None or np.any(mip.choice < 0):
         raise ValueError(f"no design meets the targets within the generated columns ({mip.status})")
     best = mip
@@ -250,9 +260,17 @@ def solve_design(dp: DesignProblem, objective: DesignObjective = DesignObjective
             break
         mip2 = solve_design_master(st.pool, dp, None if budget_mode else aimed, rules,
                                    time_limit_s=time_limit_s, mip_gap=mip_gap, start=best.choice)
+        _log_mip(st, f"refine {k + 1} master MIP", mip2)
+        if not _complete(mip2) and mip2.status == TIME_LIMIT:
+            # stopped before its answer was a whole design (not even the start offered): the
+            # pool grew since the last MIP, so give it longer once rather than drop the round
+            mip2 = solve_design_master(st.pool, dp, None if budget_mode else aimed, rules,
+                                       time_limit_s=RETRY_TIME * time_limit_s, mip_gap=mip_gap,
+                                       start=best.choice)
+            _log_mip(st, f"refine {k + 1} master MIP, again with {RETRY_TIME}x the time", mip2)
         st.timings[f"refine{k + 1}"] = time.perf_counter() - t
         say(0.6 + 0.25 * (k + 1) / max(refine, 1))
-        if mip2.choice is None or np.any(mip2.choice < 0):
+        if not _complete(mip2):
             break
         better = (mip2.objective < best.objective - 1e-6 if not budget_mode
                   else mip2.objective > best.objective + 1e-9)
@@ -278,6 +296,22 @@ def solve_design(dp: DesignProblem, objective: DesignObjective = DesignObjective
         st.timings["certificate"] = time.perf_counter() - t
         res = replace(res, timings=dict(st.timings), runtime_s=time.perf_counter() - t0)
     return res
+
+
+def _complete(res: DesignMasterResult) -> bool:
+    """Whether a master MIP's answer picks a column for every part (a whole design)."""
+    return res.choice is not None and not np.any(res.choice < 0)
+
+
+def _log_mip(st: _State, stage: str, res: DesignMasterResult) -> None:
+    """A note of how a master MIP ended (HiGHS status, its design's objective and proven bound
+    over the pool, parts left without a column): a MIP stopped by its time limit may have
+    missed a better design."""
+    missing = 0 if res.choice is None else int((res.choice < 0).sum())
+    st.notes.append(f"{stage}: {res.status}, objective {res.objective:,.0f}, bound over the "
+                    f"pool {res.bound:,.0f}"
+                    + (f", {missing} part(s) without a column" if missing else "")
+                    + ("" if res.choice is not None else ", no design"))
 
 
 def _certified(dp: DesignProblem, res: DesignResult, rules: DesignRules) -> DesignResult:

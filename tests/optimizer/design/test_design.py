@@ -263,3 +263,35 @@ def test_a_design_keeping_a_closable_depot_is_refined_without_it(monkeypatch) ->
     forced = solve_design(dp, DesignObjective(force_open=("P-SHA",)))  # not closable then
     assert forced.open[ix["P-SHA"]]
     assert not any(np.array_equal(b, lean) for b in blocked_seen)
+
+
+def test_a_refine_mip_stopped_before_a_whole_design_is_solved_again(monkeypatch) -> None:
+    """A refine master MIP that reaches its time limit without a column for every part gets one
+    more solve with :data:`RETRY_TIME` times the limit, and its design counts; each MIP's end
+    is in the notes."""
+    from dataclasses import replace
+
+    import optimizer.design.solve as solve_mod
+
+    calls = []
+    real = solve_mod.solve_design_master
+
+    def flaky(pool, dp, targets, rules, **kw):
+        res = real(pool, dp, targets, rules, **kw)
+        if kw.get("integer", True):
+            calls.append(kw["time_limit_s"])
+            if len(calls) == 2:  # the first refine's MIP: as if stopped early
+                choice = res.choice.copy()
+                choice[0] = -1
+                return replace(res, choice=choice, status=solve_mod.TIME_LIMIT)
+        return res
+
+    monkeypatch.setattr(solve_mod, "solve_design_master", flaky)
+    dp = build_design_problem(stock_saving())
+    res = solve_design(dp, time_limit_s=7.0)
+    assert calls[:3] == [7.0, 7.0, 7.0 * solve_mod.RETRY_TIME]
+    assert res.feasible
+    notes = [n for n in res.notes if "master MIP" in n]
+    assert notes[1].startswith("refine 1 master MIP: Time limit reached")
+    assert "1 part(s) without a column" in notes[1]
+    assert notes[2].startswith(f"refine 1 master MIP, again with {solve_mod.RETRY_TIME}x")
