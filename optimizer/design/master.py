@@ -23,7 +23,7 @@ from scipy import sparse
 
 from optimizer.design.problem import DesignProblem
 from optimizer.stocking.columns import ColumnPool
-from optimizer.stocking.master import ROW_SLACK, TARGET_MARGIN, capacity_rows, run_sparse
+from optimizer.stocking.master import ROW_SLACK, TARGET_MARGIN, capacity_rows, run_checked
 
 CERTIFY_TOL = 1e-9
 """HiGHS's feasibility tolerance in a ``relaxed`` (bounding) master (requests per year)."""
@@ -37,7 +37,8 @@ class DesignMasterResult:
     the pool), ``status``, ``shortfall`` (C,) on-time demand short (with ``penalty``); ``entry``
     (P, L) the LP's price of a part's first unit at a switchable location and ``unit_price`` /
     ``value_price`` (L,) its prices of a full location (per unit, per currency held), all in
-    yearly cost."""
+    yearly cost; ``presolve_off``: solved again without HiGHS's presolve
+    (:func:`optimizer.stocking.master.run_checked`)."""
 
     choice: np.ndarray | None
     open: np.ndarray
@@ -49,6 +50,7 @@ class DesignMasterResult:
     shortfall: np.ndarray
     unit_price: np.ndarray | None = None
     value_price: np.ndarray | None = None
+    presolve_off: bool = False
 
     def surcharge(self, unit_cost: np.ndarray) -> np.ndarray | None:
         """(P, L) yearly capacity price of one more unit of each part at each location, or None
@@ -177,9 +179,10 @@ def solve_design_master(pool: ColumnPool, dp: DesignProblem, targets: np.ndarray
         x0[start] = 1.0
         used = (levels[start][:, sw] > 0).any(axis=0)
         x0[M:M + ny] = np.maximum(used, col_lo[M:M + ny])
-    h = run_sparse(obj, col_lo, col_hi, A, np.concatenate(lo), np.concatenate(hi),
-                   minimize=budget is None, integer_cols=integrality, time_limit_s=time_limit_s,
-                   mip_gap=mip_gap, start=x0, feasibility_tol=CERTIFY_TOL if relaxed else None)
+    h, presolve_off = run_checked(obj, col_lo, col_hi, A, np.concatenate(lo), np.concatenate(hi),
+                                   minimize=budget is None, integer_cols=integrality,
+                                   time_limit_s=time_limit_s, mip_gap=mip_gap, start=x0,
+                                   feasibility_tol=CERTIFY_TOL if relaxed else None)
     status = h.modelStatusToString(h.getModelStatus())
     info = h.getInfo()
     sol = h.getSolution()
@@ -212,4 +215,5 @@ def solve_design_master(pool: ColumnPool, dp: DesignProblem, targets: np.ndarray
         obj_val -= float(penalty[ci] @ shortfall[ci])
     bound = float(info.mip_dual_bound) if integer else obj_val
     return DesignMasterResult(choice, is_open, prices, entry, obj_val, bound, status, shortfall,
-                              unit_price, value_price)
+                              unit_price, value_price, presolve_off)
+

@@ -311,7 +311,9 @@ def _log_mip(st: _State, stage: str, res: DesignMasterResult) -> None:
     st.notes.append(f"{stage}: {res.status}, objective {res.objective:,.0f}, bound over the "
                     f"pool {res.bound:,.0f}"
                     + (f", {missing} part(s) without a column" if missing else "")
-                    + ("" if res.choice is not None else ", no design"))
+                    + ("" if res.choice is not None else ", no design")
+                    + (" (solved again without presolve: the first answer did not cost what "
+                       "HiGHS reported)" if res.presolve_off else ""))
 
 
 def _certified(dp: DesignProblem, res: DesignResult, rules: DesignRules) -> DesignResult:

@@ -78,11 +78,12 @@ def run_sparse(cost: np.ndarray, col_lo: np.ndarray, col_hi: np.ndarray, A: spar
                row_lo: np.ndarray, row_hi: np.ndarray, *, minimize: bool = True,
                integer_cols: np.ndarray | None = None, time_limit_s: float = 60.0,
                mip_gap: float = 1e-4, start: np.ndarray | None = None,
-               feasibility_tol: float | None = None) -> highspy.Highs:
+               feasibility_tol: float | None = None, presolve: bool = True) -> highspy.Highs:
     """Pass one sparse model to a quiet, single-threaded HiGHS and run it; returns the solver
     (read its status, info and solution). ``integer_cols``: column indices that are integer;
     ``start``: a full column vector offered as the MIP's first incumbent (used if feasible);
-    ``feasibility_tol``: HiGHS's primal and MIP feasibility tolerances (default: its own)."""
+    ``feasibility_tol``: HiGHS's primal and MIP feasibility tolerances (default: its own);
+    ``presolve`` False switches HiGHS's presolve off."""
     A = sparse.csc_matrix(A)
     A.sum_duplicates()
     lp = highspy.HighsLp()
@@ -104,6 +105,8 @@ def run_sparse(cost: np.ndarray, col_lo: np.ndarray, col_hi: np.ndarray, A: spar
     h.setOptionValue("time_limit", float(time_limit_s))
     h.setOptionValue("mip_rel_gap", float(mip_gap))
     h.setOptionValue("threads", 1)
+    if not presolve:
+        h.setOptionValue("presolve", "off")
     if feasibility_tol is not None:
         h.setOptionValue("primal_feasibility_tolerance", float(feasibility_tol))
         h.setOptionValue("mip_feasibility_tolerance", float(feasibility_tol))
@@ -114,6 +117,26 @@ def run_sparse(cost: np.ndarray, col_lo: np.ndarray, col_hi: np.ndarray, A: spar
     h.run()
     return h
 
+
+
+OBJECTIVE_TOL = 1e-7
+"""Largest relative difference between a MIP's reported objective and its answer's cost."""
+
+
+def run_checked(cost: np.ndarray, *args: object, **kw: object) -> tuple[highspy.Highs, bool]:
+    """:func:`run_sparse`, then, for a MIP whose answer costs other than the objective HiGHS
+    reports, once more without presolve (seen with HiGHS 1.16 on a design master with a start:
+    the start came back as the answer, reported as optimal at a lower objective). Returns the
+    solver and whether presolve was switched off."""
+    h = run_sparse(cost, *args, **kw)
+    if kw.get("integer_cols") is None or h.getInfo().primal_solution_status != 2:
+        return h, False
+    xs = np.asarray(h.getSolution().col_value)
+    reported = float(h.getInfo().objective_function_value)
+    if xs.size != cost.size or abs(float(cost @ xs) - reported) <= OBJECTIVE_TOL * max(
+            1.0, abs(reported)):
+        return h, False
+    return run_sparse(cost, *args, **kw, presolve=False), True
 
 @dataclass(frozen=True)
 class CapacityRows:
@@ -232,9 +255,10 @@ def solve_master(pool: ColumnPool, problem: StockingProblem, targets: np.ndarray
     if start is not None and integer and np.all(start >= 0):
         x0 = np.zeros(M + n_slack)
         x0[start] = 1.0
-    h = run_sparse(obj, np.zeros(M + n_slack), col_hi, A, np.concatenate(lo), np.concatenate(hi),
-                   minimize=budget is None, integer_cols=np.arange(M) if integer else None,
-                   time_limit_s=time_limit_s, mip_gap=mip_gap, start=x0)
+    h, _ = run_checked(obj, np.zeros(M + n_slack), col_hi, A, np.concatenate(lo),
+                       np.concatenate(hi), minimize=budget is None,
+                       integer_cols=np.arange(M) if integer else None,
+                       time_limit_s=time_limit_s, mip_gap=mip_gap, start=x0)
     status = h.modelStatusToString(h.getModelStatus())
     info = h.getInfo()
     sol = h.getSolution()
