@@ -123,11 +123,15 @@ OBJECTIVE_TOL = 1e-7
 """Largest relative difference between a MIP's reported objective and its answer's cost."""
 
 
+RECHECK_TIME = 3
+"""A MIP solved again without presolve gets this many times its time limit (it is slower)."""
+
+
 def run_checked(cost: np.ndarray, *args: object, **kw: object) -> tuple[highspy.Highs, bool]:
     """:func:`run_sparse`, then, for a MIP whose answer costs other than the objective HiGHS
-    reports, once more without presolve (seen with HiGHS 1.16 on a design master with a start:
-    the start came back as the answer, reported as optimal at a lower objective). Returns the
-    solver and whether presolve was switched off."""
+    reports, once more without presolve and with :data:`RECHECK_TIME` times the time limit
+    (seen with HiGHS 1.16 on design masters with a start: the start came back as the answer,
+    reported at a lower objective). Returns the solver and whether presolve was switched off."""
     h = run_sparse(cost, *args, **kw)
     if kw.get("integer_cols") is None or h.getInfo().primal_solution_status != 2:
         return h, False
@@ -136,6 +140,7 @@ def run_checked(cost: np.ndarray, *args: object, **kw: object) -> tuple[highspy.
     if xs.size != cost.size or abs(float(cost @ xs) - reported) <= OBJECTIVE_TOL * max(
             1.0, abs(reported)):
         return h, False
+    kw["time_limit_s"] = RECHECK_TIME * float(kw.get("time_limit_s", 60.0))
     return run_sparse(cost, *args, **kw, presolve=False), True
 
 @dataclass(frozen=True)

@@ -47,15 +47,16 @@ def test_an_answer_that_costs_more_than_reported_is_solved_without_presolve(monk
     real = master_mod.run_sparse
 
     def misreporting(*args, **kw):
-        calls.append(kw.get("presolve", True))
+        calls.append((kw.get("presolve", True), kw.get("time_limit_s")))
         h = real(*args, **kw)
         return _Misreported(h, 1.0) if len(calls) == 1 else h
 
     monkeypatch.setattr(master_mod, "run_sparse", misreporting)
     costs = np.array([5.0, 3.0, 4.0])
-    h, again = run_checked(*_pick_one(costs), integer_cols=np.arange(3), start=np.eye(3)[0])
-    assert again and calls == [True, False]
+    h, again = run_checked(*_pick_one(costs), integer_cols=np.arange(3), start=np.eye(3)[0],
+                           time_limit_s=2.0)
+    assert again and calls == [(True, 2.0), (False, 2.0 * master_mod.RECHECK_TIME)]
     assert h.getInfo().objective_function_value == 3.0
     calls.clear()
     _, again = run_checked(*_pick_one(costs))  # an LP is not checked
-    assert not again and calls == [True]
+    assert not again and calls == [(True, None)]
