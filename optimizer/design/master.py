@@ -216,4 +216,3 @@ def solve_design_master(pool: ColumnPool, dp: DesignProblem, targets: np.ndarray
     bound = float(info.mip_dual_bound) if integer else obj_val
     return DesignMasterResult(choice, is_open, prices, entry, obj_val, bound, status, shortfall,
                               unit_price, value_price, presolve_off)
-

@@ -47,13 +47,11 @@ def availability_coefficients(problem: StockingProblem, ev: Evaluation,
     rate = np.where(problem.stream_in_service, problem.stream_rate_per_year, 0.0)
     if prices is not None:
         rate = rate * np.asarray(prices, dtype=float)[problem.stream_class]
-        coef = rate * prefix * (p_t - suffix[1:])
-        out = np.bincount(flat_t.ravel(), weights=coef.ravel(), minlength=P * L + 1)
-        return out[:P * L].reshape(P, L, 1)
     coef = rate * prefix * (p_t - suffix[1:])
-    idx = flat_t * C + problem.stream_class
-    out = np.bincount(idx.ravel(), weights=coef.ravel(), minlength=(P * L + 1) * C)
-    return out[:P * L * C].reshape(P, L, C)
+    bins = 1 if prices is not None else C  # priced: the classes summed in their (p, l) bin
+    idx = flat_t if prices is not None else flat_t * C + problem.stream_class
+    out = np.bincount(idx.ravel(), weights=coef.ravel(), minlength=(P * L + 1) * bins)
+    return out[:P * L * bins].reshape(P, L, bins)
 
 
 def step_gains(problem: StockingProblem, S: np.ndarray, ev: Evaluation, step: int = 1,

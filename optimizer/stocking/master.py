@@ -118,11 +118,8 @@ def run_sparse(cost: np.ndarray, col_lo: np.ndarray, col_hi: np.ndarray, A: spar
     return h
 
 
-
 OBJECTIVE_TOL = 1e-7
 """Largest relative difference between a MIP's reported objective and its answer's cost."""
-
-
 RECHECK_TIME = 3
 """A MIP solved again without presolve gets this many times its time limit (it is slower)."""
 
@@ -142,6 +139,7 @@ def run_checked(cost: np.ndarray, *args: object, **kw: object) -> tuple[highspy.
         return h, False
     kw["time_limit_s"] = RECHECK_TIME * float(kw.get("time_limit_s", 60.0))
     return run_sparse(cost, *args, **kw, presolve=False), True
+
 
 @dataclass(frozen=True)
 class CapacityRows:
