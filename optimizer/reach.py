@@ -34,7 +34,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -83,10 +83,11 @@ set (bit k = ``entries[key][k]``) are on time."""
 class Reach:
     """Depots that reach each (site_id, severity, size_class) in time, in preference order.
 
-    ``entries[k]`` belongs to ``keys[k]`` and holds ``(depot_id, p_on_time)`` pairs: the primary
-    depot first if it reaches, then the others by median ETA (hours from request) over the
-    sampled instants. ``patterns[k]`` lists ``(weight, bitmask)`` pairs (weights sum to 1, the
-    pattern 0, nothing on time, included when it occurs). ``no_part_deadline`` lists
+    ``entries[k]`` belongs to ``keys[k]`` and holds ``(depot_id, p_on_time)`` pairs in the order
+    the dispatch engine prefers sources on time: cheapest leg on time first (mean over the
+    sampled instants at which the depot is on time), then by median ETA (hours from request).
+    ``patterns[k]`` lists ``(weight, bitmask)`` pairs (weights sum to 1, the pattern 0, nothing
+    on time, included when it occurs). ``no_part_deadline`` lists
     (site_id, severity) whose term measures a response milestone: the part has no contractual
     deadline there.
     """
@@ -410,8 +411,9 @@ def build_reach(scenario: Scenario, network: TravelNetwork | None = None, *,
                     eta, typical = timed[ms]
                     keys.append((site.site_id, term.severity, str(size)))
                     if (ms, term) not in ranked:  # sizes moved by the same modes agree
+                        legs = [(leg_costs(net, j, rows, net.modes[m]), arrivals[m]) for m in ms]
                         ranked[ms, term] = _rank(net, site, rows, eta, due, z.t, weight, typical,
-                                                 scratch.get("on", len(rows), float))
+                                                 scratch.get("on", len(rows), float), legs)
                     e, pat = ranked[ms, term]
                     entries.append(e)
                     patterns.append(pat)
@@ -493,10 +495,16 @@ class _RowMedians:
 
 def _rank(net: TravelNetwork, site: Site, rows: np.ndarray, eta: np.ndarray, due: np.ndarray,
           t: np.ndarray, weight: np.ndarray, typical: np.ndarray | _RowMedians | None = None,
-          work: np.ndarray | None = None
+          work: np.ndarray | None = None,
+          legs: Sequence[tuple[np.ndarray, np.ndarray]] = ()
           ) -> tuple[tuple[tuple[str, float], ...], tuple[Pattern, ...]]:
     """Entries ((depot_id, p_on_time) of the depots on time at least once, preferred first) and
     the patterns of depots on time together, weighted by ``weight`` (per instant).
+
+    Preferred first is the dispatch engine's choice among the sources on time at a moment: the
+    cheapest leg, then the earliest arrival. A depot's cost is its :func:`on_time_cost` over
+    ``legs`` ((cost (R,), arrivals (R, T)) per transport mode; none: all legs cost the same),
+    then its median ETA, then its share on time, ties in row order.
     ``typical``: :func:`_typical` of ``eta`` (or its :class:`_RowMedians`) when already known (it
     does not depend on the deadline, so the terms of a site share it). ``work``: a float array
     shaped as ``eta`` to compute in."""
@@ -507,15 +515,42 @@ def _rank(net: TravelNetwork, site: Site, rows: np.ndarray, eta: np.ndarray, due
     if reach.size == 0:
         return (), ((1.0, 0),)
     typical = (_typical(eta[reach], t) if typical is None else typical[reach])
-    primary = net.depot_index[site.primary_depot_id]
-    # primary first, then by median ETA, then by share on time (stable: ties keep row order)
-    order = np.lexsort((-p[reach], typical, rows[reach] != primary))
+    cost = on_time_cost(legs, reach, due, weight, p[reach])
+    # cheapest, then by median ETA, then by share on time (stable: ties keep row order)
+    order = np.lexsort((-p[reach], typical, cost))
     ranked = reach[order]
     masks, inverse = _masks(on, ranked)
     w = np.bincount(inverse, weights=weight, minlength=masks.size)
     pats = tuple((wk, mk) for wk, mk in zip(w.tolist(), masks.tolist(), strict=True) if wk > 0)
     share = p.tolist()
     return tuple((net.depots[rows[k]].depot_id, share[k]) for k in ranked.tolist()), pats
+
+
+def on_time_cost(legs: Sequence[tuple[np.ndarray, np.ndarray]], reach: np.ndarray,
+                 due: np.ndarray, weight: np.ndarray, share: np.ndarray) -> np.ndarray:
+    """(len(reach),) mean cost of the cheapest leg on time from each row of ``reach``, over the
+    instants at which one is (weights ``weight``; ``share``: their sum per row, > 0): the cost
+    the engine weighs when it picks the cheapest source on time. ``legs``: (cost (R,),
+    arrivals (R, T) epochs) per transport mode; zeros without legs."""
+    if not legs:
+        return np.zeros(reach.size)
+    cheapest = np.full((reach.size, due.size), np.inf)
+    for cost, arrivals in legs:
+        on = arrivals[reach] <= due[None, :]
+        np.minimum(cheapest, np.where(on, cost[reach, None], np.inf), out=cheapest)
+    # rounded, so that equal costs tie whatever the order of the sums (the ETA decides then)
+    return np.round(np.where(np.isfinite(cheapest), cheapest, 0.0) @ weight / share, 6)
+
+
+def leg_costs(net: TravelNetwork, j: int, rows: np.ndarray, mode: TransportMode) -> np.ndarray:
+    """(len(rows),) cost of one leg of ``mode`` from each depot of ``rows`` to site ``j``, as
+    :meth:`TravelNetwork.options` prices it (fixed + per km over the road: to the site, or to
+    and from the hubs by air)."""
+    if mode.kind is TransportKind.AIR:
+        road = net.depot_hub_road_km[rows] + float(net.site_hub_road_km[j])
+    else:
+        road = net.road_km[rows, j]
+    return mode.fixed_cost + mode.cost_per_km * np.asarray(road, dtype=float)
 
 
 def _masks(on: np.ndarray, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -89,7 +89,7 @@ def test_reach_matches_direct_calls(setup) -> None:
 def test_preference_and_response_terms(setup) -> None:
     sc, net, reach = setup
     s1 = reach.depots("S1", 3, "small")
-    assert s1[0][0] == "SHA"  # primary first
+    assert s1[0][0] == "SHA"  # the depot in town: the cheapest leg
     assert all(0 < p <= 1 for _, p in s1)
     # Urumqi is ~2,400 km from Beijing: HQ cannot meet a 4 h 7x24 window there
     assert "HQ" not in dict(reach.depots("S3", 1, "small"))
@@ -188,30 +188,39 @@ def test_masks_are_the_distinct_columns(k: int, t: int, seed: int) -> None:
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_ranking_is_primary_then_median_eta_then_share(setup, seed: int) -> None:
-    """``_rank`` orders the depots on time at least once: the primary first, then by median
-    ETA, then by share on time, ties in row order (a plain sort with that key)."""
+def test_ranking_is_cheapest_on_time_then_median_eta_then_share(setup, seed: int) -> None:
+    """``_rank`` orders the depots on time at least once as the dispatch engine prefers them:
+    by the mean cost of the cheapest leg on time (over the instants at which one is), then by
+    median ETA, then by share on time, ties in row order (a plain sort with that key)."""
     sc, net, _ = setup
     rng = np.random.default_rng(seed)
     site = sc.sites[seed % len(sc.sites)]
     rows = np.arange(len(net.depots))
     T = 40
     t = np.arange(T, dtype=np.int64) * 3600
-    # coarse ETAs so that medians and shares tie often; some depots never arrive
-    eta = t[None, :] + 3600 * rng.integers(1, 4, size=(len(rows), T))
-    eta[rng.random(len(rows)) < 0.2] = NEVER
+    # two modes with coarse ETAs and costs, so that costs, medians and shares tie often
+    arrivals = [t[None, :] + 3600 * rng.integers(1, 4, size=(len(rows), T)) for _ in range(2)]
+    for a in arrivals:
+        a[rng.random(len(rows)) < 0.2] = NEVER
+    costs = [rng.integers(1, 3, size=len(rows)).astype(float) * 50 for _ in range(2)]
+    eta = np.minimum(*arrivals)
     due = t + 3600 * rng.integers(1, 4, size=T)
     weight = np.full(T, 1 / T)
-    entries, patterns = _rank(net, site, rows, eta, due, t, weight)
+    legs = list(zip(costs, arrivals, strict=True))
+    entries, patterns = _rank(net, site, rows, eta, due, t, weight, legs=legs)
     p = (eta <= due[None, :]).astype(float) @ weight
-    primary = net.depot_index[site.primary_depot_id]
     med = [float(np.median(np.minimum(eta[r] - t, NEVER))) for r in rows]
-    want = sorted((r for r in rows if p[r] > 0), key=lambda r: (r != primary, med[r], -p[r]))
+    cheapest = [[min([c[r] for c, a in legs if a[r, k] <= due[k]], default=0.0) for k in range(T)]
+                for r in rows]
+    mean = [sum(cheapest[r][k] * weight[k] for k in range(T)) / p[r] if p[r] > 0 else 0.0
+            for r in rows]
+    want = sorted((r for r in rows if p[r] > 0), key=lambda r: (round(mean[r], 6), med[r], -p[r]))
     assert [d for d, _ in entries] == [net.depots[r].depot_id for r in want]
     assert [q for _, q in entries] == [float(p[r]) for r in want]
     assert sum(w for w, _ in patterns) == pytest.approx(1.0)
     # the medians of every row, computed once per site and size, give the same ranking
-    assert _rank(net, site, rows, eta, due, t, weight, _typical(eta, t)) == (entries, patterns)
+    assert _rank(net, site, rows, eta, due, t, weight, _typical(eta, t), legs=legs) == (
+        entries, patterns)
 
 
 # --- the vectorised reach equals the one-instant-at-a-time reference element by element ----------
@@ -221,7 +230,8 @@ def reference_reach(sc, net: TravelNetwork, *, year_start: date, weeks: int, ste
     """The reach as the scalar rules give it, one (depot, site, mode, instant) at a time: picking
     and every leg by ``TravelNetwork`` (as :meth:`~TravelNetwork.earliest_arrival`), due
     instants by :func:`due_instants`, the shares and patterns summed instant by instant and the
-    depots ranked by a plain sort (primary, median ETA, share, row order). Slow: tiny inputs."""
+    depots ranked by a plain sort (mean cost of the cheapest leg on time, median ETA, share, row
+    order). Slow: tiny inputs."""
     countries = {d.country for d in sc.depots} | {s.country for s in sc.sites}
     week_list = sampled_weeks(year_start, weeks, countries)
     by_zone = defaultdict(list)
@@ -239,11 +249,13 @@ def reference_reach(sc, net: TravelNetwork, *, year_start: date, weeks: int, ste
             contract = sc.contract(site.contract_id)
             rows = _near_depots(net, j, hq, near, forward)
             arrive = {}  # (row, mode) -> arrival epochs
+            price = {}  # (row, mode) -> cost of the leg at each instant (inf: no leg)
             for r in rows:
                 for m, mode in enumerate(net.modes):
                     legs = [net._arrival(int(r), j, mode, p) for p in picked[r]]
                     arrive[r, m] = [NEVER if g is None else int(g.arrives_at.timestamp())
                                     for g in legs]
+                    price[r, m] = [np.inf if g is None else g.cost for g in legs]
             for term in sorted(contract.terms, key=lambda x: x.severity):
                 dues = due_instants(term, site, instants)
                 if dues is None:
@@ -257,9 +269,14 @@ def reference_reach(sc, net: TravelNetwork, *, year_start: date, weeks: int, ste
                     on = eta <= np.array(due)[None, :]
                     p = on.astype(float) @ weight  # the same product as the package
                     med = [float(np.median(np.minimum(eta[k] - t, NEVER))) for k in range(len(rows))]
-                    primary = net.depot_index[site.primary_depot_id]
+                    # the cheapest leg on time at each instant, its mean where one is
+                    cheap = np.array([[min([price[r, m][c] for m in ms if arrive[r, m][c] <= due[c]],
+                                           default=0.0) for c in range(len(instants))]
+                                      for r in rows])
+                    cost = [round(float(cheap[k] @ weight / p[k]), 6) if p[k] > 0 else 0.0
+                            for k in range(len(rows))]
                     ranked = sorted((k for k in range(len(rows)) if p[k] > 0),
-                                    key=lambda k: (rows[k] != primary, med[k], -p[k]))
+                                    key=lambda k: (cost[k], med[k], -p[k]))
                     acc: dict[int, float] = {}
                     for c in range(len(instants)):
                         mask = sum(1 << b for b, k in enumerate(ranked) if on[k, c])
