@@ -233,6 +233,27 @@ def compact_lists(problem: StockingProblem, S: np.ndarray
     return loc, p, ok, orig
 
 
+def merge_streams(problem: StockingProblem, loc: np.ndarray, ok: np.ndarray
+                  ) -> tuple[StockingProblem, np.ndarray, np.ndarray]:
+    """The streams of one part with the same primary depot and the same restricted list
+    (:func:`compact_lists`' ``loc`` / ``ok``) as one stream with their rates added, for the
+    fixed point: a failure's path through the stocked locations, and so every location's
+    resupply rate, depends on nothing else (the on-time probabilities and classes count only in
+    the final pass). Returns the merged problem and its ``loc``, ``ok``; the problem itself when
+    nothing merges."""
+    key = np.ascontiguousarray(np.column_stack(
+        [problem.stream_part, problem.stream_primary, np.where(ok, loc, -1)]).astype(np.int64))
+    rows = key.view(np.dtype((np.void, key.dtype.itemsize * key.shape[1]))).ravel()
+    _, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
+    if len(first) == len(rows):
+        return problem, loc, ok
+    rate = np.bincount(inverse.ravel(), weights=problem.stream_rate_per_year,
+                       minlength=len(first))
+    merged = select_streams(problem, np.arange(problem.n_parts), first,
+                            problem.stream_part[first], rate)
+    return merged, loc[first], ok[first]
+
+
 TAIL_EPS = 1e-13
 """Inside the fixed point, list positions reached (all earlier locations out of stock) with
 probability below this for every stream are skipped; their fill counts as a miss. The error
@@ -290,7 +311,8 @@ def evaluate_parts(problem: StockingProblem, S: np.ndarray, *, tol: float = 1e-1
         A = stocked.astype(float)
     else:
         A = np.where(stocked, initial_availability, 0.0)
-    A, it = _fixed_point(problem, S, A, loc, ok, order, tol, max_iter)
+    merged, m_loc, m_ok = merge_streams(problem, loc, ok)
+    A, it = _fixed_point(merged, S, A, m_loc, m_ok, order, tol, max_iter)
     # Final pass: rates, pipelines and availability from the converged availabilities.
     A_pref = A.ravel()[flat] * okf
     fill, miss, on_time = stream_flows(A_pref, p_on_time)
@@ -314,9 +336,10 @@ def evaluate_parts(problem: StockingProblem, S: np.ndarray, *, tol: float = 1e-1
 
 
 def select_streams(problem: StockingProblem, parts: np.ndarray, streams: np.ndarray,
-                   owner: np.ndarray) -> StockingProblem:
+                   owner: np.ndarray, rate: np.ndarray | None = None) -> StockingProblem:
     """A problem of the parts ``parts`` (new part ``i`` = old ``parts[i]``) and the streams
-    ``streams`` (old indices), stream ``k`` now belonging to new part ``owner[k]``."""
+    ``streams`` (old indices), stream ``k`` now belonging to new part ``owner[k]``; ``rate``:
+    their rates per year if not the old streams'."""
     return StockingProblem(
         name=problem.name, currency=problem.currency, part_ids=problem.part_ids[parts],
         location_ids=problem.location_ids, parent=problem.parent, transit_days=problem.transit_days,
@@ -327,7 +350,7 @@ def select_streams(problem: StockingProblem, parts: np.ndarray, streams: np.ndar
         class_tier=problem.class_tier, class_severity=problem.class_severity,
         class_target=problem.class_target, stream_part=owner,
         stream_class=problem.stream_class[streams],
-        stream_rate_per_year=problem.stream_rate_per_year[streams],
+        stream_rate_per_year=problem.stream_rate_per_year[streams] if rate is None else rate,
         stream_primary=problem.stream_primary[streams], stream_pref=problem.stream_pref[streams],
         stream_p_on_time=problem.stream_p_on_time[streams],
         stream_in_service=problem.stream_in_service[streams], cap_units=problem.cap_units,

@@ -136,3 +136,52 @@ def test_parts_evaluated_together_equal_each_part_alone(seed: int, warm: bool) -
         assert np.allclose(together.availability[p], alone.availability[0], atol=1e-10)
         mine = pr.stream_part == p
         assert np.allclose(together.stream_on_time[mine], alone.stream_on_time, atol=1e-10)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), warm=st.booleans())
+def test_merged_streams_give_the_fixed_point_of_the_streams_apart(seed: int, warm: bool) -> None:
+    """The fixed point runs on the streams merged by (part, primary, restricted list): the same
+    availabilities and per-stream figures as on every stream apart (merging switched off)."""
+    import optimizer.stocking.evaluate as ev_mod
+
+    pr = random_problem(seed, n_parts=5, n_depots=3, n_sites=20, rate_scale=6.0)
+    rng = np.random.default_rng(seed)
+    S = rng.integers(0, 4, (pr.n_parts, pr.n_locations))
+    start = rng.uniform(0, 1, S.shape) if warm else None
+    merged = ev_mod.evaluate_parts(pr, S, tol=1e-12, initial_availability=start)
+    real = ev_mod.merge_streams
+    try:
+        ev_mod.merge_streams = lambda problem, loc, ok: (problem, loc, ok)
+        apart = ev_mod.evaluate_parts(pr, S, tol=1e-12, initial_availability=start)
+    finally:
+        ev_mod.merge_streams = real
+    assert np.allclose(merged.availability, apart.availability, atol=1e-10)
+    assert np.allclose(merged.rate_per_year, apart.rate_per_year, rtol=1e-10, atol=1e-10)
+    assert np.allclose(merged.stream_fill, apart.stream_fill, atol=1e-10)
+    assert np.allclose(merged.class_on_time, apart.class_on_time, atol=1e-10, equal_nan=True)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_merge_streams_adds_the_rates_of_equal_restricted_lists(seed: int) -> None:
+    """One merged stream per (part, primary, stocked locations of the list in order), carrying
+    the summed rate of its streams: checked against a dictionary built stream by stream."""
+    from optimizer.stocking.evaluate import compact_lists, merge_streams
+
+    pr = random_problem(seed, n_parts=4, n_depots=3, n_sites=30)
+    S = np.random.default_rng(seed).integers(0, 2, (pr.n_parts, pr.n_locations))
+    loc, _, ok, _ = compact_lists(pr, S)
+    want: dict[tuple, float] = {}
+    for n in range(len(pr.stream_part)):
+        key = (int(pr.stream_part[n]), int(pr.stream_primary[n]),
+               tuple(int(x) for x in loc[n][ok[n]]))
+        want[key] = want.get(key, 0.0) + float(pr.stream_rate_per_year[n])
+    m, m_loc, m_ok = merge_streams(pr, loc, ok)
+    got = {(int(m.stream_part[k]), int(m.stream_primary[k]),
+            tuple(int(x) for x in m_loc[k][m_ok[k]])): float(m.stream_rate_per_year[k])
+           for k in range(len(m.stream_part))}
+    assert len(got) == len(m.stream_part)  # one stream per key
+    assert got.keys() == want.keys()
+    for key, r in want.items():
+        assert got[key] == pytest.approx(r, rel=1e-12)
