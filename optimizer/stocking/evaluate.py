@@ -233,25 +233,69 @@ def compact_lists(problem: StockingProblem, S: np.ndarray
     return loc, p, ok, orig
 
 
-def merge_streams(problem: StockingProblem, loc: np.ndarray, ok: np.ndarray
-                  ) -> tuple[StockingProblem, np.ndarray, np.ndarray]:
+def merge_streams(problem: StockingProblem, loc: np.ndarray, p_on_time: np.ndarray,
+                  ok: np.ndarray) -> tuple[StockingProblem, np.ndarray, np.ndarray, np.ndarray,
+                                           np.ndarray]:
     """The streams of one part with the same primary depot and the same restricted list
-    (:func:`compact_lists`' ``loc`` / ``ok``) as one stream with their rates added, for the
-    fixed point: a failure's path through the stocked locations, and so every location's
-    resupply rate, depends on nothing else (the on-time probabilities and classes count only in
-    the final pass). Returns the merged problem and its ``loc``, ``ok``; the problem itself when
-    nothing merges."""
-    key = np.ascontiguousarray(np.column_stack(
-        [problem.stream_part, problem.stream_primary, np.where(ok, loc, -1)]).astype(np.int64))
-    rows = key.view(np.dtype((np.void, key.dtype.itemsize * key.shape[1]))).ravel()
-    _, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
-    if len(first) == len(rows):
-        return problem, loc, ok
-    rate = np.bincount(inverse.ravel(), weights=problem.stream_rate_per_year,
-                       minlength=len(first))
+    (:func:`compact_lists`' ``loc``, ``p_on_time``, ``ok``) as one stream with their rates
+    added: such streams fill alike, so every location's rate and every stream's fill and on-time
+    share follow from the merged ones (streams of different classes merge too: classes count
+    only in :func:`class_shares`). Returns the merged problem, its ``loc``, ``p_on_time``,
+    ``ok`` and ``inverse`` (N,): the merged stream of each stream."""
+    code = np.where(ok, loc + 1, 0)
+    first, inverse = _equal_rows(
+        [problem.stream_part, problem.stream_primary], [code, p_on_time.view(np.int64)])
+    if len(first) == len(inverse):
+        return problem, loc, p_on_time, ok, inverse
+    rate = np.bincount(inverse, weights=problem.stream_rate_per_year, minlength=len(first))
     merged = select_streams(problem, np.arange(problem.n_parts), first,
                             problem.stream_part[first], rate)
-    return merged, loc[first], ok[first]
+    return merged, loc[first], p_on_time[first], ok[first], inverse
+
+
+def _equal_rows(columns: list[np.ndarray], blocks: list[np.ndarray]
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Groups of equal rows of the int64 ``columns`` (N,) and ``blocks`` (N, K) side by side:
+    ``(first, inverse)``, the first row of each group (ascending) and each row's group. Rows are
+    hashed (a block: its columns times odd random multipliers, summed; then a multiply-xorshift
+    step per column or block) and every row is compared with its group's first, so the grouping
+    is exact; on a hash collision the rows are grouped by a full sort instead."""
+    h = np.zeros(len(columns[0]), dtype=np.uint64)
+    parts = [c.astype(np.uint64) for c in columns] + [
+        (np.ascontiguousarray(b).view(np.uint64) * _BLOCK_MULT[np.arange(b.shape[1]) % 512]).sum(
+            axis=1, dtype=np.uint64) for b in blocks]
+    for c in parts:
+        h *= _HASH_MULT
+        h += c
+        h ^= h >> np.uint64(29)
+    _, first, inverse = np.unique(h, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    rep = first[inverse]
+    same = np.ones(len(h), dtype=bool)
+    for c in columns:
+        same &= c[rep] == c
+    for b in blocks:
+        same &= (b[rep] == b).all(axis=1)
+    if same.all():
+        order = np.argsort(first, kind="stable")  # groups in order of their first row
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        return first[order], rank[inverse]
+    key = np.ascontiguousarray(np.column_stack([*columns, *blocks]).astype(np.int64))
+    rows = key.view(np.dtype((np.void, key.dtype.itemsize * key.shape[1]))).ravel()
+    _, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    order = np.argsort(first, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return first[order], rank[inverse]
+
+
+_HASH_MULT = np.uint64(0x9E3779B97F4A7C15)
+"""Odd 64-bit multiplier of the row hash (golden-ratio constant); arithmetic wraps mod 2^64."""
+_BLOCK_MULT = np.random.default_rng(20261201).integers(
+    0, 2 ** 63, size=512, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+"""Odd random multipliers of a block's columns in the row hash (a fixed seed: runs agree)."""
 
 
 TAIL_EPS = 1e-13
@@ -301,32 +345,33 @@ def evaluate_parts(problem: StockingProblem, S: np.ndarray, *, tol: float = 1e-1
     P, L = S.shape
     N = len(problem.stream_part)
     loc, p_on_time, ok, orig = compact_lists(problem, S)
-    flat = problem.stream_part[:, None] * L + loc  # (N, K') index into A.ravel()
-    flat_r = flat.ravel()
-    okf = ok.astype(float)
-    rate = problem.stream_rate_per_year
-    primary_flat = problem.stream_part * L + problem.stream_primary
     stocked = S > 0
     if initial_availability is None:
         A = stocked.astype(float)
     else:
         A = np.where(stocked, initial_availability, 0.0)
-    merged, m_loc, m_ok = merge_streams(problem, loc, ok)
+    merged, m_loc, m_p, m_ok, inverse = merge_streams(problem, loc, p_on_time, ok)
     A, it = _fixed_point(merged, S, A, m_loc, m_ok, order, tol, max_iter)
-    # Final pass: rates, pipelines and availability from the converged availabilities.
+    # Final pass on the merged streams: rates, pipelines and availability from the converged
+    # availabilities, then each stream's figures from its merged stream.
+    flat = merged.stream_part[:, None] * L + m_loc  # (M, K') index into A.ravel()
+    okf = m_ok.astype(float)
+    rate = merged.stream_rate_per_year
     A_pref = A.ravel()[flat] * okf
-    fill, miss, on_time = stream_flows(A_pref, p_on_time)
-    direct = np.bincount(flat_r, weights=(rate[:, None] * fill).ravel(), minlength=P * L)
-    direct += np.bincount(primary_flat, weights=rate * miss, minlength=P * L)
+    fill, miss, _ = stream_flows(A_pref, m_p)
+    direct = np.bincount(flat.ravel(), weights=(rate[:, None] * fill).ravel(), minlength=P * L)
+    direct += np.bincount(merged.stream_part * L + merged.stream_primary, weights=rate * miss,
+                          minlength=P * L)
     lam = location_rates(problem, direct.reshape(P, L), order)
     mean, var, A, ebo, vbo, _ = pipelines(problem, S, lam, order)
     A_pref = A.ravel()[flat] * okf
-    fill, miss, on_time = stream_flows(A_pref, p_on_time)
+    fill, miss, on_time = stream_flows(A_pref, m_p)
+    on_time = on_time[inverse]
     shares, overall = class_shares(problem, on_time)
     if with_fill:
         full = np.zeros(problem.stream_pref.shape)
         rows, cols = np.nonzero(ok)
-        full[rows, orig[rows, cols]] = fill[rows, cols]
+        full[rows, orig[rows, cols]] = fill[inverse[rows], cols]
     else:
         full = np.zeros((N, 0))
     lam0 = lam[:, 0]

@@ -152,7 +152,8 @@ def test_merged_streams_give_the_fixed_point_of_the_streams_apart(seed: int, war
     merged = ev_mod.evaluate_parts(pr, S, tol=1e-12, initial_availability=start)
     real = ev_mod.merge_streams
     try:
-        ev_mod.merge_streams = lambda problem, loc, ok: (problem, loc, ok)
+        ev_mod.merge_streams = lambda problem, loc, p, ok: (problem, loc, p, ok,
+                                                            np.arange(len(loc)))
         apart = ev_mod.evaluate_parts(pr, S, tol=1e-12, initial_availability=start)
     finally:
         ev_mod.merge_streams = real
@@ -165,23 +166,56 @@ def test_merged_streams_give_the_fixed_point_of_the_streams_apart(seed: int, war
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 10_000))
 def test_merge_streams_adds_the_rates_of_equal_restricted_lists(seed: int) -> None:
-    """One merged stream per (part, primary, stocked locations of the list in order), carrying
-    the summed rate of its streams: checked against a dictionary built stream by stream."""
+    """One merged stream per (part, primary, stocked locations of the list in order with their
+    on-time probabilities), carrying the summed rate of its streams, and each stream pointing at
+    its own: checked against a dictionary built stream by stream."""
     from optimizer.stocking.evaluate import compact_lists, merge_streams
 
     pr = random_problem(seed, n_parts=4, n_depots=3, n_sites=30)
     S = np.random.default_rng(seed).integers(0, 2, (pr.n_parts, pr.n_locations))
-    loc, _, ok, _ = compact_lists(pr, S)
+    loc, p, ok, _ = compact_lists(pr, S)
+
+    def key(part, primary, loc_row, p_row, ok_row):
+        return (int(part), int(primary), tuple(int(x) for x in loc_row[ok_row]),
+                tuple(float(x) for x in p_row[ok_row]))
+
     want: dict[tuple, float] = {}
     for n in range(len(pr.stream_part)):
-        key = (int(pr.stream_part[n]), int(pr.stream_primary[n]),
-               tuple(int(x) for x in loc[n][ok[n]]))
-        want[key] = want.get(key, 0.0) + float(pr.stream_rate_per_year[n])
-    m, m_loc, m_ok = merge_streams(pr, loc, ok)
-    got = {(int(m.stream_part[k]), int(m.stream_primary[k]),
-            tuple(int(x) for x in m_loc[k][m_ok[k]])): float(m.stream_rate_per_year[k])
-           for k in range(len(m.stream_part))}
+        k = key(pr.stream_part[n], pr.stream_primary[n], loc[n], p[n], ok[n])
+        want[k] = want.get(k, 0.0) + float(pr.stream_rate_per_year[n])
+    m, m_loc, m_p, m_ok, inverse = merge_streams(pr, loc, p, ok)
+    got = {key(m.stream_part[i], m.stream_primary[i], m_loc[i], m_p[i], m_ok[i]):
+           float(m.stream_rate_per_year[i]) for i in range(len(m.stream_part))}
     assert len(got) == len(m.stream_part)  # one stream per key
     assert got.keys() == want.keys()
-    for key, r in want.items():
-        assert got[key] == pytest.approx(r, rel=1e-12)
+    for k, r in want.items():
+        assert got[k] == pytest.approx(r, rel=1e-12)
+    for n in range(len(pr.stream_part)):
+        i = inverse[n]
+        assert key(pr.stream_part[n], pr.stream_primary[n], loc[n], p[n], ok[n]) == key(
+            m.stream_part[i], m.stream_primary[i], m_loc[i], m_p[i], m_ok[i])
+
+
+@settings(max_examples=50, deadline=None)
+@given(rows=st.lists(st.tuples(st.integers(0, 3), st.integers(-2, 2), st.integers(-2, 2)),
+                     min_size=1, max_size=40),
+       collide=st.booleans())
+def test_equal_rows_groups_exactly_even_when_hashes_collide(rows, collide: bool) -> None:
+    """Groups of equal rows, first rows ascending, as a dictionary gives them; with a zero hash
+    multiplier (every row's hash from its last column alone) the collisions are caught and the
+    rows grouped by the full sort."""
+    import optimizer.stocking.evaluate as ev_mod
+
+    a = np.array(rows, dtype=np.int64)
+    real = ev_mod._HASH_MULT
+    try:
+        if collide:
+            ev_mod._HASH_MULT = np.uint64(0)
+        first, inverse = ev_mod._equal_rows([a[:, 0]], [a[:, 1:]])
+    finally:
+        ev_mod._HASH_MULT = real
+    seen: dict[tuple, int] = {}
+    for n, r in enumerate(rows):
+        seen.setdefault(r, n)
+    assert first.tolist() == sorted(seen.values())
+    assert [rows[first[g]] for g in inverse] == rows
