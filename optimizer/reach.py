@@ -70,8 +70,12 @@ DEFAULT_YEAR_START = date(2026, 1, 5)
 """Monday of the default planning year's first week."""
 WEEKS_PER_YEAR = 52
 NEAR_DEPOTS = 16
-"""Depots weighed per site besides the HQ: the nearest that serve it (road km), and as many of
-the nearest forward locations (consignment, customer kits, trunks)."""
+"""Forward locations (consignment, customer kits, trunks) weighed per site: the nearest that
+serve it (road km). Depots are weighed up to :data:`MAX_ROWS` in all: for a long window the
+dispatch engine ships from any depot with stock, so a part stocked at a few far depots is on
+time where a list of the nearest would call it late."""
+MAX_ROWS = 63
+"""Locations weighed per site, the HQ included: a pattern is an int64 bitmask over them."""
 
 ReachKey = tuple[str, int, str]
 Pattern = tuple[float, int]
@@ -382,7 +386,7 @@ def build_reach(scenario: Scenario, network: TravelNetwork | None = None, *,
     for tz, site_js in by_zone.items():
         instants, weight = sample_year(tz, week_list, step_minutes)
         z = _ZoneTables(net, instants)
-        scratch = _Scratch(2 * near + 1, len(instants))
+        scratch = _Scratch(MAX_ROWS, len(instants))
         for j in site_js:
             site = net.sites[j]
             contract = scenario.contract(site.contract_id)
@@ -430,15 +434,18 @@ that hold most parts out of its list (dispatch weighs the nearest sources *with 
 
 def _near_depots(net: TravelNetwork, j: int, hq: int, near: int, forward: np.ndarray
                  ) -> np.ndarray:
-    """Indices of the HQ, the ``near`` nearest depots and the ``near`` nearest forward locations
-    (``forward`` (depots,) bool) that serve site ``j`` (road km)."""
+    """Indices of the HQ, the ``near`` nearest forward locations (``forward`` (depots,) bool)
+    and the nearest depots, as many as fit in :data:`MAX_ROWS` (every depot of most networks),
+    that serve site ``j`` (road km)."""
     site = net.sites[j]
     ok = np.array([d.serves(site) for d in net.depots])
     km = net.road_km[:, j]
-    rows: list[int] = []
-    for group in (ok & ~forward, ok & forward):
+    picked: list[list[int]] = []
+    for group in (ok & forward, ok & ~forward):
+        room = near if not picked else MAX_ROWS - 1 - len(picked[0])
         order = np.argsort(np.where(group, km, np.inf), kind="stable")
-        rows += [int(i) for i in order[:near] if group[i]]
+        picked.append([int(i) for i in order[:room] if group[i]])
+    rows = picked[0] + picked[1]
     if hq not in rows and ok[hq]:
         rows.append(hq)
     return np.array(sorted(rows), dtype=np.int64)
@@ -502,9 +509,9 @@ def _rank(net: TravelNetwork, site: Site, rows: np.ndarray, eta: np.ndarray, due
     the patterns of depots on time together, weighted by ``weight`` (per instant).
 
     Preferred first is the dispatch engine's choice among the sources on time at a moment: the
-    cheapest leg, then the earliest arrival. A depot's cost is its :func:`on_time_cost` over
-    ``legs`` ((cost (R,), arrivals (R, T)) per transport mode; none: all legs cost the same),
-    then its median ETA, then its share on time, ties in row order.
+    cheapest leg, then the earliest arrival, then the depot id. A depot's cost is its
+    :func:`on_time_cost` over ``legs`` ((cost (R,), arrivals (R, T)) per transport mode; none:
+    all legs cost the same), its arrival its median ETA.
     ``typical``: :func:`_typical` of ``eta`` (or its :class:`_RowMedians`) when already known (it
     does not depend on the deadline, so the terms of a site share it). ``work``: a float array
     shaped as ``eta`` to compute in."""
@@ -516,8 +523,9 @@ def _rank(net: TravelNetwork, site: Site, rows: np.ndarray, eta: np.ndarray, due
         return (), ((1.0, 0),)
     typical = (_typical(eta[reach], t) if typical is None else typical[reach])
     cost = on_time_cost(legs, reach, due, weight, p[reach])
-    # cheapest, then by median ETA, then by share on time (stable: ties keep row order)
-    order = np.lexsort((-p[reach], typical, cost))
+    # cheapest, then by median ETA, then by id (two depots at one address tie on both)
+    ids = np.array([net.depots[r].depot_id for r in rows[reach]])
+    order = np.lexsort((ids, typical, cost))
     ranked = reach[order]
     masks, inverse = _masks(on, ranked)
     w = np.bincount(inverse, weights=weight, minlength=masks.size)

@@ -188,10 +188,10 @@ def test_masks_are_the_distinct_columns(k: int, t: int, seed: int) -> None:
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_ranking_is_cheapest_on_time_then_median_eta_then_share(setup, seed: int) -> None:
+def test_ranking_is_cheapest_on_time_then_median_eta_then_id(setup, seed: int) -> None:
     """``_rank`` orders the depots on time at least once as the dispatch engine prefers them:
     by the mean cost of the cheapest leg on time (over the instants at which one is), then by
-    median ETA, then by share on time, ties in row order (a plain sort with that key)."""
+    median ETA, then by depot id (a plain sort with that key)."""
     sc, net, _ = setup
     rng = np.random.default_rng(seed)
     site = sc.sites[seed % len(sc.sites)]
@@ -214,7 +214,8 @@ def test_ranking_is_cheapest_on_time_then_median_eta_then_share(setup, seed: int
                 for r in rows]
     mean = [sum(cheapest[r][k] * weight[k] for k in range(T)) / p[r] if p[r] > 0 else 0.0
             for r in rows]
-    want = sorted((r for r in rows if p[r] > 0), key=lambda r: (round(mean[r], 6), med[r], -p[r]))
+    ids = [d.depot_id for d in net.depots]
+    want = sorted((r for r in rows if p[r] > 0), key=lambda r: (round(mean[r], 6), med[r], ids[r]))
     assert [d for d, _ in entries] == [net.depots[r].depot_id for r in want]
     assert [q for _, q in entries] == [float(p[r]) for r in want]
     assert sum(w for w, _ in patterns) == pytest.approx(1.0)
@@ -230,8 +231,8 @@ def reference_reach(sc, net: TravelNetwork, *, year_start: date, weeks: int, ste
     """The reach as the scalar rules give it, one (depot, site, mode, instant) at a time: picking
     and every leg by ``TravelNetwork`` (as :meth:`~TravelNetwork.earliest_arrival`), due
     instants by :func:`due_instants`, the shares and patterns summed instant by instant and the
-    depots ranked by a plain sort (mean cost of the cheapest leg on time, median ETA, share, row
-    order). Slow: tiny inputs."""
+    depots ranked by a plain sort (mean cost of the cheapest leg on time, median ETA, depot id).
+    Slow: tiny inputs."""
     countries = {d.country for d in sc.depots} | {s.country for s in sc.sites}
     week_list = sampled_weeks(year_start, weeks, countries)
     by_zone = defaultdict(list)
@@ -276,7 +277,7 @@ def reference_reach(sc, net: TravelNetwork, *, year_start: date, weeks: int, ste
                     cost = [round(float(cheap[k] @ weight / p[k]), 6) if p[k] > 0 else 0.0
                             for k in range(len(rows))]
                     ranked = sorted((k for k in range(len(rows)) if p[k] > 0),
-                                    key=lambda k: (cost[k], med[k], -p[k]))
+                                    key=lambda k: (cost[k], med[k], net.depots[rows[k]].depot_id))
                     acc: dict[int, float] = {}
                     for c in range(len(instants)):
                         mask = sum(1 << b for b, k in enumerate(ranked) if on[k, c])
