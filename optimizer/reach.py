@@ -70,12 +70,11 @@ DEFAULT_YEAR_START = date(2026, 1, 5)
 """Monday of the default planning year's first week."""
 WEEKS_PER_YEAR = 52
 NEAR_DEPOTS = 16
-"""Forward locations (consignment, customer kits, trunks) weighed per site: the nearest that
-serve it (road km). Depots are weighed up to :data:`MAX_ROWS` in all: for a long window the
-dispatch engine ships from any depot with stock, so a part stocked at a few far depots is on
-time where a list of the nearest would call it late."""
-MAX_ROWS = 63
-"""Locations weighed per site, the HQ included: a pattern is an int64 bitmask over them."""
+"""Depots weighed per site besides the HQ: the nearest that serve it (road km), and as many of
+the nearest forward locations (consignment, customer kits, trunks). The dispatch engine ships
+from any depot with stock, so for long windows this list leaves the model slightly pessimistic
+where a part is stocked only at farther depots; weighing every depot (up to 63 locations, the
+bitmask's limit) removes that but makes the network design's problem several times larger."""
 
 ReachKey = tuple[str, int, str]
 Pattern = tuple[float, int]
@@ -386,7 +385,7 @@ def build_reach(scenario: Scenario, network: TravelNetwork | None = None, *,
     for tz, site_js in by_zone.items():
         instants, weight = sample_year(tz, week_list, step_minutes)
         z = _ZoneTables(net, instants)
-        scratch = _Scratch(MAX_ROWS, len(instants))
+        scratch = _Scratch(2 * near + 1, len(instants))
         for j in site_js:
             site = net.sites[j]
             contract = scenario.contract(site.contract_id)
@@ -434,18 +433,15 @@ that hold most parts out of its list (dispatch weighs the nearest sources *with 
 
 def _near_depots(net: TravelNetwork, j: int, hq: int, near: int, forward: np.ndarray
                  ) -> np.ndarray:
-    """Indices of the HQ, the ``near`` nearest forward locations (``forward`` (depots,) bool)
-    and the nearest depots, as many as fit in :data:`MAX_ROWS` (every depot of most networks),
-    that serve site ``j`` (road km)."""
+    """Indices of the HQ, the ``near`` nearest depots and the ``near`` nearest forward locations
+    (``forward`` (depots,) bool) that serve site ``j`` (road km)."""
     site = net.sites[j]
     ok = np.array([d.serves(site) for d in net.depots])
     km = net.road_km[:, j]
-    picked: list[list[int]] = []
-    for group in (ok & forward, ok & ~forward):
-        room = near if not picked else MAX_ROWS - 1 - len(picked[0])
+    rows: list[int] = []
+    for group in (ok & ~forward, ok & forward):
         order = np.argsort(np.where(group, km, np.inf), kind="stable")
-        picked.append([int(i) for i in order[:room] if group[i]])
-    rows = picked[0] + picked[1]
+        rows += [int(i) for i in order[:near] if group[i]]
     if hq not in rows and ok[hq]:
         rows.append(hq)
     return np.array(sorted(rows), dtype=np.int64)
