@@ -88,11 +88,11 @@ class Reach:
 
     ``entries[k]`` belongs to ``keys[k]`` and holds ``(depot_id, p_on_time)`` pairs in the order
     the dispatch engine prefers sources on time: cheapest leg on time first (mean over the
-    sampled instants at which the depot is on time), then by median ETA (hours from request).
-    ``patterns[k]`` lists ``(weight, bitmask)`` pairs (weights sum to 1, the pattern 0, nothing
-    on time, included when it occurs). ``no_part_deadline`` lists
-    (site_id, severity) whose term measures a response milestone: the part has no contractual
-    deadline there.
+    sampled instants at which the depot is on time), then by median ETA (hours from request),
+    then by depot id. ``patterns[k]`` lists ``(weight, bitmask)`` pairs (weights sum to 1, the
+    pattern 0, nothing on time, included when it occurs). ``no_part_deadline`` lists (site_id,
+    severity) whose term measures a response milestone: the part has no contractual deadline
+    there.
     """
 
     keys: list[ReachKey]

@@ -20,7 +20,9 @@ the demand-weighted on-time share. Steps (all vectorised over parts; see docs/st
 4. **Fixed point.** Availabilities change the flows of step 1; the steps repeat until the
    availabilities move less than ``tol``. Locations without stock of a part (availability 0)
    are dropped from that part's lists first (exact), so the work per iteration scales with the
-   number of stocked locations, not the list length.
+   number of stocked locations, not the list length; streams whose lists then agree (same part,
+   primary depot, locations and on-time probabilities) fill alike and are merged for the fixed
+   point and the final pass (:func:`merge_streams`).
 
 :func:`evaluate_parts` is a pure function of one set of parts' arrays (parts are independent given
 S), :func:`evaluate` maps it over chunks of parts and stitches the results, so the per-part work can
@@ -276,16 +278,12 @@ def _equal_rows(columns: list[np.ndarray], blocks: list[np.ndarray]
         same &= c[rep] == c
     for b in blocks:
         same &= (b[rep] == b).all(axis=1)
-    if same.all():
-        order = np.argsort(first, kind="stable")  # groups in order of their first row
-        rank = np.empty_like(order)
-        rank[order] = np.arange(len(order))
-        return first[order], rank[inverse]
-    key = np.ascontiguousarray(np.column_stack([*columns, *blocks]).astype(np.int64))
-    rows = key.view(np.dtype((np.void, key.dtype.itemsize * key.shape[1]))).ravel()
-    _, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
-    inverse = inverse.ravel()
-    order = np.argsort(first, kind="stable")
+    if not same.all():
+        key = np.ascontiguousarray(np.column_stack([*columns, *blocks]).astype(np.int64))
+        rows = key.view(np.dtype((np.void, key.dtype.itemsize * key.shape[1]))).ravel()
+        _, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
+        inverse = inverse.ravel()
+    order = np.argsort(first, kind="stable")  # groups in order of their first row
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
     return first[order], rank[inverse]
