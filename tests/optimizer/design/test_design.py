@@ -295,3 +295,36 @@ def test_a_refine_mip_stopped_before_a_whole_design_is_solved_again(monkeypatch)
     assert notes[1].startswith("refine 1 master MIP: Time limit reached")
     assert "1 part(s) without a column" in notes[1]
     assert notes[2].startswith(f"refine 1 master MIP, again with {solve_mod.RETRY_TIME}x")
+
+
+def test_a_refine_mip_stopped_by_its_time_limit_without_a_better_design_does_not_end_the_search(
+        monkeypatch) -> None:
+    """A refine MIP that reaches its time limit holding only the design it started from proves
+    nothing about its pool: the next refine round still prices that design (it used to end the
+    search there)."""
+    from dataclasses import replace
+
+    import optimizer.design.solve as solve_mod
+
+    events: list[str] = []
+    first = []
+    real = solve_mod.solve_design_master
+
+    def stalled(pool, dp, targets, rules, **kw):
+        res = real(pool, dp, targets, rules, **kw)
+        if not kw.get("integer", True):
+            events.append("lp")
+            return res
+        events.append("mip")
+        first.append(res)
+        if events.count("mip") == 2:  # the first refine's MIP: the first MIP's design, at its limit
+            return replace(first[0], status=solve_mod.TIME_LIMIT)
+        return res
+
+    monkeypatch.setattr(solve_mod, "solve_design_master", stalled)
+    res = solve_design(build_design_problem(stock_saving()), time_limit_s=7.0)
+    notes = [n for n in res.notes if "master MIP" in n]
+    assert notes[1].startswith("refine 1 master MIP: Time limit reached")
+    second_mip = [i for i, e in enumerate(events) if e == "mip"][1]
+    assert "lp" in events[second_mip + 1:], events  # refine 2 priced the design's stock
+    assert res.feasible
