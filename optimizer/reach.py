@@ -539,11 +539,13 @@ def on_time_cost(legs: Sequence[tuple[np.ndarray, np.ndarray]], reach: np.ndarra
     if not legs:
         return np.zeros(reach.size)
     cheapest = np.full((reach.size, due.size), np.inf)
+    on = np.empty(cheapest.shape, dtype=bool)
     for cost, arrivals in legs:
-        on = arrivals[reach] <= due[None, :]
-        np.minimum(cheapest, np.where(on, cost[reach, None], np.inf), out=cheapest)
+        np.less_equal(arrivals[reach], due[None, :], out=on)
+        np.minimum(cheapest, cost[reach, None], out=cheapest, where=on)
+    cheapest[np.isinf(cheapest)] = 0.0
     # rounded, so that equal costs tie whatever the order of the sums (the ETA decides then)
-    return np.round(np.where(np.isfinite(cheapest), cheapest, 0.0) @ weight / share, 6)
+    return np.round(cheapest @ weight / share, 6)
 
 
 def leg_costs(net: TravelNetwork, j: int, rows: np.ndarray, mode: TransportMode) -> np.ndarray:
