@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from optimizer.stocking.distributions import backorder_stats
-from optimizer.stocking.problem import DAYS_PER_YEAR, StockingProblem
+from optimizer.stocking.problem import DAYS_PER_YEAR, StockingProblem, equal_rows
 
 
 @dataclass(frozen=True, eq=False)
@@ -245,7 +245,7 @@ def merge_streams(problem: StockingProblem, loc: np.ndarray, p_on_time: np.ndarr
     only in :func:`class_shares`). Returns the merged problem, its ``loc``, ``p_on_time``,
     ``ok`` and ``inverse`` (N,): the merged stream of each stream."""
     code = np.where(ok, loc + 1, 0)
-    first, inverse = _equal_rows(
+    first, inverse = equal_rows(
         [problem.stream_part, problem.stream_primary], [code, p_on_time.view(np.int64)])
     if len(first) == len(inverse):
         return problem, loc, p_on_time, ok, inverse
@@ -253,47 +253,6 @@ def merge_streams(problem: StockingProblem, loc: np.ndarray, p_on_time: np.ndarr
     merged = select_streams(problem, np.arange(problem.n_parts), first,
                             problem.stream_part[first], rate)
     return merged, loc[first], p_on_time[first], ok[first], inverse
-
-
-def _equal_rows(columns: list[np.ndarray], blocks: list[np.ndarray]
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """Groups of equal rows of the int64 ``columns`` (N,) and ``blocks`` (N, K) side by side:
-    ``(first, inverse)``, the first row of each group (ascending) and each row's group. Rows are
-    hashed (a block: its columns times odd random multipliers, summed; then a multiply-xorshift
-    step per column or block) and every row is compared with its group's first, so the grouping
-    is exact; on a hash collision the rows are grouped by a full sort instead."""
-    h = np.zeros(len(columns[0]), dtype=np.uint64)
-    parts = [c.astype(np.uint64) for c in columns] + [
-        (np.ascontiguousarray(b).view(np.uint64) * _BLOCK_MULT[np.arange(b.shape[1]) % 512]).sum(
-            axis=1, dtype=np.uint64) for b in blocks]
-    for c in parts:
-        h *= _HASH_MULT
-        h += c
-        h ^= h >> np.uint64(29)
-    _, first, inverse = np.unique(h, return_index=True, return_inverse=True)
-    inverse = inverse.ravel()
-    rep = first[inverse]
-    same = np.ones(len(h), dtype=bool)
-    for c in columns:
-        same &= c[rep] == c
-    for b in blocks:
-        same &= (b[rep] == b).all(axis=1)
-    if not same.all():
-        key = np.ascontiguousarray(np.column_stack([*columns, *blocks]).astype(np.int64))
-        rows = key.view(np.dtype((np.void, key.dtype.itemsize * key.shape[1]))).ravel()
-        _, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
-        inverse = inverse.ravel()
-    order = np.argsort(first, kind="stable")  # groups in order of their first row
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))
-    return first[order], rank[inverse]
-
-
-_HASH_MULT = np.uint64(0x9E3779B97F4A7C15)
-"""Odd 64-bit multiplier of the row hash (golden-ratio constant); arithmetic wraps mod 2^64."""
-_BLOCK_MULT = np.random.default_rng(20261201).integers(
-    0, 2 ** 63, size=512, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
-"""Odd random multipliers of a block's columns in the row hash (a fixed seed: runs agree)."""
 
 
 TAIL_EPS = 1e-13

@@ -391,22 +391,52 @@ def _pattern_prefs(entry: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.
 
 def _first_unique_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distinct rows of the int array ``a`` (M, W) in order of first appearance, and each row's
-    index among them."""
-    if a.shape[0] == 0:
-        return a, np.zeros(0, dtype=np.int64)
-    lo = a.min(axis=0)
-    span = a.max(axis=0) - lo + 1
-    if float(np.prod(span.astype(float))) < 2.0 ** 62:  # one int64 per row: a 1-D sort
-        code = np.zeros(a.shape[0], dtype=np.int64)
-        for j in range(a.shape[1]):
-            code = code * span[j] + (a[:, j] - lo[j])
-        _, first, inv = np.unique(code, return_index=True, return_inverse=True)
-    else:
-        _, first, inv = np.unique(a, axis=0, return_index=True, return_inverse=True)
-    order = np.argsort(first, kind="stable")
+    index among them (:func:`equal_rows`)."""
+    first, inverse = equal_rows([], [a])
+    return a[first], inverse
+
+
+def equal_rows(columns: Sequence[np.ndarray], blocks: Sequence[np.ndarray]
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Groups of equal rows of the int ``columns`` (N,) and ``blocks`` (N, K) side by side:
+    ``(first, inverse)``, the first row of each group (ascending) and each row's group. Rows are
+    hashed (a block: its columns times odd random multipliers, summed; then a multiply-xorshift
+    step per column or block) and every row is compared with its group's first, so the grouping
+    is exact; on a hash collision the rows are grouped by a full sort instead."""
+    blocks = [np.ascontiguousarray(b, dtype=np.int64) for b in blocks]
+    n = len(columns[0]) if len(columns) else blocks[0].shape[0]
+    h = np.zeros(n, dtype=np.uint64)
+    parts = [np.asarray(c).astype(np.uint64) for c in columns] + [
+        (b.view(np.uint64) * _BLOCK_MULT[np.arange(b.shape[1]) % _BLOCK_MULT.size]).sum(
+            axis=1, dtype=np.uint64) for b in blocks]
+    for c in parts:
+        h *= _HASH_MULT
+        h += c
+        h ^= h >> np.uint64(29)
+    _, first, inverse = np.unique(h, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    rep = first[inverse]
+    same = np.ones(n, dtype=bool)
+    for c in columns:
+        same &= c[rep] == c
+    for b in blocks:
+        same &= (b[rep] == b).all(axis=1)
+    if not same.all():
+        key = np.ascontiguousarray(np.column_stack([*columns, *blocks]).astype(np.int64))
+        rows = key.view(np.dtype((np.void, key.dtype.itemsize * key.shape[1]))).ravel()
+        _, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
+        inverse = inverse.ravel()
+    order = np.argsort(first, kind="stable")  # groups in order of their first row
     rank = np.empty_like(order)
-    rank[order] = np.arange(order.size)
-    return a[first[order]], rank[inv.reshape(-1)]
+    rank[order] = np.arange(len(order))
+    return first[order], rank[inverse]
+
+
+_HASH_MULT = np.uint64(0x9E3779B97F4A7C15)
+"""Odd 64-bit multiplier of the row hash (golden-ratio constant); arithmetic wraps mod 2^64."""
+_BLOCK_MULT = np.random.default_rng(20261201).integers(
+    0, 2 ** 63, size=512, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+"""Odd random multipliers of a block's columns in the row hash (a fixed seed: runs agree)."""
 
 
 @dataclass(frozen=True)

@@ -194,28 +194,3 @@ def test_merge_streams_adds_the_rates_of_equal_restricted_lists(seed: int) -> No
         i = inverse[n]
         assert key(pr.stream_part[n], pr.stream_primary[n], loc[n], p[n], ok[n]) == key(
             m.stream_part[i], m.stream_primary[i], m_loc[i], m_p[i], m_ok[i])
-
-
-@settings(max_examples=50, deadline=None)
-@given(rows=st.lists(st.tuples(st.integers(0, 3), st.integers(-2, 2), st.integers(-2, 2)),
-                     min_size=1, max_size=40),
-       collide=st.booleans())
-def test_equal_rows_groups_exactly_even_when_hashes_collide(rows, collide: bool) -> None:
-    """Groups of equal rows, first rows ascending, as a dictionary gives them; with a zero hash
-    multiplier (every row's hash from its last column alone) the collisions are caught and the
-    rows grouped by the full sort."""
-    import optimizer.stocking.evaluate as ev_mod
-
-    a = np.array(rows, dtype=np.int64)
-    real = ev_mod._HASH_MULT
-    try:
-        if collide:
-            ev_mod._HASH_MULT = np.uint64(0)
-        first, inverse = ev_mod._equal_rows([a[:, 0]], [a[:, 1:]])
-    finally:
-        ev_mod._HASH_MULT = real
-    seen: dict[tuple, int] = {}
-    for n, r in enumerate(rows):
-        seen.setdefault(r, n)
-    assert first.tolist() == sorted(seen.values())
-    assert [rows[first[g]] for g in inverse] == rows

@@ -151,3 +151,28 @@ def test_streams_are_grouped() -> None:
     assert len(np.unique(keys, axis=0)) == len(keys)  # no two streams share a key
     total = sum(b.rate_per_year(sc.part(b.part_id)) for b in sc.installed_base)
     assert pr.stream_rate_per_year.sum() == pytest.approx(total)
+
+
+@settings(max_examples=50, deadline=None)
+@given(rows=st.lists(st.tuples(st.integers(0, 3), st.integers(-2, 2), st.integers(-2, 2)),
+                     min_size=1, max_size=40),
+       collide=st.booleans())
+def test_equal_rows_groups_exactly_even_when_hashes_collide(rows, collide: bool) -> None:
+    """Groups of equal rows, first rows ascending, as a dictionary gives them; with a zero hash
+    multiplier (every row's hash from its last column alone) the collisions are caught and the
+    rows grouped by the full sort."""
+    import optimizer.stocking.problem as pr_mod
+
+    a = np.array(rows, dtype=np.int64)
+    real = pr_mod._HASH_MULT
+    try:
+        if collide:
+            pr_mod._HASH_MULT = np.uint64(0)
+        first, inverse = pr_mod.equal_rows([a[:, 0]], [a[:, 1:]])
+    finally:
+        pr_mod._HASH_MULT = real
+    seen: dict[tuple, int] = {}
+    for n, r in enumerate(rows):
+        seen.setdefault(r, n)
+    assert first.tolist() == sorted(seen.values())
+    assert [rows[first[g]] for g in inverse] == rows
