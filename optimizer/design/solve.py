@@ -276,10 +276,10 @@ def solve_design(dp: DesignProblem, objective: DesignObjective = DesignObjective
                   else mip2.objective > best.objective + 1e-9)
         if better:
             best = mip2
-        elif mip2.status != TIME_LIMIT:
-            break
         # a MIP stopped by its time limit without a better design proves nothing about the
         # pool: the next round refines the same design with more columns
+        elif mip2.status != TIME_LIMIT:
+            break
     bound = system = None
     if with_bound and not budget_mode:
         t = time.perf_counter()

@@ -45,11 +45,12 @@ def availability_coefficients(problem: StockingProblem, ev: Evaluation,
     for k in range(1, K):
         np.multiply(prefix[k - 1], 1.0 - a_t[k - 1], out=prefix[k])
     rate = np.where(problem.stream_in_service, problem.stream_rate_per_year, 0.0)
-    if prices is not None:
+    if prices is None:  # one bin per (part, location, class)
+        idx, bins = flat_t * C + problem.stream_class, C
+    else:  # priced: the classes summed in their (part, location) bin
         rate = rate * np.asarray(prices, dtype=float)[problem.stream_class]
+        idx, bins = flat_t, 1
     coef = rate * prefix * (p_t - suffix[1:])
-    bins = 1 if prices is not None else C  # priced: the classes summed in their (p, l) bin
-    idx = flat_t if prices is not None else flat_t * C + problem.stream_class
     out = np.bincount(idx.ravel(), weights=coef.ravel(), minlength=(P * L + 1) * bins)
     return out[:P * L * bins].reshape(P, L, bins)
 
