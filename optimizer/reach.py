@@ -61,7 +61,7 @@ from optimizer.calendars import (
     local_day,
 )
 from optimizer.deadlines import due_instants
-from optimizer.travel import TravelNetwork
+from optimizer.travel import TravelNetwork, leg_cost
 
 NEVER = np.iinfo(np.int64).max // 4
 """Epoch seconds standing for "cannot arrive" (no feasible leg)."""
@@ -391,6 +391,7 @@ def build_reach(scenario: Scenario, network: TravelNetwork | None = None, *,
             contract = scenario.contract(site.contract_id)
             rows = _near_depots(net, j, hq, near, forward)
             arrivals: dict[int, np.ndarray] = {}
+            costs: dict[int, np.ndarray] = {}  # per mode: (rows,) cost of a leg to the site
             timed: dict[tuple[int, ...], tuple[np.ndarray, _RowMedians]] = {}  # per mode set
             ranked: dict[tuple[tuple[int, ...], SeverityTerm], tuple] = {}
             for term in sorted(contract.terms, key=lambda t: t.severity):
@@ -406,6 +407,8 @@ def build_reach(scenario: Scenario, network: TravelNetwork | None = None, *,
                                 arrivals[m] = _arrivals(net, z, j, m, net.modes[m],
                                                         parcel_cache, rows,
                                                         scratch.get(("mode", m), len(rows)))
+                                costs[m] = leg_cost(net.modes[m],
+                                                    net.leg_road_km(rows, j, net.modes[m]))
                         eta = scratch.get(("eta", ms), len(rows))
                         eta.fill(NEVER)
                         for m in ms:
@@ -414,7 +417,7 @@ def build_reach(scenario: Scenario, network: TravelNetwork | None = None, *,
                     eta, typical = timed[ms]
                     keys.append((site.site_id, term.severity, str(size)))
                     if (ms, term) not in ranked:  # sizes moved by the same modes agree
-                        legs = [(leg_costs(net, j, rows, net.modes[m]), arrivals[m]) for m in ms]
+                        legs = [(costs[m], arrivals[m]) for m in ms]
                         ranked[ms, term] = _rank(net, site, rows, eta, due, z.t, weight, typical,
                                                  scratch.get("on", len(rows), float), legs)
                     e, pat = ranked[ms, term]
@@ -546,17 +549,6 @@ def on_time_cost(legs: Sequence[tuple[np.ndarray, np.ndarray]], reach: np.ndarra
     cheapest[np.isinf(cheapest)] = 0.0
     # rounded, so that equal costs tie whatever the order of the sums (the ETA decides then)
     return np.round(cheapest @ weight / share, 6)
-
-
-def leg_costs(net: TravelNetwork, j: int, rows: np.ndarray, mode: TransportMode) -> np.ndarray:
-    """(len(rows),) cost of one leg of ``mode`` from each depot of ``rows`` to site ``j``, as
-    :meth:`TravelNetwork.options` prices it (fixed + per km over the road: to the site, or to
-    and from the hubs by air)."""
-    if mode.kind is TransportKind.AIR:
-        road = net.depot_hub_road_km[rows] + float(net.site_hub_road_km[j])
-    else:
-        road = net.road_km[rows, j]
-    return mode.fixed_cost + mode.cost_per_km * np.asarray(road, dtype=float)
 
 
 def _masks(on: np.ndarray, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -65,6 +65,12 @@ def haversine_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(a)))
 
 
+def leg_cost(mode: TransportMode, road_km: float | np.ndarray) -> float | np.ndarray:
+    """Cost of one leg of ``mode`` over ``road_km`` driven (a number or an array): the mode's
+    fixed cost plus its cost per km, in the scenario currency."""
+    return mode.fixed_cost + mode.cost_per_km * road_km
+
+
 @dataclass(frozen=True)
 class Leg:
     """One feasible delivery: when it leaves the depot and arrives on site, distance and cost.
@@ -347,7 +353,7 @@ class TravelNetwork:
                         f"and drives {road:.0f} km at up to {mode.speed_kmh:g} km/h")
 
             return Leg(mode.mode_id, depot.depot_id, site.site_id, dep, arr, road, 0.0,
-                       mode.fixed_cost + mode.cost_per_km * road, drive)
+                       leg_cost(mode, road), drive)
         if mode.kind is TransportKind.PARCEL:
             ship = self.parcel_ship(i, mode, picked)
             arr = self.parcel_delivery(self.site_cal[j], mode, ship.astimezone(zone).date())
@@ -360,7 +366,7 @@ class TravelNetwork:
                         f"{site.timezone}")
 
             return Leg(mode.mode_id, depot.depot_id, site.site_id, ship, arr, road, 0.0,
-                       mode.fixed_cost + mode.cost_per_km * road, parcel)
+                       leg_cost(mode, road), parcel)
         if not self.air_possible(i, j, mode):
             return None
         dep = self.departure(i, mode, picked)
@@ -380,7 +386,15 @@ class TravelNetwork:
                     f"courier {last_km:.0f} km to site")
 
         return Leg(mode.mode_id, depot.depot_id, site.site_id, dep, arr, road_legs, air_km,
-                   mode.fixed_cost + mode.cost_per_km * road_legs, air)
+                   leg_cost(mode, road_legs), air)
+
+    def leg_road_km(self, rows: np.ndarray, j: int, mode: TransportMode) -> np.ndarray:
+        """(len(rows),) km driven on a leg of ``mode`` from the depots ``rows`` to site ``j``:
+        to the site, or for AIR to the depot's hub and from the site's hub (as :meth:`options`
+        counts them)."""
+        if mode.kind is TransportKind.AIR:
+            return self.depot_hub_road_km[rows] + float(self.site_hub_road_km[j])
+        return np.asarray(self.road_km[rows, j], dtype=float)
 
     def allowed_modes(self, size_class: SizeClass) -> list[TransportMode]:
         """Transport modes that accept parts of ``size_class``."""

@@ -24,6 +24,7 @@ import numpy as np
 from inventory.domain import Lifecycle, Scenario, SizeClass, great_circle_km
 from optimizer.restock.inputs import RestockInputs
 from optimizer.restock.positions import PositionRow, Positions
+from optimizer.travel import leg_cost
 
 TRUCK_KM_PER_DAY = 600.0
 SIZE_ORDER = (SizeClass.SMALL, SizeClass.MEDIUM, SizeClass.LARGE)
@@ -90,7 +91,7 @@ def transfer_lanes(scenario: Scenario, locs: Sequence[str]) -> tuple[np.ndarray,
     for z, size in enumerate(SIZE_ORDER):
         for m in scenario.transport_modes:
             if size in m.size_classes:
-                cost[z] = np.minimum(cost[z], m.fixed_cost + m.cost_per_km * km)
+                cost[z] = np.minimum(cost[z], leg_cost(m, km))
     return days, cost
 
 
