@@ -379,3 +379,26 @@ def test_random_calendars_equal_the_reference(depots, mode_hours, kept, cutoff, 
     net = TravelNetwork(sc)
     kw = {"year_start": start, "weeks": 2, "step_minutes": 300}
     _assert_same(build_reach(sc, net, **kw), reference_reach(sc, net, **kw))
+
+
+# --- which locations a site's list weighs ------------------------------------------------------
+
+@pytest.mark.parametrize("near", [0, 1, 3, 16])
+def test_the_list_weighs_the_nearest_depots_and_forward_locations_apart(near: int) -> None:
+    """Against a plain sort by road km (ties by index): the ``near`` nearest forward locations,
+    the ``near`` nearest other depots and the HQ, among the locations serving the site."""
+    from scenarios.generator import generate
+
+    sc = generate(2, 30, 6, 3, candidates=30)
+    sc = sc.with_design([c.candidate_id for c in sc.candidates])
+    net = TravelNetwork(sc)
+    hq = net.depot_index[sc.hq.depot_id]
+    forward = np.array([d.kind in FORWARD_KINDS for d in net.depots])
+    assert forward.sum() > near and (~forward).sum() > near + 1
+    for j, site in enumerate(net.sites):
+        serving = [i for i, d in enumerate(net.depots) if d.serves(site)]
+        by_km = sorted(serving, key=lambda i: (net.road_km[i, j], i))
+        fwd = [i for i in by_km if forward[i]][:near]
+        other = [i for i in by_km if not forward[i]][:near]
+        want = set(fwd) | set(other) | ({hq} & set(serving))
+        assert list(_near_depots(net, j, hq, near, forward)) == sorted(want)
