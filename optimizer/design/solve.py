@@ -258,8 +258,17 @@ def solve_design(dp: DesignProblem, objective: DesignObjective = DesignObjective
             evaluate_columns(pr, parts[ok], vecs[ok], st.pool)
         if len(st.pool) == before:
             break
-        mip2 = solve_design_master(st.pool, dp, None if budget_mode else aimed, rules,
-                                   time_limit_s=time_limit_s, mip_gap=mip_gap, start=best.choice)
+        rounded, lp_bound = (None, -np.inf) if budget_mode else _lp_design(
+            st.pool, dp, aimed, rules, time_limit_s=time_limit_s, mip_gap=mip_gap)
+        if rounded is not None and rounded.objective - lp_bound <= mip_gap * rounded.objective:
+            # within the MIP's gap of a bound over the pool: what the MIP would settle for
+            mip2 = replace(rounded, bound=lp_bound, status=ROUNDED)
+        else:
+            # the LP's design, if it beats the incumbent, is the MIP's first incumbent
+            begin = (rounded.choice if rounded is not None
+                     and rounded.objective < best.objective - 1e-6 else best.choice)
+            mip2 = solve_design_master(st.pool, dp, None if budget_mode else aimed, rules,
+                                       time_limit_s=time_limit_s, mip_gap=mip_gap, start=begin)
         _log_mip(st, f"refine {k + 1} master MIP", mip2)
         if not _complete(mip2) and mip2.status == TIME_LIMIT:
             # stopped before its answer was a whole design (not even the start offered): the
@@ -298,6 +307,30 @@ def solve_design(dp: DesignProblem, objective: DesignObjective = DesignObjective
         st.timings["certificate"] = time.perf_counter() - t
         res = replace(res, timings=dict(st.timings), runtime_s=time.perf_counter() - t0)
     return res
+
+
+ROUNDED = "the LP's design, within the MIP gap of the pool's LP bound"
+"""Status of a refine round settled by :func:`_lp_design` without the master MIP."""
+
+
+def _lp_design(pool: ColumnPool, dp: DesignProblem, aimed: np.ndarray, rules: DesignRules, *,
+               time_limit_s: float, mip_gap: float) -> tuple[DesignMasterResult | None, float]:
+    """The master's LP relaxation over ``pool`` rounded to a design (the switchable locations
+    it opens at least half), stocked by the master MIP with that design fixed (one column per
+    part, no location choice: quick). Handed a large pool, the full MIP can spend its whole
+    time limit still holding the design it started from, while the LP's locations are often
+    (nearly) whole. Returns that MIP's answer (None where the LP has no optimum, the rounded
+    design opens more candidates than ``max_new`` or no whole design is found) and the LP's
+    objective, a lower bound over the pool (-inf without an optimum)."""
+    lp = solve_design_master(pool, dp, aimed, rules, integer=False, time_limit_s=time_limit_s)
+    if lp.status != "Optimal":
+        return None, -np.inf
+    design = (lp.open > 0.5) | ~dp.switchable
+    if rules.max_new is not None and int((design & dp.is_candidate).sum()) > rules.max_new:
+        return None, lp.objective
+    fixed = solve_design_master(pool, dp, aimed, fixed_rules(dp, design),
+                                time_limit_s=time_limit_s, mip_gap=mip_gap)
+    return (fixed if _complete(fixed) else None), lp.objective
 
 
 def _complete(res: DesignMasterResult) -> bool:

@@ -287,6 +287,7 @@ def test_a_refine_mip_stopped_before_a_whole_design_is_solved_again(monkeypatch)
         return res
 
     monkeypatch.setattr(solve_mod, "solve_design_master", flaky)
+    monkeypatch.setattr(solve_mod, "_lp_design", lambda *a, **k: (None, -np.inf))  # MIPs only
     dp = build_design_problem(stock_saving())
     res = solve_design(dp, time_limit_s=7.0)
     assert calls[:3] == [7.0, 7.0, 7.0 * solve_mod.RETRY_TIME]
@@ -322,9 +323,82 @@ def test_a_refine_mip_stopped_by_its_time_limit_without_a_better_design_does_not
         return res
 
     monkeypatch.setattr(solve_mod, "solve_design_master", stalled)
+    monkeypatch.setattr(solve_mod, "_lp_design", lambda *a, **k: (None, -np.inf))  # MIPs only
     res = solve_design(build_design_problem(stock_saving()), time_limit_s=7.0)
     notes = [n for n in res.notes if "master MIP" in n]
     assert notes[1].startswith("refine 1 master MIP: Time limit reached")
     second_mip = [i for i, e in enumerate(events) if e == "mip"][1]
     assert "lp" in events[second_mip + 1:], events  # refine 2 priced the design's stock
     assert res.feasible
+
+
+def test_the_lps_rounded_design_is_a_whole_design_and_its_bound_lies_below_the_pool_optimum(
+        ) -> None:
+    """:func:`_lp_design` on a pool: the LP's objective is at most the full master MIP's
+    optimum over that pool, the rounded design's answer at least it, picks a column for every
+    part, meets the targets the MIP asks for, and is None where it would open more candidates
+    than ``max_new`` allows."""
+    import optimizer.design.solve as solve_mod
+    from optimizer.design.master import DesignRules, solve_design_master
+    from optimizer.stocking.columns import ColumnPool, evaluate_columns
+
+    dp = build_design_problem(stock_saving())
+    pr = dp.stocking
+    aimed = solve_mod.design_targets(dp, DesignRules()).aimed_at
+    pool = ColumnPool(pr.n_locations, pr.n_classes)
+    rng = np.random.default_rng(0)
+    P, L = pr.n_parts, pr.n_locations
+    evaluate_columns(pr, np.repeat(np.arange(P), 40), rng.integers(0, 3, size=(40 * P, L)), pool)
+    rounded, bound = solve_mod._lp_design(pool, dp, aimed, DesignRules(), time_limit_s=7.0,
+                                          mip_gap=1e-9)
+    whole = solve_design_master(pool, dp, aimed, DesignRules(), time_limit_s=7.0, mip_gap=1e-9)
+    assert whole.choice is not None and rounded is not None
+    assert bound <= whole.objective + 1e-6 <= rounded.objective + 2e-6
+    assert np.all(rounded.choice >= 0)
+    S = pool.arrays()[1][rounded.choice]
+    assert not np.any(S[:, (rounded.open < 0.5)])  # nothing stocked where the design is closed
+    assert evaluate_parts(pr, S).meets_targets(pr, aimed, tol=1e-6)
+    opened = int((rounded.open > 0.5)[dp.is_candidate].sum())
+    if opened:
+        none, _ = solve_mod._lp_design(pool, dp, aimed, DesignRules(max_new=opened - 1),
+                                       time_limit_s=7.0, mip_gap=1e-9)
+        assert none is None or int((none.open > 0.5)[dp.is_candidate].sum()) <= opened - 1
+
+
+def test_a_refine_round_takes_the_lps_design_within_the_mip_gap_and_else_starts_from_it(
+        monkeypatch) -> None:
+    """A refine round whose LP design is within the MIP gap of the LP bound takes it without
+    the MIP over every design (its note says so); one that is not, but beats the incumbent,
+    hands it to that MIP as its first incumbent."""
+    from dataclasses import replace
+
+    import optimizer.design.solve as solve_mod
+
+    def run(close: bool) -> tuple[list, list, object]:
+        starts, seen = [], []
+        real, real_lp = solve_mod.solve_design_master, solve_mod._lp_design
+
+        def master(pool, dp, targets, rules, **kw):
+            if kw.get("integer", True) and not rules.force_open and not rules.force_closed:
+                starts.append(kw.get("start"))
+            return real(pool, dp, targets, rules, **kw)
+
+        def lp_design(pool, dp, aimed, rules, **kw):
+            got, bound = real_lp(pool, dp, aimed, rules, **kw)
+            assert got is not None
+            got = replace(got, objective=got.objective - 1.0)  # below the incumbent
+            seen.append(got)
+            return got, (got.objective if close else got.objective * 0.5)
+
+        monkeypatch.setattr(solve_mod, "solve_design_master", master)
+        monkeypatch.setattr(solve_mod, "_lp_design", lp_design)
+        res = solve_design(build_design_problem(stock_saving()), time_limit_s=7.0)
+        monkeypatch.undo()
+        return starts, seen, res
+
+    starts, seen, res = run(close=True)
+    assert len(starts) == 1 and seen  # the first master MIP only
+    assert [n for n in res.notes if n.startswith("refine 1 master MIP")][0].startswith(
+        f"refine 1 master MIP: {solve_mod.ROUNDED}")
+    starts, seen, res = run(close=False)
+    assert len(starts) >= 2 and np.array_equal(starts[1], seen[0].choice)
