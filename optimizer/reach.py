@@ -24,9 +24,11 @@ group of depots with the same hours, calendar and handling time, with the calend
 :mod:`optimizer.calendars` (which give the scalar rules' instants), and the site-side part
 (driving seconds, parcel delivery day, final courier leg) is added with numpy. Deadlines are
 cached per (site zone, country, term).
-Only the ``near`` nearest depots that serve a site (road km), as many of the nearest forward
-locations, and the HQ are weighed for it, as the dispatch engine weighs the nearest sources with
-stock.
+The ``near`` nearest depots that serve a site (road km), as many of the nearest forward
+locations, and the HQ are weighed for it with their patterns of being on time together. The
+dispatch engine ships from any depot with stock, so every other depot serving the site that is
+on time at some instant follows as the key's **tail**: its on-time share within each pattern's
+instants, without bits of its own (they would multiply the patterns).
 """
 
 from __future__ import annotations
@@ -70,11 +72,14 @@ DEFAULT_YEAR_START = date(2026, 1, 5)
 """Monday of the default planning year's first week."""
 WEEKS_PER_YEAR = 52
 NEAR_DEPOTS = 16
-"""Depots weighed per site besides the HQ: the nearest that serve it (road km), and as many of
-the nearest forward locations (consignment, customer kits, trunks). The dispatch engine ships
-from any depot with stock, so for long windows this list leaves the model slightly pessimistic
-where a part is stocked only at farther depots; weighing every depot (up to 63 locations, the
-bitmask's limit) removes that but makes the network design's problem several times larger."""
+"""Depots weighed per site with their patterns besides the HQ: the nearest that serve it (road
+km), and as many of the nearest forward locations (consignment, customer kits, trunks). The
+other depots (not forward locations) follow in the key's tail. Weighing every depot in the
+patterns instead (up to 63 locations, the bitmask's limit) multiplies the patterns: the network
+design's problem grows several times."""
+
+TailEntry = tuple[str, tuple[float, ...]]
+"""A tail depot of a key: its id and its on-time share within each of the key's patterns."""
 
 ReachKey = tuple[str, int, str]
 Pattern = tuple[float, int]
@@ -90,9 +95,11 @@ class Reach:
     the dispatch engine prefers sources on time: cheapest leg on time first (mean over the
     sampled instants at which the depot is on time), then by median ETA (hours from request),
     then by depot id. ``patterns[k]`` lists ``(weight, bitmask)`` pairs (weights sum to 1, the
-    pattern 0, nothing on time, included when it occurs). ``no_part_deadline`` lists (site_id,
-    severity) whose term measures a response milestone: the part has no contractual deadline
-    there.
+    pattern 0, nothing on time, included when it occurs). ``tails[k]`` (empty list: no tails)
+    lists the depots beyond the weighed ones that are on time at some instant, in the same
+    order, each with its on-time share within the instants of each pattern of ``patterns[k]``.
+    ``no_part_deadline`` lists (site_id, severity) whose term measures a response milestone:
+    the part has no contractual deadline there.
     """
 
     keys: list[ReachKey]
@@ -102,6 +109,7 @@ class Reach:
     year_start: date
     weeks: int
     step_minutes: int
+    tails: list[tuple[TailEntry, ...]] = field(default_factory=list)
     _lookup: dict[ReachKey, int] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -375,6 +383,7 @@ def build_reach(scenario: Scenario, network: TravelNetwork | None = None, *,
     keys: list[ReachKey] = []
     entries: list[tuple[tuple[str, float], ...]] = []
     patterns: list[tuple[Pattern, ...]] = []
+    tails: list[tuple[TailEntry, ...]] = []
     none_due: list[tuple[str, int]] = []
     by_zone: dict[str, list[int]] = defaultdict(list)
     for j, s in enumerate(net.sites):
@@ -385,11 +394,12 @@ def build_reach(scenario: Scenario, network: TravelNetwork | None = None, *,
     for tz, site_js in by_zone.items():
         instants, weight = sample_year(tz, week_list, step_minutes)
         z = _ZoneTables(net, instants)
-        scratch = _Scratch(2 * near + 1, len(instants))
+        scratch = _Scratch(2 * near + 1 + int((~forward).sum()), len(instants))
         for j in site_js:
             site = net.sites[j]
             contract = scenario.contract(site.contract_id)
-            rows = _near_depots(net, j, hq, near, forward)
+            weighed = _near_depots(net, j, hq, near, forward)
+            rows = np.concatenate([weighed, _tail_depots(net, j, weighed, forward)])
             arrivals: dict[int, np.ndarray] = {}
             costs: dict[int, np.ndarray] = {}  # per mode: (rows,) cost of a leg to the site
             timed: dict[tuple[int, ...], tuple[np.ndarray, _RowMedians]] = {}  # per mode set
@@ -419,14 +429,16 @@ def build_reach(scenario: Scenario, network: TravelNetwork | None = None, *,
                     if (ms, term) not in ranked:  # sizes moved by the same modes agree
                         legs = [(costs[m], arrivals[m]) for m in ms]
                         ranked[ms, term] = _rank(net, site, rows, eta, due, z.t, weight, typical,
-                                                 scratch.get("on", len(rows), float), legs)
-                    e, pat = ranked[ms, term]
+                                                 scratch.get("on", len(rows), float), legs,
+                                                 weighed=len(weighed))
+                    e, pat, tail = ranked[ms, term]
                     entries.append(e)
                     patterns.append(pat)
+                    tails.append(tail)
             done += 1
             if progress is not None:
                 progress(done / len(net.sites))
-    return Reach(keys, entries, patterns, none_due, year_start, weeks, step_minutes)
+    return Reach(keys, entries, patterns, none_due, year_start, weeks, step_minutes, tails)
 
 
 FORWARD_KINDS = frozenset({DepotKind.CONSIGNMENT, DepotKind.CUSTOMER_KIT, DepotKind.TRUNK})
@@ -448,6 +460,17 @@ def _near_depots(net: TravelNetwork, j: int, hq: int, near: int, forward: np.nda
     if hq not in rows and ok[hq]:
         rows.append(hq)
     return np.array(sorted(rows), dtype=np.int64)
+
+
+def _tail_depots(net: TravelNetwork, j: int, weighed: np.ndarray, forward: np.ndarray
+                 ) -> np.ndarray:
+    """Indices of the depots (not forward locations) serving site ``j`` that ``weighed`` leaves
+    out, ascending."""
+    site = net.sites[j]
+    out = np.ones(len(net.depots), dtype=bool)
+    out[weighed] = False
+    return np.array([i for i in np.nonzero(out & ~forward)[0] if net.depots[i].serves(site)],
+                    dtype=np.int64)
 
 
 def _due(cache: dict, term: SeverityTerm, site: Site, z: _ZoneTables) -> np.ndarray | None:
@@ -502,10 +525,13 @@ class _RowMedians:
 def _rank(net: TravelNetwork, site: Site, rows: np.ndarray, eta: np.ndarray, due: np.ndarray,
           t: np.ndarray, weight: np.ndarray, typical: np.ndarray | _RowMedians | None = None,
           work: np.ndarray | None = None,
-          legs: Sequence[tuple[np.ndarray, np.ndarray]] = ()
-          ) -> tuple[tuple[tuple[str, float], ...], tuple[Pattern, ...]]:
-    """Entries ((depot_id, p_on_time) of the depots on time at least once, preferred first) and
-    the patterns of depots on time together, weighted by ``weight`` (per instant).
+          legs: Sequence[tuple[np.ndarray, np.ndarray]] = (), weighed: int | None = None
+          ) -> tuple[tuple[tuple[str, float], ...], tuple[Pattern, ...], tuple[TailEntry, ...]]:
+    """Entries ((depot_id, p_on_time) of the depots on time at least once, preferred first),
+    the patterns of depots on time together, weighted by ``weight`` (per instant), and the
+    tail: the rows from ``weighed`` on (None: none) on time at least once, preferred first,
+    each with its on-time share within each pattern's instants (the patterns are over the
+    first ``weighed`` rows only).
 
     Preferred first is the dispatch engine's choice among the sources on time at a moment: the
     cheapest leg, then the earliest arrival, then the depot id. A depot's cost is its
@@ -519,18 +545,31 @@ def _rank(net: TravelNetwork, site: Site, rows: np.ndarray, eta: np.ndarray, due
     p = on @ weight
     reach = np.nonzero(p > 0)[0]
     if reach.size == 0:
-        return (), ((1.0, 0),)
+        return (), ((1.0, 0),), ()
     typical = (_typical(eta[reach], t) if typical is None else typical[reach])
     cost = on_time_cost(legs, reach, due, weight, p[reach])
     # cheapest, then by median ETA, then by id (two depots at one address tie on both)
     ids = np.array([net.depots[r].depot_id for r in rows[reach]])
     order = np.lexsort((ids, typical, cost))
     ranked = reach[order]
+    tail = ranked[ranked >= weighed] if weighed is not None else ranked[:0]
+    ranked = ranked[ranked < weighed] if weighed is not None else ranked
     masks, inverse = _masks(on, ranked)
     w = np.bincount(inverse, weights=weight, minlength=masks.size)
-    pats = tuple((wk, mk) for wk, mk in zip(w.tolist(), masks.tolist(), strict=True) if wk > 0)
+    used = w > 0
+    pats = tuple((wk, mk) for wk, mk in zip(w[used].tolist(), masks[used].tolist(), strict=True))
     share = p.tolist()
-    return tuple((net.depots[rows[k]].depot_id, share[k]) for k in ranked.tolist()), pats
+    tails: tuple[TailEntry, ...] = ()
+    if tail.size:
+        # on-time weight of each tail row within each pattern's instants, over its weight
+        within = np.zeros((tail.size, masks.size))
+        for i, r in enumerate(tail.tolist()):
+            within[i] = np.bincount(inverse, weights=weight * on[r], minlength=masks.size)
+        within = within[:, used] / w[used]
+        tails = tuple((net.depots[rows[r]].depot_id, tuple(within[i].tolist()))
+                      for i, r in enumerate(tail.tolist()))
+    return (tuple((net.depots[rows[k]].depot_id, share[k]) for k in ranked.tolist()), pats,
+            tails)
 
 
 def on_time_cost(legs: Sequence[tuple[np.ndarray, np.ndarray]], reach: np.ndarray,

@@ -426,16 +426,17 @@ def coverage_design(dp: DesignProblem, aimed: np.ndarray, rules: DesignRules,
     allowed = dp.is_candidate & ~is_open
     allowed[list(rules.force_closed)] = False
     while True:
-        covered = (on & is_open[loc]).any(axis=1)
+        covered = np.where(on & is_open[loc], pr.stream_p_on_time, 0.0).max(axis=1)
         got = np.bincount(pr.stream_class, weights=w * covered, minlength=C)
         short = np.maximum(goal - got, 0.0)
         if short.sum() <= 1e-12 or not allowed.any():
             break
         if rules.max_new is not None and (is_open & dp.is_candidate).sum() >= rules.max_new:
             break
-        rows, cols = np.nonzero(on & ~covered[:, None])
-        new = np.bincount(loc[rows, cols] * C + pr.stream_class[rows], weights=w[rows],
-                          minlength=L * C).reshape(L, C)
+        more = np.where(on, pr.stream_p_on_time - covered[:, None], 0.0)  # if j opened
+        rows, cols = np.nonzero(more > 0)
+        new = np.bincount(loc[rows, cols] * C + pr.stream_class[rows],
+                          weights=w[rows] * more[rows, cols], minlength=L * C).reshape(L, C)
         gain = np.minimum(new, short[None, :]).sum(axis=1) / np.maximum(dp.fixed_cost, 1e-9)
         gain[~allowed] = 0.0
         j = int(np.argmax(gain))

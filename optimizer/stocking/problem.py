@@ -7,8 +7,10 @@ all failures of one part in one service class whose sites share the same primary
 same preference list (depot, p_on_time) form one Poisson stream (superposition of Poisson
 processes), so the models work on thousands of streams instead of every site. Preference lists
 come from the reach's patterns (:func:`_pattern_prefs`): at a request's moment the depots on time
-then come first with ``p_on_time`` 1, the others follow with 0, and each pattern is a stream
-carrying its share of the request instants (thinning a Poisson process by an independent mark).
+then come first with ``p_on_time`` 1, the reach's tail depots on time within that pattern follow
+with their share of its instants (:func:`_with_tails`), then the others with 0, and each pattern
+is a stream carrying its share of the request instants (thinning a Poisson process by an
+independent mark).
 
 Semantics (see ``docs/stocking-model.md``):
 
@@ -313,23 +315,28 @@ class _Lists:
 
 
 def _reach_lists(reach: ReachLike, loc_ix: Mapping[str, int]) -> _Lists:
-    """The reach's keys with the preference list of each pattern (:func:`_pattern_prefs`), for
-    all keys at once; a key without patterns is left out (as one with nothing in reach)."""
+    """The reach's keys with the preference list of each pattern (:func:`_pattern_prefs`, then
+    :func:`_with_tails`), for all keys at once; a key without patterns is left out (as one with
+    nothing in reach)."""
     key_of: dict[tuple[str, int, str], int] = {}
     entry_rows: list[list[int]] = []
     pat_key: list[int] = []
     pat_w: list[float] = []
     pat_mask: list[int] = []
-    for key, entries, patterns in zip(reach.keys, reach.entries, reach.patterns, strict=True):
+    tail_rows: list[list[tuple[int, float]]] = []  # per pattern: (location, share) of its tail
+    tails = getattr(reach, "tails", None) or [()] * len(reach.keys)
+    for key, entries, patterns, tail in zip(reach.keys, reach.entries, reach.patterns, tails,
+                                            strict=True):
         if not patterns:
             key_of.pop(key, None)
             continue
         k = key_of[key] = len(entry_rows)  # a repeated key: the last one counts
         entry_rows.append([loc_ix[d] for d, _ in entries])
-        for w, mask in patterns:
+        for i, (w, mask) in enumerate(patterns):
             pat_key.append(k)
             pat_w.append(w)
             pat_mask.append(mask)
+            tail_rows.append([(loc_ix[d], q[i]) for d, q in tail if q[i] > 0])
     L = len(loc_ix)
     n_keys = len(entry_rows)
     k_max = max([0] + [len(e) for e in entry_rows])
@@ -338,16 +345,18 @@ def _reach_lists(reach: ReachLike, loc_ix: Mapping[str, int]) -> _Lists:
         entry[k, :len(e)] = e
     key = np.array(pat_key, dtype=np.int64)
     loc, n_on = _pattern_prefs(entry[key], np.array(pat_mask, dtype=np.int64))
+    loc, p = _with_tails(loc, n_on, tail_rows)
     # the fixed lists first: the empty one, then each location alone
     fixed = np.full((1 + L, loc.shape[1] if loc.size else 1), -1, dtype=np.int64)
     fixed[1:, 0] = np.arange(L)
+    fixed_p = np.zeros(fixed.shape)
+    fixed_p[1:, 0] = 1.0
     w_all = max(loc.shape[1], fixed.shape[1])
     table = np.vstack([_pad(fixed, w_all), _pad(loc, w_all)])
-    table_on = np.concatenate([np.r_[0, np.ones(L, dtype=np.int64)], n_on])
-    uniq, inv = _first_unique_rows(np.column_stack([table_on, table]))
-    pref_loc = uniq[:, 1:]
+    table_p = np.vstack([_pad_p(fixed_p, w_all), _pad_p(p, w_all)])
+    first, inv = equal_rows([], [table, table_p.view(np.int64)])
+    pref_loc, pref_p = table[first], table_p[first]
     pref_len = (pref_loc >= 0).sum(axis=1)
-    pref_p = (np.arange(w_all)[None, :] < uniq[:, :1]).astype(float)
     pat_pref = inv[1 + L:]
     # equal lists of one key merge, their weights added in pattern order
     merged, m_inv = _first_unique_rows(np.column_stack([key, pat_pref]))
@@ -361,6 +370,41 @@ def _pad(a: np.ndarray, width: int) -> np.ndarray:
     out = np.full((a.shape[0], width), -1, dtype=np.int64)
     out[:, :a.shape[1]] = a
     return out
+
+
+def _pad_p(a: np.ndarray, width: int) -> np.ndarray:
+    out = np.zeros((a.shape[0], width))
+    out[:, :a.shape[1]] = a
+    return out
+
+
+def _with_tails(loc: np.ndarray, n_on: np.ndarray, tails: Sequence[Sequence[tuple[int, float]]]
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Each pattern's list (``loc`` (M, W), its first ``n_on`` on time) with its tail
+    (``tails[m]``: (location, on-time share) of the depots beyond the pattern's, in preference
+    order) after the on-time entries: ``(loc (M, W + F), p_on_time (M, W + F))``. The engine
+    takes the cheapest depot on time, so a tail depot (farther than the weighed ones) comes
+    after them; whether it is on time within the pattern's instants is its share."""
+    M, W = loc.shape
+    n_tail = np.array([len(t) for t in tails], dtype=np.int64) if M else np.zeros(0, np.int64)
+    F = int(n_tail.max()) if n_tail.size else 0
+    p = (np.arange(W)[None, :] < n_on[:, None]).astype(float)
+    if F == 0:
+        return loc, p
+    out = np.full((M, W + F), -1, dtype=np.int64)
+    out_p = np.zeros((M, W + F))
+    # the pattern's own entries: on-time ones in place, the late ones after the tail
+    col = np.arange(W)[None, :] + np.where(np.arange(W)[None, :] >= n_on[:, None],
+                                           n_tail[:, None], 0)
+    rows = np.broadcast_to(np.arange(M)[:, None], (M, W))
+    out[rows, col] = loc
+    out_p[rows, col] = p
+    t_row = np.repeat(np.arange(M), n_tail)
+    t_col = n_on[t_row] + (np.arange(t_row.size) - np.repeat(np.cumsum(n_tail) - n_tail, n_tail))
+    flat = [e for t in tails for e in t]
+    out[t_row, t_col] = [e[0] for e in flat]
+    out_p[t_row, t_col] = [e[1] for e in flat]
+    return out, out_p
 
 
 def _pattern_prefs(entry: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -23,16 +23,18 @@ def class_ceiling(problem: StockingProblem, allowed: np.ndarray | None = None) -
     """(C,) on-time share per class if every preferred location always had stock; ``allowed``
     (L,) bool: only those locations may hold stock (e.g. a network design's open locations).
 
-    A stream counts with its first entry's on-time probability: the reach patterns put the
-    locations on time at the request's moment first (``p_on_time`` 1) and late ones after (0).
+    A stream counts with the on-time probability of its first entry that may hold stock (it
+    fills there): the reach patterns put the locations on time at the request's moment first
+    (``p_on_time`` 1), the tail's depots next (their share within the pattern), late ones last (0).
     """
     p = problem.stream_p_on_time
     if allowed is None:
         p_first = p[:, 0]
     else:
         pref = problem.stream_pref
-        ok = (pref >= 0) & (p > 0)
-        p_first = (ok & allowed[np.where(ok, pref, 0)]).any(axis=1).astype(float)
+        ok = (pref >= 0) & allowed[np.where(pref >= 0, pref, 0)]
+        first = np.argmax(ok, axis=1)
+        p_first = np.where(ok.any(axis=1), p[np.arange(len(first)), first], 0.0)
     shares = np.bincount(problem.stream_class,
                          weights=np.where(problem.stream_in_service,
                                           problem.stream_rate_per_year * p_first, 0.0),

@@ -207,7 +207,8 @@ def test_ranking_is_cheapest_on_time_then_median_eta_then_id(setup, seed: int) -
     due = t + 3600 * rng.integers(1, 4, size=T)
     weight = np.full(T, 1 / T)
     legs = list(zip(costs, arrivals, strict=True))
-    entries, patterns = _rank(net, site, rows, eta, due, t, weight, legs=legs)
+    entries, patterns, tail = _rank(net, site, rows, eta, due, t, weight, legs=legs)
+    assert tail == ()  # every row weighed
     p = (eta <= due[None, :]).astype(float) @ weight
     med = [float(np.median(np.minimum(eta[r] - t, NEVER))) for r in rows]
     cheapest = [[min([c[r] for c, a in legs if a[r, k] <= due[k]], default=0.0) for k in range(T)]
@@ -221,7 +222,7 @@ def test_ranking_is_cheapest_on_time_then_median_eta_then_id(setup, seed: int) -
     assert sum(w for w, _ in patterns) == pytest.approx(1.0)
     # the medians of every row, computed once per site and size, give the same ranking
     assert _rank(net, site, rows, eta, due, t, weight, _typical(eta, t), legs=legs) == (
-        entries, patterns)
+        entries, patterns, ())
 
 
 # --- the vectorised reach equals the one-instant-at-a-time reference element by element ----------
@@ -402,3 +403,38 @@ def test_the_list_weighs_the_nearest_depots_and_forward_locations_apart(near: in
         other = [i for i in by_km if not forward[i]][:near]
         want = set(fwd) | set(other) | ({hq} & set(serving))
         assert list(_near_depots(net, j, hq, near, forward)) == sorted(want)
+
+
+def test_the_tail_holds_every_other_depot_with_its_share_within_each_pattern() -> None:
+    """With one depot and one forward location weighed per site, every other depot serving it
+    that is on time at some instant is in the key's tail, in the order of the full ranking, and
+    its share within each pattern equals the weight of the instants at which it is on time
+    within that pattern, summed from the patterns of the reach that weighs every depot."""
+    sc = odd_scenario(1)
+    net = TravelNetwork(sc)
+    kw = {"year_start": date(2026, 3, 2), "weeks": 2, "step_minutes": 240}
+    narrow = build_reach(sc, net, near=1, **kw)
+    full = build_reach(sc, net, near=len(sc.depots), **kw)
+    assert full.keys == narrow.keys and not any(full.tails)
+    forward = {d.depot_id for d in sc.depots if d.kind in FORWARD_KINDS}
+    seen_tail = 0
+    for k in range(len(full.keys)):
+        names = [d for d, _ in full.entries[k]]
+        weighed = {d for d, _ in narrow.entries[k]}
+        tail_ids = [d for d, _ in narrow.tails[k]]
+        # the full list is the weighed entries and the tail (and far forward locations), each
+        # part in the full order
+        assert [d for d in names if d in weighed] == [d for d, _ in narrow.entries[k]]
+        assert tail_ids == [d for d in names if d not in weighed and d not in forward]
+        seen_tail += len(tail_ids)
+        bit = {d: i for i, d in enumerate(names)}
+        nbit = {d: i for i, (d, _) in enumerate(narrow.entries[k])}
+        for i, (w, mask) in enumerate(narrow.patterns[k]):
+            # full patterns whose weighed bits give this pattern
+            same = [(fw, fm) for fw, fm in full.patterns[k]
+                    if sum(1 << nbit[d] for d in nbit if fm >> bit[d] & 1) == mask]
+            assert sum(fw for fw, _ in same) == pytest.approx(w, abs=1e-12)
+            for d, q in narrow.tails[k]:
+                on = sum(fw for fw, fm in same if fm >> bit[d] & 1)
+                assert q[i] == pytest.approx(on / w, abs=1e-9)
+    assert seen_tail > 0

@@ -1,7 +1,8 @@
 """``build_problem`` groups demand into streams on arrays; these tests hold it to a plain
 dictionary reading of the rule (written here, one (installed base row, term, pattern) at a time)
 on generated scenarios with their real reach and on random reaches with the awkward cases
-(repeated masks, keys without patterns or entries, repeated keys, response-only terms)."""
+(repeated masks, keys without patterns or entries, repeated keys, response-only terms, tails
+of depots beyond the weighed ones)."""
 
 from __future__ import annotations
 
@@ -29,13 +30,16 @@ def _reference_streams(sc, reach, location_ids) -> dict[str, np.ndarray]:
     part_no = {p.part_id: i for i, p in enumerate(sc.parts)}
     classes, _ = service_classes(sc)
     options_of: dict = {}
-    for key, entries, pats in zip(reach.keys, reach.entries, reach.patterns, strict=True):
+    tails = getattr(reach, "tails", None) or [()] * len(reach.keys)
+    for key, entries, pats, tail in zip(reach.keys, reach.entries, reach.patterns, tails,
+                                        strict=True):
         merged: dict = {}
-        for w, mask in pats:
+        for i, (w, mask) in enumerate(pats):
             bits = [(mask >> k) & 1 for k in range(len(entries))]
             on = [(where[d], 1.0) for (d, _), b in zip(entries, bits, strict=True) if b]
             off = [(where[d], 0.0) for (d, _), b in zip(entries, bits, strict=True) if not b]
-            pref = tuple(on + off[:LATE_KEPT])
+            far = [(where[d], q[i]) for d, q in tail if q[i] > 0]  # on time in this pattern
+            pref = tuple(on + far + off[:LATE_KEPT])
             merged[pref] = merged.get(pref, 0.0) + w
         options_of[key] = list(merged.items())
     response_only = set(reach.no_part_deadline)
@@ -99,6 +103,15 @@ def test_generated_scenarios_match_the_rule(size: tuple[int, int, int, int]) -> 
     _assert_same(sc, reach)
 
 
+def test_a_generated_scenario_with_tails_matches_the_rule() -> None:
+    """Two depots weighed per site: the others come as tails, after each pattern's on-time
+    entries with their share within it."""
+    sc = generate(40, 8, 30, 4)
+    reach = build_reach(sc, TravelNetwork(sc), near=2)
+    assert any(q for tail in reach.tails for _, qs in tail for q in qs)
+    _assert_same(sc, reach)
+
+
 @cache
 def _tiny():
     return scenarios.load("tiny")
@@ -109,7 +122,7 @@ def _reaches(draw):
     """A random reach over the tiny scenario's keys."""
     sc = _tiny()
     depots = [d.depot_id for d in sc.depots]
-    keys, entries, patterns, response = [], [], [], []
+    keys, entries, patterns, tails, response = [], [], [], [], []
     for site in sc.sites:
         for term in sc.contract(site.contract_id).terms:
             if draw(st.integers(0, 5)) == 0:
@@ -124,12 +137,18 @@ def _reaches(draw):
                 pats = draw(st.lists(st.tuples(st.floats(0.01, 1.0), st.integers(0, 2 ** n - 1)),
                                      max_size=4))
                 patterns.append(tuple(pats))
+                rest = [d for d in depots if d not in chosen]
+                far = draw(st.permutations(rest))[:draw(st.integers(0, len(rest)))]
+                tails.append(tuple((d, tuple(draw(st.sampled_from([0.0, 0.25, 1.0]))
+                                             for _ in pats)) for d in far))
     if keys and draw(st.booleans()):  # a repeated key: the last one counts
         i = draw(st.integers(0, len(keys) - 1))
         keys.append(keys[i])
         entries.append(tuple(reversed(entries[i])))
         patterns.append(((1.0, 1),) if entries[i] else ())
-    return SimpleNamespace(keys=keys, entries=entries, patterns=patterns, no_part_deadline=response)
+        tails.append(())
+    return SimpleNamespace(keys=keys, entries=entries, patterns=patterns, tails=tails,
+                           no_part_deadline=response)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
