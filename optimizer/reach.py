@@ -24,7 +24,7 @@ group of depots with the same hours, calendar and handling time, with the calend
 :mod:`optimizer.calendars` (which give the scalar rules' instants), and the site-side part
 (driving seconds, parcel delivery day, final courier leg) is added with numpy. Deadlines are
 cached per (site zone, country, term).
-The ``near`` nearest depots that serve a site (road km), as many of the nearest forward
+The ``depots`` nearest depots that serve a site (road km), the ``near`` nearest forward
 locations, and the HQ are weighed for it with their patterns of being on time together. The
 dispatch engine ships from any depot with stock, so every other depot serving the site that is
 on time at some instant follows as the key's **tail**: its on-time share within each pattern's
@@ -72,11 +72,13 @@ DEFAULT_YEAR_START = date(2026, 1, 5)
 """Monday of the default planning year's first week."""
 WEEKS_PER_YEAR = 52
 NEAR_DEPOTS = 16
-"""Depots weighed per site with their patterns besides the HQ: the nearest that serve it (road
-km), and as many of the nearest forward locations (consignment, customer kits, trunks). The
-other depots (not forward locations) follow in the key's tail. Weighing every depot in the
-patterns instead (up to 63 locations, the bitmask's limit) multiplies the patterns: the network
-design's problem grows several times."""
+"""Forward locations (consignment, customer kits, trunks) weighed per site with their patterns:
+the nearest that serve it (road km)."""
+WEIGHED_DEPOTS = 8
+"""Other depots weighed per site with their patterns besides the HQ: the nearest that serve it;
+the rest follow in the key's tail. Each depot weighed can double a key's patterns (which depots
+are on time together), so weighing every depot this way makes the problem several times
+larger; the tail keeps them at their share within each pattern instead."""
 
 TailEntry = tuple[str, tuple[float, ...]]
 """A tail depot of a key: its id and its on-time share within each of the key's patterns."""
@@ -349,7 +351,7 @@ def _arrivals(net: TravelNetwork, z: _ZoneTables, j: int, m: int, mode: Transpor
 
 def build_reach(scenario: Scenario, network: TravelNetwork | None = None, *,
                 year_start: date = DEFAULT_YEAR_START, weeks: int = WEEKS_PER_YEAR,
-                step_minutes: int = 60, near: int = NEAR_DEPOTS,
+                step_minutes: int = 60, near: int = NEAR_DEPOTS, depots: int = WEIGHED_DEPOTS,
                 progress: Callable[[float], None] | None = None) -> Reach:
     """Depots reaching every (site, severity, size class) inside the contract window.
 
@@ -361,8 +363,8 @@ def build_reach(scenario: Scenario, network: TravelNetwork | None = None, *,
         The Monday that starts the planning year (local to each site) and its length in weeks.
     step_minutes
         Sampling step of request instants within a sampled week (60 = hourly).
-    near
-        Depots (and, apart, forward locations) weighed per site besides the HQ: the nearest that
+    near, depots
+        Forward locations and, apart, other depots weighed per site besides the HQ: the nearest that
         serve the site.
     progress
         Called with the share of sites done.
@@ -394,11 +396,11 @@ def build_reach(scenario: Scenario, network: TravelNetwork | None = None, *,
     for tz, site_js in by_zone.items():
         instants, weight = sample_year(tz, week_list, step_minutes)
         z = _ZoneTables(net, instants)
-        scratch = _Scratch(2 * near + 1 + int((~forward).sum()), len(instants))
+        scratch = _Scratch(near + 1 + int((~forward).sum()), len(instants))
         for j in site_js:
             site = net.sites[j]
             contract = scenario.contract(site.contract_id)
-            weighed = _near_depots(net, j, hq, near, forward)
+            weighed = _near_depots(net, j, hq, near, depots, forward)
             rows = np.concatenate([weighed, _tail_depots(net, j, weighed, forward)])
             arrivals: dict[int, np.ndarray] = {}
             costs: dict[int, np.ndarray] = {}  # per mode: (rows,) cost of a leg to the site
@@ -446,17 +448,17 @@ FORWARD_KINDS = frozenset({DepotKind.CONSIGNMENT, DepotKind.CUSTOMER_KIT, DepotK
 that hold most parts out of its list (dispatch weighs the nearest sources *with stock*)."""
 
 
-def _near_depots(net: TravelNetwork, j: int, hq: int, near: int, forward: np.ndarray
-                 ) -> np.ndarray:
-    """Indices of the HQ, the ``near`` nearest depots and the ``near`` nearest forward locations
-    (``forward`` (depots,) bool) that serve site ``j`` (road km)."""
+def _near_depots(net: TravelNetwork, j: int, hq: int, near: int, depots: int,
+                 forward: np.ndarray) -> np.ndarray:
+    """Indices of the HQ, the ``depots`` nearest depots and the ``near`` nearest forward
+    locations (``forward`` (depots,) bool) that serve site ``j`` (road km)."""
     site = net.sites[j]
     ok = np.array([d.serves(site) for d in net.depots])
     km = net.road_km[:, j]
     rows: list[int] = []
-    for group in (ok & ~forward, ok & forward):
+    for group, k in ((ok & ~forward, depots), (ok & forward, near)):
         order = np.argsort(np.where(group, km, np.inf), kind="stable")
-        rows += [int(i) for i in order[:near] if group[i]]
+        rows += [int(i) for i in order[:k] if group[i]]
     if hq not in rows and ok[hq]:
         rows.append(hq)
     return np.array(sorted(rows), dtype=np.int64)

@@ -17,6 +17,7 @@ from optimizer.deadlines import compute_deadline, due_instants
 from optimizer.reach import (
     FORWARD_KINDS,
     NEVER,
+    WEIGHED_DEPOTS,
     Reach,
     _masks,
     _near_depots,
@@ -228,7 +229,7 @@ def test_ranking_is_cheapest_on_time_then_median_eta_then_id(setup, seed: int) -
 # --- the vectorised reach equals the one-instant-at-a-time reference element by element ----------
 
 def reference_reach(sc, net: TravelNetwork, *, year_start: date, weeks: int, step_minutes: int,
-                    near: int = 16) -> Reach:
+                    near: int = 16, depots: int = WEIGHED_DEPOTS) -> Reach:
     """The reach as the scalar rules give it, one (depot, site, mode, instant) at a time: picking
     and every leg by ``TravelNetwork`` (as :meth:`~TravelNetwork.earliest_arrival`), due
     instants by :func:`due_instants`, the shares and patterns summed instant by instant and the
@@ -249,7 +250,7 @@ def reference_reach(sc, net: TravelNetwork, *, year_start: date, weeks: int, ste
         for j in site_js:
             site = net.sites[j]
             contract = sc.contract(site.contract_id)
-            rows = _near_depots(net, j, hq, near, forward)
+            rows = _near_depots(net, j, hq, near, depots, forward)
             arrive = {}  # (row, mode) -> arrival epochs
             price = {}  # (row, mode) -> cost of the leg at each instant (inf: no leg)
             for r in rows:
@@ -384,10 +385,11 @@ def test_random_calendars_equal_the_reference(depots, mode_hours, kept, cutoff, 
 
 # --- which locations a site's list weighs ------------------------------------------------------
 
-@pytest.mark.parametrize("near", [0, 1, 3, 16])
-def test_the_list_weighs_the_nearest_depots_and_forward_locations_apart(near: int) -> None:
+@pytest.mark.parametrize("near, depots", [(0, 0), (1, 3), (3, 1), (16, 8)])
+def test_the_list_weighs_the_nearest_depots_and_forward_locations_apart(near: int,
+                                                                        depots: int) -> None:
     """Against a plain sort by road km (ties by index): the ``near`` nearest forward locations,
-    the ``near`` nearest other depots and the HQ, among the locations serving the site."""
+    the ``depots`` nearest other depots and the HQ, among the locations serving the site."""
     from scenarios.generator import generate
 
     sc = generate(2, 30, 6, 3, candidates=30)
@@ -395,14 +397,14 @@ def test_the_list_weighs_the_nearest_depots_and_forward_locations_apart(near: in
     net = TravelNetwork(sc)
     hq = net.depot_index[sc.hq.depot_id]
     forward = np.array([d.kind in FORWARD_KINDS for d in net.depots])
-    assert forward.sum() > near and (~forward).sum() > near + 1
+    assert forward.sum() > near and (~forward).sum() > depots + 1
     for j, site in enumerate(net.sites):
         serving = [i for i, d in enumerate(net.depots) if d.serves(site)]
         by_km = sorted(serving, key=lambda i: (net.road_km[i, j], i))
         fwd = [i for i in by_km if forward[i]][:near]
-        other = [i for i in by_km if not forward[i]][:near]
+        other = [i for i in by_km if not forward[i]][:depots]
         want = set(fwd) | set(other) | ({hq} & set(serving))
-        assert list(_near_depots(net, j, hq, near, forward)) == sorted(want)
+        assert list(_near_depots(net, j, hq, near, depots, forward)) == sorted(want)
 
 
 def test_the_tail_holds_every_other_depot_with_its_share_within_each_pattern() -> None:
@@ -413,8 +415,8 @@ def test_the_tail_holds_every_other_depot_with_its_share_within_each_pattern() -
     sc = odd_scenario(1)
     net = TravelNetwork(sc)
     kw = {"year_start": date(2026, 3, 2), "weeks": 2, "step_minutes": 240}
-    narrow = build_reach(sc, net, near=1, **kw)
-    full = build_reach(sc, net, near=len(sc.depots), **kw)
+    narrow = build_reach(sc, net, near=1, depots=1, **kw)
+    full = build_reach(sc, net, near=len(sc.depots), depots=len(sc.depots), **kw)
     assert full.keys == narrow.keys and not any(full.tails)
     forward = {d.depot_id for d in sc.depots if d.kind in FORWARD_KINDS}
     seen_tail = 0

@@ -107,7 +107,7 @@ def test_a_generated_scenario_with_tails_matches_the_rule() -> None:
     """Two depots weighed per site: the others come as tails, after each pattern's on-time
     entries with their share within it."""
     sc = generate(40, 8, 30, 4)
-    reach = build_reach(sc, TravelNetwork(sc), near=2)
+    reach = build_reach(sc, TravelNetwork(sc), near=2, depots=2)
     assert any(q for tail in reach.tails for _, qs in tail for q in qs)
     _assert_same(sc, reach)
 
