@@ -353,7 +353,7 @@ def _reach_lists(reach: ReachLike, loc_ix: Mapping[str, int]) -> _Lists:
     fixed_p[1:, 0] = 1.0
     w_all = max(loc.shape[1], fixed.shape[1])
     table = np.vstack([_pad(fixed, w_all), _pad(loc, w_all)])
-    table_p = np.vstack([_pad_p(fixed_p, w_all), _pad_p(p, w_all)])
+    table_p = np.vstack([_pad(fixed_p, w_all, 0.0), _pad(p, w_all, 0.0)])
     first, inv = equal_rows([], [table, table_p.view(np.int64)])
     pref_loc, pref_p = table[first], table_p[first]
     pref_len = (pref_loc >= 0).sum(axis=1)
@@ -366,14 +366,8 @@ def _reach_lists(reach: ReachLike, loc_ix: Mapping[str, int]) -> _Lists:
                   int(inv[0]), inv[1:1 + L])
 
 
-def _pad(a: np.ndarray, width: int) -> np.ndarray:
-    out = np.full((a.shape[0], width), -1, dtype=np.int64)
-    out[:, :a.shape[1]] = a
-    return out
-
-
-def _pad_p(a: np.ndarray, width: int) -> np.ndarray:
-    out = np.zeros((a.shape[0], width))
+def _pad(a: np.ndarray, width: int, fill: float = -1) -> np.ndarray:
+    out = np.full((a.shape[0], width), fill, dtype=a.dtype)
     out[:, :a.shape[1]] = a
     return out
 
