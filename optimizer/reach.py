@@ -400,8 +400,8 @@ def build_reach(scenario: Scenario, network: TravelNetwork | None = None, *,
         for j in site_js:
             site = net.sites[j]
             contract = scenario.contract(site.contract_id)
-            weighed = _near_depots(net, j, hq, near, depots, forward)
-            rows = np.concatenate([weighed, _tail_depots(net, j, weighed, forward)])
+            weighed, tail = _near_depots(net, j, hq, near, depots, forward)
+            rows = np.concatenate([weighed, tail])
             arrivals: dict[int, np.ndarray] = {}
             costs: dict[int, np.ndarray] = {}  # per mode: (rows,) cost of a leg to the site
             timed: dict[tuple[int, ...], tuple[np.ndarray, _RowMedians]] = {}  # per mode set
@@ -449,9 +449,10 @@ that hold most parts out of its list (dispatch weighs the nearest sources *with 
 
 
 def _near_depots(net: TravelNetwork, j: int, hq: int, near: int, depots: int,
-                 forward: np.ndarray) -> np.ndarray:
-    """Indices of the HQ, the ``depots`` nearest depots and the ``near`` nearest forward
-    locations (``forward`` (depots,) bool) that serve site ``j`` (road km)."""
+                 forward: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the locations that serve site ``j``, ascending: the weighed ones (the HQ, the
+    ``depots`` nearest depots and the ``near`` nearest forward locations by road km;
+    ``forward`` (depots,) bool) and the tail (the other depots, not forward locations)."""
     site = net.sites[j]
     ok = np.array([d.serves(site) for d in net.depots])
     km = net.road_km[:, j]
@@ -461,18 +462,9 @@ def _near_depots(net: TravelNetwork, j: int, hq: int, near: int, depots: int,
         rows += [int(i) for i in order[:k] if group[i]]
     if hq not in rows and ok[hq]:
         rows.append(hq)
-    return np.array(sorted(rows), dtype=np.int64)
-
-
-def _tail_depots(net: TravelNetwork, j: int, weighed: np.ndarray, forward: np.ndarray
-                 ) -> np.ndarray:
-    """Indices of the depots (not forward locations) serving site ``j`` that ``weighed`` leaves
-    out, ascending."""
-    site = net.sites[j]
-    out = np.ones(len(net.depots), dtype=bool)
-    out[weighed] = False
-    return np.array([i for i in np.nonzero(out & ~forward)[0] if net.depots[i].serves(site)],
-                    dtype=np.int64)
+    rest = ok & ~forward
+    rest[rows] = False
+    return np.array(sorted(rows), dtype=np.int64), np.nonzero(rest)[0]
 
 
 def _due(cache: dict, term: SeverityTerm, site: Site, z: _ZoneTables) -> np.ndarray | None:
@@ -564,9 +556,9 @@ def _rank(net: TravelNetwork, site: Site, rows: np.ndarray, eta: np.ndarray, due
     tails: tuple[TailEntry, ...] = ()
     if tail.size:
         # on-time weight of each tail row within each pattern's instants, over its weight
-        within = np.zeros((tail.size, masks.size))
-        for i, r in enumerate(tail.tolist()):
-            within[i] = np.bincount(inverse, weights=weight * on[r], minlength=masks.size)
+        bins = inverse[None, :] + masks.size * np.arange(tail.size)[:, None]
+        within = np.bincount(bins.ravel(), weights=(on[tail] * weight).ravel(),
+                             minlength=tail.size * masks.size).reshape(tail.size, masks.size)
         within = within[:, used] / w[used]
         tails = tuple((net.depots[rows[r]].depot_id, tuple(within[i].tolist()))
                       for i, r in enumerate(tail.tolist()))

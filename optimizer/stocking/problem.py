@@ -48,7 +48,8 @@ DAYS_PER_YEAR = 365.0
 
 
 class ReachLike(Protocol):
-    """What :func:`build_problem` needs from :class:`optimizer.reach.Reach`."""
+    """What :func:`build_problem` needs from :class:`optimizer.reach.Reach` (its ``tails`` too
+    where it has them; a reach without them lists only the weighed depots)."""
 
     keys: Sequence[tuple[str, int, str]]
     entries: Sequence[tuple[tuple[str, float], ...]]

@@ -250,7 +250,7 @@ def reference_reach(sc, net: TravelNetwork, *, year_start: date, weeks: int, ste
         for j in site_js:
             site = net.sites[j]
             contract = sc.contract(site.contract_id)
-            rows = _near_depots(net, j, hq, near, depots, forward)
+            rows, _ = _near_depots(net, j, hq, near, depots, forward)
             arrive = {}  # (row, mode) -> arrival epochs
             price = {}  # (row, mode) -> cost of the leg at each instant (inf: no leg)
             for r in rows:
@@ -389,7 +389,8 @@ def test_random_calendars_equal_the_reference(depots, mode_hours, kept, cutoff, 
 def test_the_list_weighs_the_nearest_depots_and_forward_locations_apart(near: int,
                                                                         depots: int) -> None:
     """Against a plain sort by road km (ties by index): the ``near`` nearest forward locations,
-    the ``depots`` nearest other depots and the HQ, among the locations serving the site."""
+    the ``depots`` nearest other depots and the HQ, among the locations serving the site, and
+    the other depots serving it (not forward locations) as the tail."""
     from scenarios.generator import generate
 
     sc = generate(2, 30, 6, 3, candidates=30)
@@ -404,7 +405,9 @@ def test_the_list_weighs_the_nearest_depots_and_forward_locations_apart(near: in
         fwd = [i for i in by_km if forward[i]][:near]
         other = [i for i in by_km if not forward[i]][:depots]
         want = set(fwd) | set(other) | ({hq} & set(serving))
-        assert list(_near_depots(net, j, hq, near, depots, forward)) == sorted(want)
+        weighed, tail = _near_depots(net, j, hq, near, depots, forward)
+        assert list(weighed) == sorted(want)
+        assert list(tail) == [i for i in serving if not forward[i] and i not in want]
 
 
 def test_the_tail_holds_every_other_depot_with_its_share_within_each_pattern() -> None:
