@@ -63,6 +63,7 @@ from optimizer.calendars import (
     local_day,
 )
 from optimizer.deadlines import due_instants
+from optimizer.stocking.cluster import Cluster, workers_of
 from optimizer.travel import TravelNetwork, leg_cost
 
 NEVER = np.iinfo(np.int64).max // 4
@@ -352,7 +353,8 @@ def _arrivals(net: TravelNetwork, z: _ZoneTables, j: int, m: int, mode: Transpor
 def build_reach(scenario: Scenario, network: TravelNetwork | None = None, *,
                 year_start: date = DEFAULT_YEAR_START, weeks: int = WEEKS_PER_YEAR,
                 step_minutes: int = 60, near: int = NEAR_DEPOTS, depots: int = WEIGHED_DEPOTS,
-                progress: Callable[[float], None] | None = None) -> Reach:
+                progress: Callable[[float], None] | None = None, cluster: Cluster | None = None,
+                pieces: int | None = None) -> Reach:
     """Depots reaching every (site, severity, size class) inside the contract window.
 
     Parameters
@@ -368,6 +370,10 @@ def build_reach(scenario: Scenario, network: TravelNetwork | None = None, *,
         serve the site.
     progress
         Called with the share of sites done.
+    cluster, pieces
+        Where to build it (:mod:`optimizer.stocking.cluster`; None: in this process) and in how
+        many pieces of consecutive sites (default: one per worker). Sites are independent, so
+        the pieces' keys, in site order, make the same reach as one build.
     """
     if year_start.weekday() != 0:
         raise ValueError(f"year_start {year_start} is not a Monday")
@@ -376,6 +382,53 @@ def build_reach(scenario: Scenario, network: TravelNetwork | None = None, *,
     if weeks < 1:
         raise ValueError(f"weeks must be >= 1, got {weeks}")
     net = network if network is not None else TravelNetwork(scenario)
+    order = _site_order(net)
+    n = pieces if pieces is not None else 1 if cluster is None else workers_of(cluster).n_workers
+    n = max(1, min(n, len(order)))
+    if n == 1:
+        built = _reach_sites(scenario, net, order, year_start, weeks, step_minutes, near, depots,
+                             progress)
+    else:
+        done = [0]
+        sizes = [len(c) for c in np.array_split(order, n)]
+
+        def piece_done(i: int) -> None:
+            done[0] += sizes[i]
+            if progress is not None:
+                progress(done[0] / len(order))
+
+        tasks = [(scenario, [net.sites[j].site_id for j in chunk], year_start, weeks,
+                  step_minutes, near, depots) for chunk in np.array_split(order, n)]
+        parts = workers_of(cluster).run(_reach_piece, tasks, on_done=piece_done)
+        built = tuple([x for part in parts for x in part[k]] for k in range(5))
+    keys, entries, patterns, none_due, tails = built
+    return Reach(keys, entries, patterns, none_due, year_start, weeks, step_minutes, tails)
+
+
+def _site_order(net: TravelNetwork) -> list[int]:
+    """Site indices grouped by time zone (zones in order of first appearance), each zone's in
+    site order: the order in which a reach lists its keys."""
+    by_zone: dict[str, list[int]] = defaultdict(list)
+    for j, s in enumerate(net.sites):
+        by_zone[s.timezone].append(j)
+    return [j for js in by_zone.values() for j in js]
+
+
+def _reach_piece(scenario: Scenario, site_ids: Sequence[str], year_start: date, weeks: int,
+                 step_minutes: int, near: int, depots: int) -> tuple[list, ...]:
+    """:func:`_reach_sites` of the sites ``site_ids`` (one piece of :func:`build_reach`, run
+    where the cluster puts it)."""
+    net = TravelNetwork(scenario)
+    index = {s.site_id: j for j, s in enumerate(net.sites)}
+    return _reach_sites(scenario, net, [index[i] for i in site_ids], year_start, weeks,
+                        step_minutes, near, depots, None)
+
+
+def _reach_sites(scenario: Scenario, net: TravelNetwork, site_js: Sequence[int], year_start: date,
+                 weeks: int, step_minutes: int, near: int, depots: int,
+                 progress: Callable[[float], None] | None) -> tuple[list, ...]:
+    """Keys, entries, patterns, keys without a deadline and tails of the sites ``site_js`` (in
+    that order, grouped by time zone), as :class:`Reach` holds them."""
     countries = {d.country for d in scenario.depots} | {s.country for s in scenario.sites}
     week_list = sampled_weeks(year_start, weeks, countries)
     due_cache: dict[tuple[str, str, SeverityTerm], np.ndarray | None] = {}
@@ -388,16 +441,16 @@ def build_reach(scenario: Scenario, network: TravelNetwork | None = None, *,
     tails: list[tuple[TailEntry, ...]] = []
     none_due: list[tuple[str, int]] = []
     by_zone: dict[str, list[int]] = defaultdict(list)
-    for j, s in enumerate(net.sites):
-        by_zone[s.timezone].append(j)
+    for j in site_js:
+        by_zone[net.sites[j].timezone].append(j)
     hq = net.depot_index[scenario.hq.depot_id]
     forward = np.array([d.kind in FORWARD_KINDS for d in net.depots])
     done = 0
-    for tz, site_js in by_zone.items():
+    for tz, zone_js in by_zone.items():
         instants, weight = sample_year(tz, week_list, step_minutes)
         z = _ZoneTables(net, instants)
         scratch = _Scratch(near + 1 + int((~forward).sum()), len(instants))
-        for j in site_js:
+        for j in zone_js:
             site = net.sites[j]
             contract = scenario.contract(site.contract_id)
             weighed, tail = _near_depots(net, j, hq, near, depots, forward)
@@ -439,8 +492,8 @@ def build_reach(scenario: Scenario, network: TravelNetwork | None = None, *,
                     tails.append(tail)
             done += 1
             if progress is not None:
-                progress(done / len(net.sites))
-    return Reach(keys, entries, patterns, none_due, year_start, weeks, step_minutes, tails)
+                progress(done / len(site_js))
+    return keys, entries, patterns, none_due, tails
 
 
 FORWARD_KINDS = frozenset({DepotKind.CONSIGNMENT, DepotKind.CUSTOMER_KIT, DepotKind.TRUNK})

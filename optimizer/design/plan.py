@@ -227,7 +227,7 @@ def plan_design(scenario: Scenario, objective: DesignObjective = DesignObjective
     t = time.perf_counter()
     full = scenario.with_design([c.candidate_id for c in scenario.candidates])
     net_full = TravelNetwork(full)
-    reach_full = build_reach(full, net_full, progress=part(0.0, 0.1))
+    reach_full = build_reach(full, net_full, progress=part(0.0, 0.1), cluster=cluster)
     dp = build_design_problem(scenario, reach_full)
     lap("reach and problem", t)
     budget = objective.budget

@@ -237,7 +237,7 @@ def run_restock(scenario: Scenario, positions: Positions, quarter: Quarter, *,
         from optimizer.reach import build_reach
         from optimizer.travel import TravelNetwork
 
-        reach = build_reach(scenario, TravelNetwork(scenario))
+        reach = build_reach(scenario, TravelNetwork(scenario), cluster=cluster)
     problem, notes = scale_rates(build_problem(planning, reach), forecast)
     notes.extend(describe(succession))
     timings["reach"] = time.perf_counter() - t

@@ -117,7 +117,7 @@ def plan_scenario(scenario: Scenario, objective: Objective | None = None, *,
         from optimizer.reach import build_reach
         from optimizer.travel import TravelNetwork
 
-        reach = build_reach(scenario, TravelNetwork(scenario))
+        reach = build_reach(scenario, TravelNetwork(scenario), cluster=cluster)
     # superseded and interchangeable parts planned on the part that carries them, as dispatch
     # ships them (optimizer.supersession)
     pooled, succession = planning_scenario(scenario)

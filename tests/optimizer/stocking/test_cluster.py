@@ -187,3 +187,11 @@ def test_cli_plans_on_a_running_cluster(cluster, tmp_path) -> None:
     assert r.exit_code == 0, r.output
     assert (out / "stock_levels.csv").is_file()
     assert cluster.client.status == "running"  # the CLI closed its own client only
+
+
+def test_reach_built_on_the_cluster_equals_the_in_process_reach(cluster: DaskCluster) -> None:
+    """The reach's sites split over the workers (one piece each, built on their own travel
+    network) give the reach built in this process."""
+    sc = generate(40, 5, 80, 3)
+    net = TravelNetwork(sc)
+    assert build_reach(sc, net, cluster=cluster) == build_reach(sc, net)
