@@ -6,7 +6,12 @@ rationing levels of that plan (``critical_levels``), simulate the plan with
 ``optimizer.dispatch.simulation.simulate_dispatch`` (holidays, opening hours, cut-offs, transport
 schedules, substitutes, the cheapest-on-time rule) and print per class: target, plan prediction,
 simulated share with its 95 % interval, difference (predicted - simulated, pp) and whether it is
-within 1 pp. Also the overall shares, the backordered / at-risk shares and the timings. Writes
+within 1 pp. Also the overall shares, the backordered / at-risk shares and the timings. The same
+levels are also simulated under the stocking model's own fill rule
+(``optimizer.stocking.simulation``: first location of the reach's list with stock, exact
+stock-out correlations), which splits each difference into the model's approximations
+(``approx_pp`` = predicted - model-rule simulated) and the rest, between the model's rule and the
+engine's (``rule_pp`` = model-rule simulated - engine simulated). Writes
 ``plan_vs_dispatch.csv`` (one row per class) and ``runs.csv`` (one row per scenario) under
 ``--out``.
 
@@ -34,16 +39,22 @@ from inventory.domain import Scenario
 from optimizer.design.plan import plan_design
 from optimizer.dispatch.rationing import critical_levels
 from optimizer.dispatch.simulation import simulate_dispatch
+from optimizer.reach import build_reach
 from optimizer.stocking.analysis import plan_scenario
 from optimizer.stocking.cluster import connect
+from optimizer.stocking.problem import build_problem
+from optimizer.stocking.result import levels_in_order
+from optimizer.stocking.simulation import simulate
+from optimizer.supersession import planning_scenario
 from optimizer.travel import TravelNetwork
 from scenarios.generator import generate
 
 TOLERANCE_PP = 1.0
 CLASS_FIELDS = ["scenario", "tier", "severity", "target", "predicted", "simulated", "ci_low",
-                "ci_high", "diff_pp", "within_1pp", "failures", "backordered", "at_risk"]
+                "ci_high", "diff_pp", "within_1pp", "failures", "backordered", "at_risk",
+                "model_rule_simulated", "approx_pp", "rule_pp"]
 RUN_FIELDS = ["scenario", "parts", "locations", "sites", "units", "investment", "plan_s",
-              "simulate_s", "years", "replications", "failures_simulated", "failures_per_s",
+              "simulate_s", "model_rule_s", "years", "replications", "failures_simulated", "failures_per_s",
               "predicted_overall", "simulated_overall", "backordered_share", "at_risk_share",
               "classes", "classes_within_1pp"]
 
@@ -79,6 +90,8 @@ def run(sc: Scenario, *, years: float, replications: int, warmup: float, seed: i
                             replications=replications, network=TravelNetwork(sc), levels=levels,
                             progress=progress)
     t2 = time.perf_counter()
+    rule = _model_rule(sc, plan, years=years, replications=replications, warmup=warmup, seed=seed)
+    t3 = time.perf_counter()
     rows: list[dict] = []
     for c in range(len(plan.class_tier)):
         tier, sev = str(plan.class_tier[c]), int(plan.class_severity[c])
@@ -96,12 +109,15 @@ def run(sc: Scenario, *, years: float, replications: int, warmup: float, seed: i
                            else "yes" if abs(diff) <= TOLERANCE_PP else "no"),
             "failures": int(res.class_demands[k]), "backordered": int(res.class_backordered[k]),
             "at_risk": int(res.class_at_risk[k]),
+            "model_rule_simulated": float(rule[c]),
+            "approx_pp": 100 * (pred - float(rule[c])), "rule_pp": 100 * (float(rule[c]) - simd),
         })
     judged = [r for r in rows if r["within_1pp"]]
     summary = {
         "scenario": sc.name, "parts": len(sc.parts), "locations": len(sc.depots),
         "sites": len(sc.sites), "units": plan.units, "investment": round(plan.investment, 2),
-        "plan_s": round(t1 - t0, 2), "simulate_s": round(t2 - t1, 2), "years": years,
+        "plan_s": round(t1 - t0, 2), "simulate_s": round(t2 - t1, 2),
+        "model_rule_s": round(t3 - t2, 2), "years": years,
         "replications": replications, "failures_simulated": res.failures_simulated,
         "failures_per_s": round(res.failures_per_second, 1),
         "predicted_overall": plan.overall_on_time, "simulated_overall": res.overall_on_time,
@@ -111,21 +127,36 @@ def run(sc: Scenario, *, years: float, replications: int, warmup: float, seed: i
     return rows, summary
 
 
+def _model_rule(sc: Scenario, plan, *, years: float, replications: int, warmup: float,
+                seed: int) -> np.ndarray:
+    """(C,) on-time share per class of ``plan``'s levels simulated under the stocking model's fill
+    rule on ``sc``'s own reach (the plan's problem, built again), classes in the plan's order."""
+    problem = build_problem(planning_scenario(sc)[0], build_reach(sc, TravelNetwork(sc)))
+    if list(map(str, problem.class_tier)) != list(map(str, plan.class_tier)) or list(
+            problem.class_severity) != list(plan.class_severity):
+        raise RuntimeError("the rebuilt problem's classes differ from the plan's")
+    S = levels_in_order(plan, [str(p) for p in problem.part_ids],
+                        [str(j) for j in problem.location_ids])
+    return simulate(problem, S, years=years, replications=replications, seed=seed,
+                    warmup_years=warmup).class_on_time
+
+
 def show(rows: list[dict], s: dict) -> None:
     print(f"\n## {s['scenario']}: {s['parts']} parts, {s['locations']} locations, {s['sites']} sites, "
           f"{s['units']} units, investment {s['investment']:,.0f}")
     print(f"plan {s['plan_s']:.1f} s; simulate {s['years']:g} y x {s['replications']} reps "
           f"{s['simulate_s']:.1f} s, {s['failures_simulated']:,} failures, "
-          f"{s['failures_per_s']:,.0f} failures/s")
+          f"{s['failures_per_s']:,.0f} failures/s; model-rule simulation {s['model_rule_s']:.1f} s")
     print("| class | target | predicted | simulated | 95% CI | diff (pp) | within 1 pp | failures |"
-          " backordered | at risk |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          " backordered | at risk | model rule simulated | approximations (pp) | rules (pp) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         tgt = _pct(r["target"]) if r["target"] != "" else "-"
         print(f"| {r['tier']}/sev{r['severity']} | {tgt} | {_pct(r['predicted'])} | "
               f"{_pct(r['simulated'])} | [{_pct(r['ci_low'])}, {_pct(r['ci_high'])}] | "
               f"{r['diff_pp']:+.2f} | {r['within_1pp'] or '-'} | {r['failures']:,} | "
-              f"{r['backordered']:,} | {r['at_risk']:,} |")
+              f"{r['backordered']:,} | {r['at_risk']:,} | {_pct(r['model_rule_simulated'])} | "
+              f"{r['approx_pp']:+.2f} | {r['rule_pp']:+.2f} |")
     print(f"overall: predicted {_pct(s['predicted_overall'])}, simulated {_pct(s['simulated_overall'])}; "
           f"backordered {_pct(s['backordered_share'])}, at risk {_pct(s['at_risk_share'])} of failures; "
           f"{s['classes_within_1pp']}/{s['classes']} classes within {TOLERANCE_PP:g} pp")
