@@ -5,6 +5,9 @@ contributes the demand of the request instants at which no location (existing or
 time. Those sites are listed with that unreached demand, the nearest location and what it would
 take: the best case from it (24x7 courier, its handling time) against the contract window, and
 the road radius within which a 24x7 location with half an hour's handling would make the window.
+At instants of a pattern with none of its weighed locations on time, a key's tail (the farther
+depots, :class:`optimizer.reach.Reach`) reaches the share of its first allowed depot within
+that pattern's instants, as the class ceiling counts it (stock everywhere: the first one ships).
 """
 
 from __future__ import annotations
@@ -70,12 +73,7 @@ def hold_backs(scenario: Scenario, reach: Reach, network: TravelNetwork,
             part = scenario.part(b.part_id)
             key = (site.site_id, sev, str(SizeClass(part.size_class)))
             i = reach._lookup.get(key)
-            if i is None:
-                miss = 1.0
-            else:
-                mask = sum(1 << k for k, (d, _) in enumerate(reach.entries[i])
-                           if allowed is None or d in allowed)
-                miss = sum(w for w, m in reach.patterns[i] if not m & mask)
+            miss = 1.0 if i is None else _unreached_share(reach, i, allowed)
             rate = b.rate_per_year(part) * share * miss
             if rate > 0:
                 unreached[site.site_id] += rate
@@ -94,6 +92,18 @@ def hold_backs(scenario: Scenario, reach: Reach, network: TravelNetwork,
                                 d.depot_id, str(d.kind), km, hours,
                                 _radius(network, speed, sev, scenario, site_id)))
     return out
+
+
+def _unreached_share(reach: Reach, i: int, allowed: set[str] | None) -> float:
+    """Share of key ``i``'s request instants at which no location of ``allowed`` (None: every
+    one) is on time: its patterns without an allowed weighed location on time, less what the
+    first allowed tail depot reaches within each."""
+    mask = sum(1 << k for k, (d, _) in enumerate(reach.entries[i])
+               if allowed is None or d in allowed)
+    tail = [shares for d, shares in (reach.tails[i] if reach.tails else ())
+            if allowed is None or d in allowed]
+    return sum(w * (1.0 - (tail[0][q] if tail else 0.0))
+               for q, (w, m) in enumerate(reach.patterns[i]) if not m & mask)
 
 
 def _radius(network: TravelNetwork, speed: float, sev: int, scenario: Scenario,

@@ -402,3 +402,30 @@ def test_a_refine_round_takes_the_lps_design_within_the_mip_gap_and_else_starts_
         f"refine 1 master MIP: {solve_mod.ROUNDED}")
     starts, seen, res = run(close=False)
     assert len(starts) >= 2 and np.array_equal(starts[1], seen[0].choice)
+
+
+def test_hold_backs_count_what_the_tail_reaches() -> None:
+    """A pattern none of whose weighed depots is allowed and on time is reached, at the share of
+    its instants the first allowed tail depot is on time within it (as the ceiling counts it)."""
+    from optimizer.design.holdback import hold_backs
+    from optimizer.reach import Reach, build_reach
+    from optimizer.travel import TravelNetwork
+
+    sc = remote_site(rate=2.0)
+    full = sc.with_design(["K-HFE"])
+    net = TravelNetwork(full)
+    real = build_reach(full, net)
+    keys = [k for k in real.keys if k[:2] == ("S1", 1)]
+    reach = Reach(keys, [(("K-HFE", 0.5),)] * len(keys), [((0.5, 1), (0.5, 0))] * len(keys), [],
+                  real.year_start, real.weeks, real.step_minutes,
+                  [(("R-SHA", (0.0, 0.6)), ("HQ", (1.0, 1.0)))] * len(keys))
+
+    def unreached(allowed: set[str]) -> float:
+        hb = hold_backs(full, reach, net, [("platinum", 1)], allowed=allowed)
+        return sum(h.unreached_per_year for h in hb)
+
+    per_year = 2.0  # the site's failures of severity 1 (the only severity) a year
+    assert unreached({"K-HFE", "R-SHA"}) == pytest.approx(per_year * 0.5 * (1 - 0.6))
+    assert unreached({"R-SHA"}) == pytest.approx(per_year * (0.5 * 1.0 + 0.5 * (1 - 0.6)))
+    assert unreached({"K-HFE"}) == pytest.approx(per_year * 0.5)
+    assert unreached({"K-HFE", "HQ"}) == 0.0  # the HQ (first allowed) is on time at all of them
