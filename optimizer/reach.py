@@ -389,16 +389,16 @@ def build_reach(scenario: Scenario, network: TravelNetwork | None = None, *,
         built = _reach_sites(scenario, net, order, year_start, weeks, step_minutes, near, depots,
                              progress)
     else:
+        chunks = np.array_split(order, n)
         done = [0]
-        sizes = [len(c) for c in np.array_split(order, n)]
 
         def piece_done(i: int) -> None:
-            done[0] += sizes[i]
+            done[0] += len(chunks[i])
             if progress is not None:
                 progress(done[0] / len(order))
 
         tasks = [(scenario, [net.sites[j].site_id for j in chunk], year_start, weeks,
-                  step_minutes, near, depots) for chunk in np.array_split(order, n)]
+                  step_minutes, near, depots) for chunk in chunks]
         parts = workers_of(cluster).run(_reach_piece, tasks, on_done=piece_done)
         built = tuple([x for part in parts for x in part[k]] for k in range(5))
     keys, entries, patterns, none_due, tails = built
