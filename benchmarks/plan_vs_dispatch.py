@@ -39,7 +39,7 @@ from inventory.domain import Scenario
 from optimizer.design.plan import plan_design
 from optimizer.dispatch.rationing import critical_levels
 from optimizer.dispatch.simulation import simulate_dispatch
-from optimizer.reach import build_reach
+from optimizer.reach import Reach, build_reach
 from optimizer.stocking.analysis import plan_scenario
 from optimizer.stocking.cluster import connect
 from optimizer.stocking.problem import build_problem
@@ -66,14 +66,18 @@ def _pct(x: float) -> str:
 def run(sc: Scenario, *, years: float, replications: int, warmup: float, seed: int,
         design: bool = False, cluster: str | None = None) -> tuple[list[dict], dict]:
     t0 = time.perf_counter()
+    reach = None
     if design and (sc.candidates or any(d.closable for d in sc.depots)):
         with connect(cluster, use_env=False) as where:
             d = plan_design(sc, with_sequential=False, with_before=False, cluster=where)
         plan = d.plan
         sc = d.designed  # the simulated network is the designed one, each location at its S
+        network = TravelNetwork(sc)
     else:
+        network = TravelNetwork(sc)
         with connect(cluster, use_env=False) as where:
-            plan = plan_scenario(sc, with_baselines=False, cluster=where)
+            reach = build_reach(sc, network, cluster=where)  # the plan's, reused below
+            plan = plan_scenario(sc, with_baselines=False, cluster=where, reach=reach)
     t1 = time.perf_counter()
     base = {(str(plan.part_ids[p]), str(plan.location_ids[j])): int(plan.levels[p, j])
             for p, j in zip(*np.nonzero(plan.levels), strict=True)}
@@ -87,10 +91,11 @@ def run(sc: Scenario, *, years: float, replications: int, warmup: float, seed: i
             print(f"  {sc.name}: {done:,}/{total:,} failures decided", file=sys.stderr, flush=True)
 
     res = simulate_dispatch(sc, base, years=years, seed=seed, warmup_years=warmup,
-                            replications=replications, network=TravelNetwork(sc), levels=levels,
+                            replications=replications, network=network, levels=levels,
                             progress=progress)
     t2 = time.perf_counter()
-    rule = _model_rule(sc, plan, years=years, replications=replications, warmup=warmup, seed=seed)
+    rule = _model_rule(sc, plan, reach if reach is not None else build_reach(sc, network),
+                       years=years, replications=replications, warmup=warmup, seed=seed)
     t3 = time.perf_counter()
     rows: list[dict] = []
     for c in range(len(plan.class_tier)):
@@ -127,11 +132,12 @@ def run(sc: Scenario, *, years: float, replications: int, warmup: float, seed: i
     return rows, summary
 
 
-def _model_rule(sc: Scenario, plan, *, years: float, replications: int, warmup: float,
-                seed: int) -> np.ndarray:
+def _model_rule(sc: Scenario, plan, reach: Reach, *, years: float, replications: int,
+                warmup: float, seed: int) -> np.ndarray:
     """(C,) on-time share per class of ``plan``'s levels simulated under the stocking model's fill
-    rule on ``sc``'s own reach (the plan's problem, built again), classes in the plan's order."""
-    problem = build_problem(planning_scenario(sc)[0], build_reach(sc, TravelNetwork(sc)))
+    rule on ``reach``, ``sc``'s own (the plan's problem, built again), classes in the plan's
+    order."""
+    problem = build_problem(planning_scenario(sc)[0], reach)
     if list(map(str, problem.class_tier)) != list(map(str, plan.class_tier)) or list(
             problem.class_severity) != list(plan.class_severity):
         raise RuntimeError("the rebuilt problem's classes differ from the plan's")
