@@ -15,6 +15,7 @@ a cluster started with ``dask scheduler`` / ``dask worker`` (README, "Running on
 
 from __future__ import annotations
 
+import ctypes
 import os
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Sequence
@@ -154,11 +155,14 @@ def connect(spec: str | None = None, *, use_env: bool = True) -> Cluster:
     ``$SPARES_DASK_SCHEDULER`` (when ``use_env``), then to :class:`InProcess`.
 
     ValueError for a spec that names nothing known; :class:`ClusterError` when the scheduler
-    cannot be reached or the local cluster does not start.
+    cannot be reached or the local cluster does not start. The calling process is about to plan
+    (a command, a benchmark, a solve given a cluster spec), so it reuses the memory it frees from
+    now on (:func:`retain_heap`).
     """
     if spec is None and use_env:
         spec = os.environ.get(ENV_SCHEDULER) or None
     text = (spec or "").strip()
+    retain_heap()
     if text in ("", "none", "in-process"):
         return InProcess()
     if text == "local" or text.startswith("local:"):
@@ -183,16 +187,39 @@ def connect(spec: str | None = None, *, use_env: bool = True) -> Cluster:
                      "local:N")
 
 
-WORKER_ENVIRON = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
-"""Dask's nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which also switches off
-glibc's adaptive mmap threshold: every large temporary array of the per-part work becomes a
-fresh mapping, and the workers spend much of their CPU time in the kernel. Local workers start
-with glibc's defaults instead (BENCHMARKS.md, "Network design")."""
+HEAP_KEEP_BYTES = 1 << 30
+"""glibc's mmap and trim thresholds in planning processes (:func:`retain_heap`)."""
+WORKER_ENVIRON = {
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": str(HEAP_KEEP_BYTES),
+    "distributed.nanny.pre-spawn-environ.MALLOC_MMAP_THRESHOLD_": str(HEAP_KEEP_BYTES),
+}
+"""Local workers start with :func:`retain_heap`'s thresholds (Dask's nanny would set
+``MALLOC_TRIM_THRESHOLD_=65536``, which makes every large temporary a fresh mapping)."""
+
+
+def retain_heap(limit_bytes: int = HEAP_KEEP_BYTES) -> bool:
+    """Let this process reuse the memory it frees (glibc only; False elsewhere).
+
+    The per-part work allocates and frees arrays of tens to hundreds of MB at every step. By
+    default glibc maps each array above 32 MB afresh and unmaps it when freed, so each step
+    page-faults its arrays in again and a large share of the CPU goes to the kernel. With the
+    mmap and trim thresholds at ``limit_bytes`` freed arrays stay in the heap for the next step;
+    the peak is unchanged, but memory freed after it is returned only when the process ends.
+    Meant for planning processes (CLI, benchmarks, cluster workers), not for a long-lived server.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    return bool(mallopt(m_mmap_threshold, limit_bytes)) and bool(
+        mallopt(m_trim_threshold, limit_bytes))
 
 
 def local_cluster(n_workers: int) -> DaskCluster:
     """A ``distributed.LocalCluster`` of ``n_workers`` single-threaded worker processes on the
-    loopback interface, with its client; workers keep glibc's malloc defaults
+    loopback interface, with its client; workers reuse the memory they free
     (:data:`WORKER_ENVIRON`)."""
     import dask
     from distributed import Client, LocalCluster

@@ -4,6 +4,10 @@ simulation; cluster specs and the CLI's ``--cluster``."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from typer.testing import CliRunner
@@ -15,6 +19,7 @@ from optimizer.stocking import GapReached, Objective, SolveParams, solve
 from optimizer.stocking.chunks import evaluate_levels
 from optimizer.stocking.cluster import (
     ENV_SCHEDULER,
+    HEAP_KEEP_BYTES,
     ClusterError,
     DaskCluster,
     InProcess,
@@ -64,10 +69,40 @@ def test_cluster_has_two_worker_processes(cluster: DaskCluster) -> None:
     assert len(set(pids.values())) == 2
 
 
-def test_local_workers_keep_the_malloc_defaults(cluster: DaskCluster) -> None:
-    # Dask's nanny would set MALLOC_TRIM_THRESHOLD_, which costs the workers system time
-    seen = cluster.client.run(lambda: __import__("os").environ.get("MALLOC_TRIM_THRESHOLD_"))
-    assert len(seen) == 2 and set(seen.values()) == {None}
+def test_local_workers_reuse_the_memory_they_free(cluster: DaskCluster) -> None:
+    # Dask's nanny would set MALLOC_TRIM_THRESHOLD_=65536, which costs the workers system time
+    for name in ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_"):
+        seen = cluster.client.run(lambda n=name: __import__("os").environ.get(n))
+        assert len(seen) == 2 and set(seen.values()) == {str(HEAP_KEEP_BYTES)}
+
+
+_FREED = """
+import ctypes, sys
+import numpy as np
+from optimizer.stocking.cluster import retain_heap
+if sys.argv[1] == "retain" and not retain_heap():
+    print("unsupported"); sys.exit()
+libc = ctypes.CDLL("libc.so.6")
+libc.mallinfo2.restype = type("Info", (ctypes.Structure,), {"_fields_": [
+    (n, ctypes.c_size_t) for n in ("arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks "
+                                   "fordblks keepcost").split()]})
+a = np.ones(8_000_000)  # 64 MB: above glibc's largest adaptive mmap threshold
+del a
+print(libc.mallinfo2().fordblks)  # bytes free in the heap, kept for the next allocation
+"""
+
+
+@pytest.mark.parametrize("mode", ["default", "retain"])
+def test_retain_heap_keeps_freed_arrays_for_reuse(mode: str) -> None:
+    out = subprocess.run([sys.executable, "-c", _FREED, mode], capture_output=True, text=True,
+                         check=True, env={k: v for k, v in os.environ.items()
+                                          if not k.startswith("MALLOC_")}).stdout.strip()
+    if out == "unsupported":
+        pytest.skip("not glibc")
+    if mode == "retain":
+        assert int(out) >= 64_000_000  # in the heap: the next array reuses it
+    else:
+        assert int(out) < 64_000_000  # unmapped: the next array is mapped and faulted in anew
 
 
 @pytest.mark.parametrize("chunk_pairs", [SolveParams().chunk_pairs, 40])
