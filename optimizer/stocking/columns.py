@@ -163,10 +163,12 @@ def marginal_paths(problem: StockingProblem, prices: np.ndarray, pool: ColumnPoo
     active = np.arange(P) if parts is None else np.asarray(parts, dtype=np.int64)
     A_warm = np.zeros((P, L))
     has_warm = False
+    sub = None
     for rnd in range(max_rounds):
         if active.size == 0 or (stop_at is not None and wall_clock() >= stop_at):
             break
-        sub = subproblem(problem, active)
+        if sub is None or sub.n_parts != len(active):  # active parts only ever drop out
+            sub = subproblem(problem, active)
         ev = evaluate_parts(sub, S[active], tol=LOOP_TOL, with_fill=False,
                             initial_availability=A_warm[active] if has_warm else None)
         A_warm[active] = ev.availability

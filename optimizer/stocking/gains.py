@@ -11,6 +11,8 @@ every batch, so the approximation only steers the search.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from optimizer.stocking.distributions import backorder_stats
@@ -26,33 +28,55 @@ def availability_coefficients(problem: StockingProblem, ev: Evaluation,
     result times ``prices``, summed over the classes, in one pass of C times fewer bins).
     """
     P, L, C = problem.n_parts, problem.n_locations, problem.n_classes
-    pref = problem.stream_pref
-    K = pref.shape[1]
-    # Transposed (K, N) layout, list position first (contiguous per-position steps); padding
-    # points at an extra location index P * L with availability 0, dropped at the end.
-    flat_t = np.ascontiguousarray(np.where(pref >= 0, problem.stream_part[:, None] * L + pref,
-                                           P * L).T)
+    flat_t, p_t, rate = _list_arrays(problem)
+    K = flat_t.shape[0]
     A_ext = np.append(ev.availability.ravel(), 0.0)
     a_t = A_ext[flat_t]
-    p_t = np.ascontiguousarray(problem.stream_p_on_time.T)
+    out_t = np.subtract(1.0, a_t)  # (K, N): position k out of stock
+    np.multiply(a_t, p_t, out=a_t)  # a_t now: filled and on time at position k
     suffix = np.zeros((K + 1, a_t.shape[1]))  # on-time share of positions k.. when reached
     for k in range(K - 1, -1, -1):
-        np.multiply(1.0 - a_t[k], suffix[k + 1], out=suffix[k])
-        suffix[k] += a_t[k] * p_t[k]
-    prefix = np.empty_like(a_t)  # probability that positions < k are all out
+        np.multiply(out_t[k], suffix[k + 1], out=suffix[k])
+        suffix[k] += a_t[k]
+    prefix = a_t  # reused: probability that positions < k are all out
     if K:
         prefix[0] = 1.0
     for k in range(1, K):
-        np.multiply(prefix[k - 1], 1.0 - a_t[k - 1], out=prefix[k])
-    rate = np.where(problem.stream_in_service, problem.stream_rate_per_year, 0.0)
+        np.multiply(prefix[k - 1], out_t[k - 1], out=prefix[k])
     if prices is None:  # one bin per (part, location, class)
         idx, bins = flat_t * C + problem.stream_class, C
     else:  # priced: the classes summed in their (part, location) bin
         rate = rate * np.asarray(prices, dtype=float)[problem.stream_class]
         idx, bins = flat_t, 1
-    coef = rate * prefix * (p_t - suffix[1:])
+    prefix *= rate
+    coef = np.subtract(p_t, suffix[1:], out=out_t)
+    coef *= prefix
     out = np.bincount(idx.ravel(), weights=coef.ravel(), minlength=(P * L + 1) * bins)
     return out[:P * L * bins].reshape(P, L, bins)
+
+
+_LAST: tuple[weakref.ref, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
+
+
+def _list_arrays(problem: StockingProblem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The preference lists in the transposed (K, N) layout, list position first (contiguous
+    per-position steps): flat (part, location) index, padding pointing at an extra index P * L
+    (availability 0, dropped at the end), and the on-time probabilities; and the in-service
+    rates (N,). Kept for the last problem seen: the pricing paths ask again for the same
+    problem while their set of active parts stays the same."""
+    global _LAST
+    last = _LAST
+    if last is not None and last[0]() is problem:
+        return last[1]
+    P, L = problem.n_parts, problem.n_locations
+    pref = problem.stream_pref
+    flat_t = np.ascontiguousarray(np.where(pref >= 0, problem.stream_part[:, None] * L + pref,
+                                           P * L).T)
+    p_t = np.ascontiguousarray(problem.stream_p_on_time.T)
+    rate = np.where(problem.stream_in_service, problem.stream_rate_per_year, 0.0)
+    arrays = (flat_t, p_t, rate)
+    _LAST = (weakref.ref(problem), arrays)
+    return arrays
 
 
 def step_gains(problem: StockingProblem, S: np.ndarray, ev: Evaluation, step: int = 1,

@@ -92,3 +92,42 @@ def test_priced_coefficients_value_the_gains_at_the_class_prices(seed: int, step
     assert priced.shape == (pr.n_parts, pr.n_locations, 1)
     got = step_gains(pr, S, ev, step, priced)[:, :, 0]
     assert np.allclose(got, per_class, rtol=1e-12, atol=1e-12 * np.abs(per_class).max())
+
+
+def _on_time_demand(pr, A: np.ndarray) -> np.ndarray:
+    """(C,) in-service on-time demand per year of the cascade at availabilities ``A``, stream
+    by stream in plain Python: filled by the first location with stock, on time with its p."""
+    out = np.zeros(pr.n_classes)
+    for n in range(len(pr.stream_part)):
+        reach, share = 1.0, 0.0
+        for k, j in enumerate(pr.stream_pref[n]):
+            if j < 0:
+                break
+            a = A[pr.stream_part[n], j]
+            share += reach * a * pr.stream_p_on_time[n, k]
+            reach *= 1.0 - a
+        if pr.stream_in_service[n]:
+            out[pr.stream_class[n]] += pr.stream_rate_per_year[n] * share
+    return out
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_coefficients_are_the_derivatives_of_the_cascade(seed: int) -> None:
+    """Each coefficient is the on-time demand's derivative in that availability (the cascade is
+    linear in each one), also when two problems are asked for in turn (the kept list arrays
+    belong to one problem)."""
+    one = random_problem(seed, n_parts=3, n_depots=4, max_pref=4)
+    other = random_problem(seed + 1, n_parts=2, n_depots=4, max_pref=3)
+    rng = np.random.default_rng(seed)
+    for pr in (one, other, one):
+        S = rng.integers(0, 3, (pr.n_parts, pr.n_locations))
+        ev = evaluate_parts(pr, S, tol=1e-12)
+        coef = availability_coefficients(pr, ev)
+        base = _on_time_demand(pr, ev.availability)
+        for p in range(pr.n_parts):
+            for j in range(pr.n_locations):
+                A = ev.availability.copy()
+                A[p, j] += 0.5
+                want = (_on_time_demand(pr, A) - base) / 0.5
+                assert np.allclose(coef[p, j], want, rtol=1e-9, atol=1e-9)
