@@ -31,6 +31,7 @@ run on any map engine.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -205,6 +206,45 @@ def class_shares(problem: StockingProblem, stream_on_time: np.ndarray) -> tuple[
     return shares, float(num.sum() / total) if total > 0 else float("nan")
 
 
+KEEP_LIST_ENTRIES = 16_000_000
+"""Largest problem (streams x list positions) whose list arrays :func:`list_arrays` keeps
+(about 250 MB): a pricing chunk's are kept, a whole large problem's are not."""
+_LAST: tuple[weakref.ref, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
+
+
+def list_arrays(problem: StockingProblem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The preference lists in the transposed (K, N) layout, list position first (contiguous
+    per-position steps): flat (part, location) index, padding pointing at an extra index P * L
+    (availability 0, dropped at the end), and the on-time probabilities; and the in-service
+    rates (N,). Kept for the last problem seen: the pricing paths ask again for the same
+    problem while their set of active parts stays the same (read-only: shared by callers)."""
+    global _LAST
+    last = _LAST
+    if last is not None and last[0]() is problem:
+        return last[1]
+    _LAST = None
+    P, L = problem.n_parts, problem.n_locations
+    pref = problem.stream_pref
+    flat_t = np.ascontiguousarray(np.where(pref >= 0, problem.stream_part[:, None] * L + pref,
+                                           P * L).T)
+    p_t = np.ascontiguousarray(problem.stream_p_on_time.T)
+    rate = np.where(problem.stream_in_service, problem.stream_rate_per_year, 0.0)
+    arrays = (flat_t, p_t, rate)
+    for x in arrays:
+        x.flags.writeable = False
+    if flat_t.size <= KEEP_LIST_ENTRIES:
+        _LAST = (weakref.ref(problem, _forget), arrays)
+    return arrays
+
+
+def _forget(ref: weakref.ref) -> None:
+    """The kept problem is gone: drop its arrays with it."""
+    global _LAST
+    last = _LAST
+    if last is not None and last[0] is ref:
+        _LAST = None
+
+
 def compact_lists(problem: StockingProblem, S: np.ndarray
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Preference lists restricted to the locations that hold stock of the stream's part.
@@ -217,9 +257,8 @@ def compact_lists(problem: StockingProblem, S: np.ndarray
     """
     pref = problem.stream_pref
     N, K = pref.shape
-    P, L = S.shape
     held = np.append((S > 0).ravel(), False)  # the extra entry: padding of the lists
-    stocked = held[np.where(pref >= 0, pref + (problem.stream_part * L)[:, None], P * L)]
+    stocked = held[list_arrays(problem)[0].T]
     rows, cols = np.nonzero(stocked)  # row-major: each stream's stocked entries in list order
     counts = np.bincount(rows, minlength=N)
     width = max(1, int(counts.max(initial=0)))

@@ -11,12 +11,10 @@ every batch, so the approximation only steers the search.
 
 from __future__ import annotations
 
-import weakref
-
 import numpy as np
 
 from optimizer.stocking.distributions import backorder_stats
-from optimizer.stocking.evaluate import Evaluation, level_moments
+from optimizer.stocking.evaluate import Evaluation, level_moments, list_arrays
 from optimizer.stocking.problem import StockingProblem
 
 
@@ -28,7 +26,7 @@ def availability_coefficients(problem: StockingProblem, ev: Evaluation,
     result times ``prices``, summed over the classes, in one pass of C times fewer bins).
     """
     P, L, C = problem.n_parts, problem.n_locations, problem.n_classes
-    flat_t, p_t, rate = _list_arrays(problem)
+    flat_t, p_t, rate = list_arrays(problem)
     K = flat_t.shape[0]
     A_ext = np.append(ev.availability.ravel(), 0.0)
     a_t = A_ext[flat_t]
@@ -55,28 +53,6 @@ def availability_coefficients(problem: StockingProblem, ev: Evaluation,
     return out[:P * L * bins].reshape(P, L, bins)
 
 
-_LAST: tuple[weakref.ref, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
-
-
-def _list_arrays(problem: StockingProblem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The preference lists in the transposed (K, N) layout, list position first (contiguous
-    per-position steps): flat (part, location) index, padding pointing at an extra index P * L
-    (availability 0, dropped at the end), and the on-time probabilities; and the in-service
-    rates (N,). Kept for the last problem seen: the pricing paths ask again for the same
-    problem while their set of active parts stays the same."""
-    global _LAST
-    last = _LAST
-    if last is not None and last[0]() is problem:
-        return last[1]
-    P, L = problem.n_parts, problem.n_locations
-    pref = problem.stream_pref
-    flat_t = np.ascontiguousarray(np.where(pref >= 0, problem.stream_part[:, None] * L + pref,
-                                           P * L).T)
-    p_t = np.ascontiguousarray(problem.stream_p_on_time.T)
-    rate = np.where(problem.stream_in_service, problem.stream_rate_per_year, 0.0)
-    arrays = (flat_t, p_t, rate)
-    _LAST = (weakref.ref(problem), arrays)
-    return arrays
 
 
 def step_gains(problem: StockingProblem, S: np.ndarray, ev: Evaluation, step: int = 1,
