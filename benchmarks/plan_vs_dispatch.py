@@ -18,7 +18,8 @@ engine's (``rule_pp`` = model-rule simulated - engine simulated). Writes
 Usage: ``python benchmarks/plan_vs_dispatch.py [--scenarios tiny,cn-telecom] [--generated N]
 [--size 40,8,80] [--years 5] [--replications 5] [--warmup 0.5] [--seed 1] [--out DIR]
 [--design] [--candidates N] [--cluster local:N]`` (``--design``: scenarios with candidates are planned
-by the network design and the designed network is simulated)
+by the network design as ``spares plan --design`` plans them, its files written to
+``--out/design-NAME``, and the designed network is simulated)
 (``--scenarios ''`` runs only generated ones; generated scenario g uses generator seed
 ``seed + g``).
 """
@@ -36,6 +37,7 @@ import numpy as np
 
 import scenarios
 from inventory.domain import Scenario
+from optimizer.design.io import write_design
 from optimizer.design.plan import plan_design
 from optimizer.dispatch.rationing import critical_levels
 from optimizer.dispatch.simulation import simulate_dispatch
@@ -64,12 +66,15 @@ def _pct(x: float) -> str:
 
 
 def run(sc: Scenario, *, years: float, replications: int, warmup: float, seed: int,
-        design: bool = False, cluster: str | None = None) -> tuple[list[dict], dict]:
+        design: bool = False, cluster: str | None = None,
+        keep: Path | None = None) -> tuple[list[dict], dict]:
     t0 = time.perf_counter()
     reach = None
     if design and (sc.candidates or any(d.closable for d in sc.depots)):
         with connect(cluster, use_env=False) as where:
-            d = plan_design(sc, with_sequential=False, with_before=False, cluster=where)
+            d = plan_design(sc, with_before=False, cluster=where)  # as `spares plan --design`
+        if keep is not None:  # the designed plan's files, to simulate again without designing
+            write_design(d, keep / f"design-{sc.name}")
         plan = d.plan
         sc = d.designed  # the simulated network is the designed one, each location at its S
         network = TravelNetwork(sc)
@@ -198,7 +203,7 @@ def main() -> None:
     runs: list[dict] = []
     for sc in todo:
         rows, summary = run(sc, years=args.years, replications=args.replications,
-                            warmup=args.warmup, seed=args.seed, design=args.design,
+                            warmup=args.warmup, seed=args.seed, design=args.design, keep=out,
                             cluster=args.cluster)
         show(rows, summary)
         all_rows += rows
