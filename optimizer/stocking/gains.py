@@ -74,13 +74,40 @@ def step_gains(problem: StockingProblem, S: np.ndarray, ev: Evaluation, step: in
     dA = backorder_stats(m, v, np.maximum(moved, 0))[0] - ev.availability[:, leaves]
     dA = np.where(moved >= 0, dA, 0.0)
     out[:, leaves, :] = dA[:, :, None] * coef[:, leaves, :]
+    flat = [j for j in range(L) if len(below[j]) == 1]  # parents of leaves only
+    if flat:
+        _parents_of_leaves(problem, S, ev, step, coef, np.array(flat), below, out)
     for j in range(L):
-        if not below[j]:
+        if len(below[j]) < 2:
             continue
         sub, dA_sub = _subtree_change(problem, S, ev, j, step, below[j])
         dA_sub[S[:, j] + step < 0] = 0.0
         out[:, j, :] = np.einsum("pl,plc->pc", dA_sub, coef[:, sub, :])
     return out
+
+
+def _parents_of_leaves(problem: StockingProblem, S: np.ndarray, ev: Evaluation, step: int,
+                       coef: np.ndarray, parents: np.ndarray, below: list[list[np.ndarray]],
+                       out: np.ndarray) -> None:
+    """:func:`_subtree_change` for every location in ``parents`` (each with one level of leaf
+    children) at once, its change valued with ``coef`` written to ``out[:, parents, :]``: their
+    subtrees are disjoint and a child's pipeline reads only its own parent's backorders, so one
+    change per parent is computed for all parents together."""
+    lam = ev.rate_per_year
+    s_new = np.maximum(S[:, parents] + step, 0)
+    A_p, ebo_p, vbo_p, _ = backorder_stats(ev.pipeline_mean[:, parents],
+                                           ev.pipeline_var[:, parents], s_new)
+    ebo, vbo = ev.backorders.copy(), ev.backorder_var.copy()
+    ebo[:, parents], vbo[:, parents] = ebo_p, vbo_p
+    kids = [below[j][0] for j in parents]
+    children = np.concatenate(kids)
+    m, v = level_moments(problem, lam, children, ebo, vbo)
+    dA_c = backorder_stats(m, v, S[:, children])[0] - ev.availability[:, children]
+    starts = np.cumsum([0] + [len(k) for k in kids[:-1]])
+    value = np.add.reduceat(dA_c[:, :, None] * coef[:, children, :], starts, axis=1)
+    value += (A_p - ev.availability[:, parents])[:, :, None] * coef[:, parents, :]
+    value[S[:, parents] + step < 0] = 0.0
+    out[:, parents, :] = value
 
 
 def descendant_levels(parent: np.ndarray) -> list[list[np.ndarray]]:
