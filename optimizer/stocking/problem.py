@@ -48,13 +48,14 @@ DAYS_PER_YEAR = 365.0
 
 
 class ReachLike(Protocol):
-    """What :func:`build_problem` needs from :class:`optimizer.reach.Reach` (its ``tails`` too
-    where it has them; a reach without them lists only the weighed depots)."""
+    """What :func:`build_problem` needs from :class:`optimizer.reach.Reach` (``tails`` empty:
+    no key has depots beyond the weighed ones)."""
 
     keys: Sequence[tuple[str, int, str]]
     entries: Sequence[tuple[tuple[str, float], ...]]
     patterns: Sequence[tuple[tuple[float, int], ...]]
     no_part_deadline: Sequence[tuple[str, int]]
+    tails: Sequence[tuple[tuple[str, tuple[float, ...]], ...]]
 
 
 MAX_LATE = 2
@@ -325,7 +326,7 @@ def _reach_lists(reach: ReachLike, loc_ix: Mapping[str, int]) -> _Lists:
     pat_w: list[float] = []
     pat_mask: list[int] = []
     tail_rows: list[list[tuple[int, float]]] = []  # per pattern: (location, share) of its tail
-    tails = getattr(reach, "tails", None) or [()] * len(reach.keys)
+    tails = reach.tails or [()] * len(reach.keys)
     for key, entries, patterns, tail in zip(reach.keys, reach.entries, reach.patterns, tails,
                                             strict=True):
         if not patterns:

@@ -97,7 +97,7 @@ def test_drivers_list_exactly_the_missed_classes(seed, level):
 
 def _reach(entries: dict[tuple[str, int, str], tuple[tuple[str, float], ...]]):
     return SimpleNamespace(keys=list(entries), entries=list(entries.values()),
-                           patterns=[((1.0, 1),)] * len(entries), no_part_deadline=[])
+                           patterns=[((1.0, 1),)] * len(entries), no_part_deadline=[], tails=[])
 
 
 def test_platinum_and_gold_parts_with_no_stock_in_reach_by_hand():

@@ -23,7 +23,8 @@ def _fake_reach(sc):
                 entries.append(((site.primary_depot_id, 0.9), (sc.hq.depot_id, 0.5)))
     # instants: 50 % both on time, 40 % only the primary, 10 % none
     patterns = [((0.5, 0b11), (0.4, 0b01), (0.1, 0))] * len(keys)
-    return SimpleNamespace(keys=keys, entries=entries, patterns=patterns, no_part_deadline=[])
+    return SimpleNamespace(keys=keys, entries=entries, patterns=patterns, no_part_deadline=[],
+                           tails=[])
 
 
 def test_build_problem_conserves_demand() -> None:
