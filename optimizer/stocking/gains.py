@@ -53,8 +53,6 @@ def availability_coefficients(problem: StockingProblem, ev: Evaluation,
     return out[:P * L * bins].reshape(P, L, bins)
 
 
-
-
 def step_gains(problem: StockingProblem, S: np.ndarray, ev: Evaluation, step: int = 1,
                coef: np.ndarray | None = None) -> np.ndarray:
     """(P, L, C) predicted change of on-time demand per year per class if S[p, j] moves by ``step``.
