@@ -39,6 +39,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import groupby
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -440,13 +441,12 @@ def _reach_sites(scenario: Scenario, net: TravelNetwork, site_js: Sequence[int],
     patterns: list[tuple[Pattern, ...]] = []
     tails: list[tuple[TailEntry, ...]] = []
     none_due: list[tuple[str, int]] = []
-    by_zone: dict[str, list[int]] = defaultdict(list)
-    for j in site_js:
-        by_zone[net.sites[j].timezone].append(j)
     hq = net.depot_index[scenario.hq.depot_id]
     forward = np.array([d.kind in FORWARD_KINDS for d in net.depots])
     done = 0
-    for tz, zone_js in by_zone.items():
+    # site_js comes grouped by time zone (_site_order or a run of it): one pass per zone
+    for tz, zone in groupby(site_js, key=lambda j: net.sites[j].timezone):
+        zone_js = list(zone)
         instants, weight = sample_year(tz, week_list, step_minutes)
         z = _ZoneTables(net, instants)
         scratch = _Scratch(near + 1 + int((~forward).sum()), len(instants))
